@@ -1,0 +1,16 @@
+"""Autograd Explorer's engine: a safe PyTorch program language and the runs behind the app.
+
+    from engine import run_program, derivative_curve
+    r = run_program("y = x**2", {"x": "3"})
+    r.grads["x"]            # tensor(6.)
+
+No Streamlit here: pages call the engine, never the other way round.
+"""
+
+from engine.api import derivative_curve, run_program
+from engine.errors import ProgramError
+from engine.limits import DEFAULT_LIMITS, Limits
+from engine.run import RunResult
+
+__all__ = ["run_program", "derivative_curve", "RunResult", "ProgramError", "Limits",
+           "DEFAULT_LIMITS"]

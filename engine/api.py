@@ -1,0 +1,66 @@
+"""The public entry points; they run programs in a worker process unless told not to."""
+
+from __future__ import annotations
+
+from typing import Any, Iterable, Mapping
+
+from engine.limits import DEFAULT_LIMITS, Limits
+from engine.run import RunOptions, RunResult, run_in_process
+
+
+def run_program(source: str, inputs: Mapping[str, Any] | None = None, *,
+                output: str | None = None, no_grad: bool = False,
+                detach: Iterable[str] = (), requires_grad: Mapping[str, bool] | None = None,
+                retain_grad: bool | Iterable[str] = False, dtype: str = "float32",
+                auto_backward: bool = True, seed: int = 0,
+                limits: Limits = DEFAULT_LIMITS, isolate: bool = True) -> RunResult:
+    """Check and run ``source`` forward and backward; never raises for a bad program.
+
+    ``inputs`` maps names to numbers, nested lists or box text (``"[1, 2]"``); each
+    becomes a float leaf (``dtype`` ``"float32"`` or ``"float64"``) that requires grad
+    unless ``requires_grad[name]`` is False. ``output`` names the variable to treat as the
+    output (default: what the program called ``backward()`` on, else its last expression
+    or assignment). ``no_grad`` runs the whole program under ``torch.no_grad()``;
+    ``detach`` names variables detached where assigned; ``retain_grad`` (True or names)
+    keeps ``.grad`` of intermediates. Unless the program called ``backward()`` itself,
+    backward runs from a scalar output that requires grad (``auto_backward``).
+    ``isolate`` runs in a worker process whose time and memory are enforced; with
+    ``isolate=False`` the run happens in this process (limits are then checked between
+    operations only).
+    """
+    options = RunOptions.build(output, no_grad, detach, requires_grad, retain_grad, dtype,
+                               auto_backward, seed)
+    if isolate:
+        from engine.sandbox import shared_pool
+
+        return shared_pool().run(source, dict(inputs or {}), options, limits)
+    return run_in_process(source, inputs, options, limits)
+
+
+def derivative_curve(source: str, inputs: Mapping[str, Any] | None = None, wrt: str = "x",
+                     lo: float = -3.0, hi: float = 3.0, n: int = 2001, *,
+                     output: str | None = None, no_grad: bool = False,
+                     detach: Iterable[str] = (),
+                     requires_grad: Mapping[str, bool] | None = None,
+                     dtype: str = "float32", seed: int = 0,
+                     limits: Limits = DEFAULT_LIMITS, isolate: bool = True):
+    """``(xs, ys, dys)``: the output and its exact autograd derivative with respect to the
+    scalar ``wrt`` at ``n`` points in ``[lo, hi]``, other inputs held at their values.
+
+    ``wrt`` is an input name or a leaf the program creates
+    (``x = torch.tensor(3.0, requires_grad=True)``). One batched forward and backward
+    (``torch.func.vmap`` of ``grad``), not a loop. Arrays are float64 numpy arrays;
+    ``dys`` is all NaN when autograd recorded no path from ``wrt`` to the output (no_grad,
+    detach, requires_grad off). Raises :class:`engine.errors.ProgramRefused` (whose
+    ``.error`` is a ProgramError) when the output is not a scalar function of ``wrt``.
+    """
+    options = RunOptions.build(output, no_grad, detach, requires_grad, False, dtype, True,
+                               seed)
+    if isolate:
+        from engine.sandbox import shared_pool
+
+        return shared_pool().curve(source, dict(inputs or {}), wrt, lo, hi, n, options,
+                                   limits)
+    from engine.curve import curve_in_process
+
+    return curve_in_process(source, inputs, wrt, lo, hi, n, options, limits)

@@ -1,0 +1,181 @@
+"""f and f' over a range of one scalar input, exactly and in one batched pass.
+
+A learner would loop: set x, run forward, call backward, read x.grad, for every point.
+Here the program runs once normally (to find its output and the leaf to vary), then once
+more under ``torch.func.vmap(torch.func.grad_and_value(...))``: every point's value and
+exact autograd derivative in one batched forward and backward. Reductions in the program
+(``(w * xs).mean()``) stay per point, because vmap keeps each point's computation apart.
+"""
+
+from __future__ import annotations
+
+import time
+import warnings
+from typing import Any, Mapping
+
+import numpy as np
+import torch
+
+from engine.errors import ProgramError, ProgramRefused
+from engine.interpreter import CurveModeStop
+from engine.limits import Limits
+from engine.run import RunOptions, TorchState, new_interpreter, prepare
+
+
+def curve_in_process(source: str, inputs: Mapping[str, Any] | None, wrt: str, lo: float,
+                     hi: float, n: int, options: RunOptions, limits: Limits,
+                     ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(xs, ys, dys) as float64 arrays; raises ProgramRefused with a clear reason."""
+    _check_range(lo, hi, n, limits)
+    state = TorchState()
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            return _curve(source, inputs, wrt, float(lo), float(hi), int(n), options,
+                          limits)
+    except ProgramRefused:
+        raise
+    except (RuntimeError, ValueError, TypeError, IndexError) as exc:
+        text = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        if ".item()" in text or "item" in text and "vmap" in text:
+            text = ("the program turns a tensor into a plain number (.item(), float()), "
+                    "which cannot be done for many points at once")
+        raise ProgramRefused(ProgramError(f"This curve cannot be drawn: {text}.",
+                                          "runtime")) from None
+    finally:
+        state.restore()
+
+
+def _check_range(lo: float, hi: float, n: int, limits: Limits) -> None:
+    problems = []
+    if not (isinstance(n, int) and 2 <= n <= limits.max_curve_points):
+        problems.append(f"the number of points must be 2 to {limits.max_curve_points:,}")
+    if not (np.isfinite(lo) and np.isfinite(hi) and lo < hi):
+        problems.append("the range must be finite numbers with lo < hi")
+    elif max(abs(lo), abs(hi)) > limits.max_constant:
+        problems.append(f"the range must lie within ±{limits.max_constant:g}")
+    if problems:
+        raise ProgramRefused(ProgramError("Curve: " + "; ".join(problems) + ".", "input"))
+
+
+def _curve(source: str, inputs: Mapping[str, Any] | None, wrt: str, lo: float, hi: float,
+           n: int, options: RunOptions, limits: Limits,
+           ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    program, leaves = prepare(source, inputs, options, limits)
+    # 1. A normal run at the current values: which tensor is the output, where it is made,
+    #    and where the leaf called `wrt` comes from.
+    probe = new_interpreter(program, leaves, options, limits)
+    with torch.set_grad_enabled(not options.no_grad):
+        probe.run()
+    from engine.run import _choose_output  # the same rule as run_program
+
+    out_name, output = _choose_output(probe, options)
+    label = f"`{out_name}`" if out_name else "The output"
+    if output is None:
+        raise _refuse("the program has no tensor output to plot.")
+    if output.numel() != 1:
+        raise _refuse(f"{label} has {output.numel()} elements; a curve needs one number "
+                      f"per value of {wrt}. Plot {out_name or 'it'}.sum() or "
+                      f"{out_name or 'it'}.mean() instead.")
+    stop_at = probe.origins.get(id(output))
+    if stop_at is None:
+        raise _refuse(f"{label} is not made by a top-level statement of the program.")
+    start = _find_input(probe, leaves, wrt, output)
+    # 2. The batched run: one forward and backward for every point.
+    xs = torch.linspace(lo, hi, n, dtype=torch.float64)
+    per_point = max(1, limits.max_curve_elements // n)
+    deadline = time.monotonic() + limits.time_limit_s
+
+    def f(x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        run = new_interpreter(program, leaves, options, limits)
+        run.curve_mode = True
+        run.per_tensor_limit = min(per_point, limits.max_tensor_elements)
+        run.deadline = deadline
+        run.stop_at = stop_at
+        if start is None:
+            run.env[wrt] = x
+        else:
+            run.overrides[start] = x
+        try:
+            with torch.set_grad_enabled(not options.no_grad):
+                run.run()
+        except CurveModeStop as stop:
+            y = stop.value
+        else:
+            raise _refuse(f"{label} was not reached in the batched run.")
+        if not isinstance(y, torch.Tensor):
+            raise _refuse(f"{label} is not a tensor.")
+        y = y.reshape(())
+        if not y.is_floating_point():
+            raise _refuse(f"{label} is not a floating-point tensor.")
+        return y, y.detach()
+
+    dtype = leaves[wrt].dtype if start is None else _leaf_dtype(probe, wrt, output)
+    if not _depends_on(output, probe, leaves, wrt):
+        ys = torch.func.vmap(lambda x: f(x)[1])(xs.to(dtype))
+        return xs.numpy(), ys.double().numpy(), np.full(n, np.nan)  # nothing recorded
+    dys, (ys, _) = torch.func.vmap(torch.func.grad_and_value(f, has_aux=True))(xs.to(dtype))
+    return xs.numpy(), ys.double().numpy(), dys.double().numpy()
+
+
+def _find_input(probe: Any, leaves: dict[str, torch.Tensor], wrt: str,
+                output: torch.Tensor) -> tuple[int, int] | None:
+    """None when ``wrt`` is an input box; else the place of the statement that created
+    the leaf called ``wrt`` that the output was computed from."""
+    if wrt in leaves:
+        if leaves[wrt].numel() != 1:
+            raise _refuse(f"the input `{wrt}` has {leaves[wrt].numel()} elements; a curve "
+                          "varies one number.")
+        return None
+    candidates = [(name, place) for key, (name, place) in probe.leaf_places.items()
+                  if name == wrt]
+    if not candidates:
+        if wrt in probe.env:
+            raise _refuse(f"`{wrt}` is not a tensor the program creates with "
+                          "requires_grad=True, so there is nothing to vary.")
+        raise _refuse(f"there is no input or variable called `{wrt}`.")
+    in_graph = _leaf_ids(output)
+    for key, (name, place) in probe.leaf_places.items():
+        if name == wrt and key in in_graph:
+            value = probe.env.get(wrt)
+            if isinstance(value, torch.Tensor) and id(value) == key and value.numel() != 1:
+                raise _refuse(f"`{wrt}` has {value.numel()} elements; a curve varies one "
+                              "number.")
+            return place
+    return candidates[-1][1]
+
+
+def _leaf_ids(output: torch.Tensor) -> set[int]:
+    ids: set[int] = set()
+    stack = [output.grad_fn] if output.grad_fn is not None else []
+    seen: set[Any] = set()
+    if output.is_leaf:
+        ids.add(id(output))
+    while stack:
+        node = stack.pop()
+        if node in seen:
+            continue
+        seen.add(node)
+        if hasattr(node, "variable"):
+            ids.add(id(node.variable))
+        stack.extend(child for child, _ in node.next_functions if child is not None)
+    return ids
+
+
+def _leaf_dtype(probe: Any, wrt: str, output: torch.Tensor) -> torch.dtype:
+    value = probe.env.get(wrt)
+    return value.dtype if isinstance(value, torch.Tensor) and value.is_floating_point() \
+        else torch.float32
+
+
+def _depends_on(output: torch.Tensor, probe: Any, leaves: dict[str, torch.Tensor],
+                wrt: str) -> bool:
+    """Whether autograd recorded a path from ``wrt`` to the output at the probe point."""
+    ids = _leaf_ids(output)
+    if wrt in leaves:
+        return id(leaves[wrt]) in ids
+    return any(name == wrt and key in ids for key, (name, _) in probe.leaf_places.items())
+
+
+def _refuse(message: str) -> ProgramRefused:
+    return ProgramRefused(ProgramError(f"This curve cannot be drawn: {message}", "refused"))

@@ -1,0 +1,41 @@
+"""What a refused or failed program reports: one sentence a learner understands, and where."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class ProgramError:
+    """Why a program was refused or stopped.
+
+    ``kind`` is one of: ``syntax`` (not Python), ``refused`` (outside the language),
+    ``input`` (an input box), ``limit`` (a size, count or time bound), ``memory``,
+    ``timeout``, ``autograd`` (torch refused a backward or ``.grad`` use), ``runtime``
+    (any other error torch raised, e.g. mismatched shapes), ``internal`` (our bug).
+    ``line`` and ``col`` are 1-based; None when the error has no place in the source.
+    """
+
+    message: str
+    kind: str
+    line: int | None = None
+    col: int | None = None
+
+    def __str__(self) -> str:
+        where = f"line {self.line}, column {self.col}: " if self.line else ""
+        return f"{where}{self.message}"
+
+
+class ProgramRefused(Exception):
+    """Raised inside the engine to stop a program; carries the ProgramError to report."""
+
+    def __init__(self, error: ProgramError) -> None:
+        super().__init__(str(error))
+        self.error = error
+
+
+def refuse(message: str, node: object = None, kind: str = "refused") -> ProgramRefused:
+    """Build the exception for ``message`` at the place of an ``ast`` node (if given)."""
+    line = getattr(node, "lineno", None)
+    col = getattr(node, "col_offset", None)
+    return ProgramRefused(ProgramError(message, kind, line, None if col is None else col + 1))

@@ -1,0 +1,96 @@
+"""Torch's errors and warnings, explained in words a learner understands.
+
+Each explanation keeps torch's own sentence at the end, so the learner can connect it with
+what they will see in a notebook.
+"""
+
+from __future__ import annotations
+
+from engine.errors import ProgramError
+
+# Why a value was not recorded by autograd, as the dataflow names it.
+WHY_NOT_RECORDED: dict[str, str] = {
+    "no_grad": "it was computed inside torch.no_grad(), which switches recording off",
+    "no_grad_option": "the whole program ran with the no_grad switch on, which switches "
+                      "recording off",
+    "detach": "it was computed from a .detach()ed tensor, a copy autograd does not follow",
+    "detach_option": "it was detached where it was assigned (the detach switch), so "
+                     "autograd stops there",
+    "requires_grad_off": "the tensors it was computed from have requires_grad=False, so "
+                         "there was nothing to record",
+    "integer": "it holds integers; only floating-point tensors can have gradients",
+    "constant": "nothing it was computed from requires grad: create an input with "
+                "requires_grad=True to record the computation",
+}
+
+
+def why(reason: str | None) -> str:
+    return WHY_NOT_RECORDED.get(reason or "constant", WHY_NOT_RECORDED["constant"])
+
+
+def explain_backward_error(exc: Exception, name: str | None, reason: str | None,
+                           numel: int | None) -> tuple[str, str]:
+    """(kind, message) for a failed ``backward()`` on the tensor called ``name``."""
+    text = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+    who = f"`{name}`" if name else "this value"
+    if "does not require grad and does not have a grad_fn" in text:
+        return "autograd", (
+            f"{who}.backward() cannot run: {who} was not recorded by autograd (it has no "
+            f"grad_fn), because {why(reason)}. There is no graph to go back through. "
+            f"(torch: {text})")
+    if "grad can be implicitly created only for scalar outputs" in text:
+        return "autograd", (
+            f"{who}.backward() needs a single number, but {who} has {numel} elements. "
+            f"Reduce it first, e.g. {name or 'y'}.sum().backward() or "
+            f"{name or 'y'}.mean().backward(), or pass gradient=torch.ones_like("
+            f"{name or 'y'}). (torch: {text})")
+    if "backward through the graph a second time" in text:
+        return "autograd", (
+            f"{who}.backward() was already run through this graph, and torch frees the "
+            "values it saved for backward after the first pass. Call "
+            "backward(retain_graph=True) the first time to keep them, or recompute "
+            f"{who} before calling backward again. (torch: {text})")
+    if "modified by an inplace operation" in text:
+        return "autograd", (
+            "A value autograd saved for the backward pass was changed in place afterwards "
+            "(with +=, add_, zero_ ...), so the gradient can no longer be computed. Use "
+            f"`y = y + 1` instead of `y += 1`. (torch: {text})")
+    return "runtime", f"{who}.backward() failed: {text}"
+
+
+def explain_runtime_error(exc: Exception) -> tuple[str, str]:
+    """(kind, message) for an error torch (or Python arithmetic) raised during a step."""
+    text = str(exc).strip()
+    first = text.splitlines()[0] if text else type(exc).__name__
+    if "a leaf Variable that requires grad is being used in an in-place operation" in text:
+        return "autograd", (
+            "This changes a leaf tensor that requires grad in place (+=, add_, ...). "
+            "Autograd forbids it because the leaf is where gradients end up. Do the update "
+            "inside `with torch.no_grad():`, or write `x = x + 1` to make a new tensor. "
+            f"(torch: {first})")
+    if "can't allocate memory" in text or isinstance(exc, MemoryError):
+        return "memory", "The program ran out of its memory budget and was stopped."
+    if "modified by an inplace operation" in text:
+        return explain_backward_error(exc, None, None, None)
+    if isinstance(exc, ZeroDivisionError):
+        return "runtime", "Division by zero (with plain numbers; tensors give inf instead)."
+    if isinstance(exc, OverflowError):
+        return "limit", "A number grew too large to compute."
+    if isinstance(exc, TypeError):
+        return "runtime", f"Wrong kind of argument: {first}"
+    if isinstance(exc, (IndexError, KeyError)):
+        return "runtime", f"Index out of range: {first}"
+    return "runtime", first
+
+
+def non_leaf_grad_warning(name: str) -> str:
+    return (f"`{name}.grad` is None: {name} is not a leaf (it was computed from other "
+            "tensors), and autograd keeps .grad only for leaves, the tensors you create "
+            f"with requires_grad=True. To see it, call {name}.retain_grad() before "
+            "backward(). (torch warns: The .grad attribute of a Tensor that is not a leaf "
+            "Tensor is being accessed.)")
+
+
+def error(kind: str, message: str, line: int | None = None,
+          col: int | None = None) -> ProgramError:
+    return ProgramError(message, kind, line, col)

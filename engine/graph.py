@@ -1,0 +1,278 @@
+"""Record the autograd graph of a run as plain data, with the gradient through every node.
+
+While a program runs, the interpreter tells the :class:`GraphRecorder` about every tensor
+an operation produced (so unnamed intermediates keep their forward values) and every
+variable it assigned (so nodes carry the learner's names). Before each ``backward()`` the
+recorder puts a hook on every ``grad_fn`` node reachable from the root; torch calls it with
+the gradient arriving at the node and the gradients it sends on, in the order it executes
+them. :meth:`GraphRecorder.build` then walks ``next_functions`` iteratively and returns
+nodes, edges and the program's own dataflow as dicts and lists: the graph drawing and the
+pages never hold live torch objects.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from dataclasses import dataclass, field
+from typing import Any
+
+import torch
+
+from engine.summary import summarize
+
+# Plain words for torch's backward node names (the part before "Backward").
+OP_WORDS: dict[str, str] = {
+    "Pow": "power", "Sin": "sin", "Cos": "cos", "Tan": "tan", "Exp": "exp", "Log": "log",
+    "Sqrt": "square root", "Tanh": "tanh", "Sigmoid": "sigmoid", "Relu": "relu",
+    "Add": "add", "Sub": "subtract", "Mul": "multiply", "Div": "divide", "Neg": "negate",
+    "Mean": "mean", "Sum": "sum", "Prod": "product", "Clamp": "clamp", "Mm": "matrix multiply",
+    "Mv": "matrix × vector", "Dot": "dot product", "Bmm": "batched matmul",
+    "Unsqueeze": "unsqueeze", "Squeeze": "squeeze", "View": "view", "Reshape": "reshape",
+    "Expand": "expand", "Select": "select", "Slice": "slice", "Index": "index",
+    "Cat": "concatenate", "Stack": "stack", "Where": "where", "Abs": "abs",
+    "Maximum": "maximum", "Minimum": "minimum", "Max": "max", "Min": "min",
+    "Softmax": "softmax", "LogSoftmax": "log softmax", "BinaryCrossEntropy": "BCE loss",
+    "MseLoss": "MSE loss", "Rsub": "subtract from", "Reciprocal": "reciprocal",
+    "T": "transpose", "Transpose": "transpose", "Permute": "permute", "Clone": "clone",
+    "Repeat": "repeat", "Norm": "norm", "Linalg_vector_norm": "norm", "Addmm": "linear",
+    "AccumulateGrad": "leaf",
+}
+SMALL_ENOUGH_TO_COPY = 10_000  # elements; larger values are summarised when produced
+
+
+def describe_op(grad_fn_name: str) -> str:
+    """``PowBackward0`` -> ``power``; unknown names fall back to their stem."""
+    if grad_fn_name == "AccumulateGrad":
+        return "leaf"
+    stem = grad_fn_name.split("Backward")[0]
+    return OP_WORDS.get(stem, stem.lower() or grad_fn_name)
+
+
+def _snapshot(t: torch.Tensor | None) -> Any:
+    """A value frozen now: a detached copy when small, else its summary."""
+    if t is None:
+        return None
+    t = t.detach()
+    return t.clone() if t.numel() <= SMALL_ENOUGH_TO_COPY else summarize(t)
+
+
+def _summary_of(snap: Any) -> Any:
+    return summarize(snap) if isinstance(snap, torch.Tensor) else snap
+
+
+@dataclass
+class DataflowStep:
+    """One assignment as the learner wrote it, and whether autograd recorded it."""
+
+    line: int
+    col: int
+    target: str
+    code: str
+    reads: list[str]
+    tracked: bool
+    grad_fn: str | None
+    reason: str | None  # why not tracked: no_grad | detach | detach_option | ...
+    value: Any
+
+
+@dataclass
+class GraphRecorder:
+    """Collects names, values and hooked gradients during one run."""
+
+    node_values: dict[Any, Any] = field(default_factory=dict)
+    node_names: dict[Any, str] = field(default_factory=dict)
+    leaf_names: dict[int, tuple[str, torch.Tensor]] = field(default_factory=dict)
+    grads_in: dict[Any, Any] = field(default_factory=dict)  # arriving at the node
+    grads_out: dict[Any, list[Any]] = field(default_factory=dict)  # sent on
+    order: dict[Any, int] = field(default_factory=dict)
+    hooked: set[Any] = field(default_factory=set)
+    hook_handles: list[Any] = field(default_factory=list)
+    dataflow: list[DataflowStep] = field(default_factory=list)
+    backward_roots: list[Any] = field(default_factory=list)
+
+    # -- during the run -----------------------------------------------------------------
+    def produced(self, value: Any) -> None:
+        """An operation produced ``value``: remember the forward value of its node."""
+        if isinstance(value, torch.Tensor) and value.grad_fn is not None:
+            self.node_values[value.grad_fn] = _snapshot(value)
+
+    def named(self, name: str, value: Any, rename: bool = True) -> None:
+        """The program assigned ``value`` to ``name`` (``rename=False``: a function
+        parameter, which keeps the caller's name for the same tensor)."""
+        if not isinstance(value, torch.Tensor):
+            return
+        if value.grad_fn is not None:
+            if rename or value.grad_fn not in self.node_names:
+                self.node_names[value.grad_fn] = name
+            self.node_values[value.grad_fn] = _snapshot(value)
+        elif value.requires_grad and (rename or id(value) not in self.leaf_names):
+            self.leaf_names[id(value)] = (name, value)
+
+    def before_backward(self, root: torch.Tensor) -> None:
+        """Hook every node reachable from ``root`` so the gradients through it are kept."""
+        if root.grad_fn is None:
+            return
+        self.backward_roots.append(root.grad_fn)
+        for node in _walk([root.grad_fn]):
+            if node in self.hooked:
+                continue
+            self.hooked.add(node)
+            self.hook_handles.append(node.register_hook(self._hook_for(node)))
+
+    def _hook_for(self, node: Any):
+        def hook(grad_inputs: tuple, grad_outputs: tuple) -> None:
+            self.order.setdefault(node, len(self.order))
+            arriving = grad_outputs[0] if grad_outputs else None
+            self.grads_in[node] = _snapshot(arriving)
+            self.grads_out[node] = [_snapshot(g) for g in grad_inputs]
+        return hook
+
+    def finish(self) -> None:
+        """Remove the hooks so the tensors the program made stay plain torch tensors."""
+        for handle in self.hook_handles:
+            handle.remove()
+        self.hook_handles.clear()
+
+    # -- after the run --------------------------------------------------------------------
+    def build(self, roots: list[torch.Tensor], output: torch.Tensor | None,
+              variables: dict[str, Any], max_nodes: int = 20_000) -> dict[str, Any]:
+        """Nodes, edges and dataflow as plain data, for every graph the variables hold."""
+        start = [t.grad_fn for t in roots if isinstance(t, torch.Tensor) and t.grad_fn]
+        start += [fn for fn in self.backward_roots if fn not in start]
+        ids: dict[Any, str] = {}
+        nodes: list[dict[str, Any]] = []
+        edges: list[dict[str, Any]] = []
+        output_fn = output.grad_fn if isinstance(output, torch.Tensor) else None
+        truncated = False
+        for node in _walk(start):
+            if len(ids) >= max_nodes:
+                truncated = True
+                break
+            ids[node] = f"n{len(ids)}"
+        for node, node_id in ids.items():
+            nodes.append(self._node_data(node, node_id, node is output_fn))
+            for index, (child, _) in enumerate(node.next_functions):
+                if child is not None and child in ids:
+                    edges.append({"source": ids[child], "target": node_id, "index": index,
+                                  "recorded": True})
+        # Leaves that require grad but feed no recorded operation still appear.
+        for name, value in variables.items():
+            if isinstance(value, torch.Tensor) and value.is_leaf and value.requires_grad \
+                    and not any(n.get("name") == name and n["kind"] == "leaf" for n in nodes):
+                nodes.append(self._lonely_leaf(name, value, f"n{len(nodes)}",
+                                               value is output))
+        self._add_untracked(nodes, edges, variables, output)
+        return {
+            "nodes": nodes,
+            "edges": edges,
+            "dataflow": [vars(step) for step in self.dataflow],
+            "truncated": truncated,
+            "backward_order": [ids[n] for n in sorted(self.order, key=self.order.get)
+                               if n in ids],
+        }
+
+    def _node_data(self, node: Any, node_id: str, is_output: bool) -> dict[str, Any]:
+        op = type(node).__name__
+        if op == "AccumulateGrad":
+            leaf = node.variable
+            name = self.leaf_names.get(id(leaf), (None,))[0]
+            value = summarize(leaf)
+            grad = summarize(leaf.grad) if leaf.grad is not None else \
+                _summary_of(self.grads_in.get(node))
+            kind = "leaf"
+        else:
+            name = self.node_names.get(node)
+            value = _summary_of(self.node_values.get(node))
+            grad = _summary_of(self.grads_in.get(node))
+            kind = "output" if is_output else "op"
+        return {
+            "id": node_id,
+            "kind": kind,
+            "op": op,
+            "label": describe_op(op),
+            "name": name,
+            "shape": value["shape"] if value else None,
+            "value": value,
+            "grad": grad,
+            "grads_sent": [_summary_of(g) for g in self.grads_out.get(node, [])],
+            "saved": _saved_tensors(node),
+            "is_view": _is_view_op(op),
+            "order": self.order.get(node),
+            "is_output": is_output,
+        }
+
+    def _lonely_leaf(self, name: str, value: torch.Tensor, node_id: str,
+                     is_output: bool) -> dict[str, Any]:
+        return {"id": node_id, "kind": "leaf", "op": "AccumulateGrad", "label": "leaf",
+                "name": name, "shape": list(value.shape), "value": summarize(value),
+                "grad": summarize(value.grad), "grads_sent": [], "saved": [],
+                "is_view": False, "order": None, "is_output": is_output}
+
+    def _add_untracked(self, nodes: list[dict[str, Any]], edges: list[dict[str, Any]],
+                       variables: dict[str, Any], output: Any) -> None:
+        """Values computed without recording (no_grad, detach): drawn from the dataflow.
+
+        Each gets a node of kind ``untracked`` with the reason, and dashed dataflow edges
+        from the variables it read (``recorded: False``).
+        """
+        by_name = {n["name"]: n["id"] for n in nodes if n.get("name")}
+        for step in self.dataflow:
+            if step.tracked or step.reason is None:
+                continue
+            node_id = f"u{len(nodes)}"
+            value = variables.get(step.target)
+            nodes.append({
+                "id": node_id, "kind": "untracked", "op": None, "label": step.code,
+                "name": step.target, "shape": step.value["shape"] if step.value else None,
+                "value": step.value, "grad": None, "grads_sent": [], "saved": [],
+                "is_view": False, "order": None, "reason": step.reason,
+                "line": step.line, "is_output": value is output and value is not None,
+            })
+            for read in step.reads:
+                if read in by_name:
+                    edges.append({"source": by_name[read], "target": node_id, "index": 0,
+                                  "recorded": False, "reason": step.reason})
+            by_name[step.target] = node_id
+
+
+def _walk(start: list[Any]):
+    """Breadth-first over ``next_functions`` without recursion, each node once."""
+    seen: set[Any] = set()
+    queue: deque[Any] = deque(n for n in start if n is not None)
+    while queue:
+        node = queue.popleft()
+        if node in seen:
+            continue
+        seen.add(node)
+        yield node
+        for child, _ in node.next_functions:
+            if child is not None and child not in seen:
+                queue.append(child)
+
+
+_VIEW_STEMS = ("View", "Unsqueeze", "Squeeze", "Expand", "Select", "Slice", "T",
+               "Transpose", "Permute", "Reshape", "Alias", "Diagonal", "AsStrided")
+
+
+def _is_view_op(op: str) -> bool:
+    return op.split("Backward")[0] in _VIEW_STEMS
+
+
+def _saved_tensors(node: Any) -> list[dict[str, Any]]:
+    """What the node saved for backward (torchviz's orange boxes), as summaries."""
+    saved = []
+    for attr in dir(node):
+        if not attr.startswith("_saved_"):
+            continue
+        try:
+            value = getattr(node, attr)
+        except RuntimeError:  # freed after backward without retain_graph
+            saved.append({"name": attr[len("_saved_"):], "freed": True})
+            continue
+        if isinstance(value, torch.Tensor):
+            saved.append({"name": attr[len("_saved_"):], "freed": False,
+                          "value": summarize(value)})
+        elif isinstance(value, (int, float, bool)):
+            saved.append({"name": attr[len("_saved_"):], "freed": False,
+                          "value": summarize(value)})
+    return saved

@@ -1,0 +1,627 @@
+"""Run a checked program on real torch, one statement at a time, inside its limits.
+
+The interpreter only ever calls what the checker resolved from :mod:`engine.language`.
+Before any operation that can make a tensor larger than its inputs it predicts the size
+(broadcast shapes, or PyTorch's ``meta`` device for creation, matmul, expand, cat, ...)
+and refuses before allocating. It counts operations and watches the clock between them.
+It tells the :class:`~engine.graph.GraphRecorder` every value it produces and every name
+it assigns, so the graph can show the learner's names, values and gradients.
+"""
+
+from __future__ import annotations
+
+import ast
+import math
+import operator
+import time
+from dataclasses import dataclass, field
+from typing import Any, Callable
+
+import torch
+
+from engine import explain
+from engine import language as L
+from engine.checker import CheckedProgram, UserFunction
+from engine.errors import ProgramError, ProgramRefused, refuse
+from engine.graph import DataflowStep, GraphRecorder
+from engine.limits import Limits
+from engine.summary import summarize
+
+_BINARY: dict[type, Callable[[Any, Any], Any]] = {
+    ast.Add: operator.add, ast.Sub: operator.sub, ast.Mult: operator.mul,
+    ast.Div: operator.truediv, ast.Pow: operator.pow, ast.MatMult: operator.matmul,
+    ast.FloorDiv: operator.floordiv, ast.Mod: operator.mod,
+}
+_IN_PLACE: dict[type, Callable[[Any, Any], Any]] = {
+    ast.Add: operator.iadd, ast.Sub: operator.isub, ast.Mult: operator.imul,
+    ast.Div: operator.itruediv,
+}
+_COMPARE: dict[type, Callable[[Any, Any], Any]] = {
+    ast.Lt: operator.lt, ast.LtE: operator.le, ast.Gt: operator.gt, ast.GtE: operator.ge,
+    ast.Eq: operator.eq, ast.NotEq: operator.ne,
+}
+# Methods whose call is bookkeeping, not a result: never taken as the program's output.
+_BOOKKEEPING = frozenset({"backward", "retain_grad", "requires_grad_", "zero_", "fill_",
+                          "detach_", "add_", "sub_", "mul_", "div_", "pow_", "copy_",
+                          "clamp_", "neg_"})
+
+
+class CurveModeStop(Exception):
+    """Raised in curve mode once the output's statement has run."""
+
+    def __init__(self, value: Any) -> None:
+        super().__init__("output reached")
+        self.value = value
+
+
+@dataclass
+class Interpreter:
+    """State of one run. ``run()`` executes the program; the fields hold what it did."""
+
+    program: CheckedProgram
+    limits: Limits
+    generator: torch.Generator
+    recorder: GraphRecorder
+    deadline: float
+    env: dict[str, Any] = field(default_factory=dict)
+    detach_names: frozenset[str] = frozenset()
+    retain_grad: bool | frozenset[str] = False
+    switched_off: set[str] = field(default_factory=set)  # requires_grad off, by name
+    no_grad_option: bool = False
+    # curve mode: {statement place: value to use instead}, and where to stop
+    overrides: dict[tuple[int, int], Any] = field(default_factory=dict)
+    stop_at: tuple[int, int] | None = None
+    curve_mode: bool = False
+    per_tensor_limit: int | None = None
+    # what happened
+    printed: list[str] = field(default_factory=list)
+    echoes: list[dict[str, Any]] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+    backward_roots: list[tuple[str | None, torch.Tensor]] = field(default_factory=list)
+    candidate: tuple[str | None, Any, tuple[int, int]] | None = None
+    origins: dict[int, tuple[int, int]] = field(default_factory=dict)
+    leaf_places: dict[int, tuple[str, tuple[int, int]]] = field(default_factory=dict)
+    operations: int = 0
+    call_depth: int = 0
+    printed_chars: int = 0
+    current: ast.AST | None = None
+
+    # -- statements ----------------------------------------------------------------------
+    def run(self) -> None:
+        self._block(self.program.tree.body, self.env, top=True)
+
+    def _block(self, body: list[ast.stmt], scope: dict[str, Any], top: bool) -> Any:
+        for stmt in body:
+            self.current = stmt
+            if isinstance(stmt, ast.Return):
+                return self.eval(stmt.value, scope)
+            self._statement(stmt, scope, top)
+        return None
+
+    def _statement(self, stmt: ast.stmt, scope: dict[str, Any], top: bool) -> None:
+        place = (stmt.lineno, stmt.col_offset)
+        if isinstance(stmt, ast.Assign):
+            value = self.overrides[place] if place in self.overrides else \
+                self.eval(stmt.value, scope)
+            self._assign(stmt.targets[0], value, stmt, scope, top)
+            if top and place == self.stop_at:
+                raise CurveModeStop(value)
+        elif isinstance(stmt, ast.AugAssign):
+            name = stmt.target.id  # type: ignore[attr-defined]
+            right = self.eval(stmt.value, scope)
+            value = self._operate(stmt, _IN_PLACE[type(stmt.op)], scope[name], right)
+            self._assign(stmt.target, value, stmt, scope, top)
+            if top and place == self.stop_at:
+                raise CurveModeStop(value)
+        elif isinstance(stmt, ast.Expr):
+            value = self.eval(stmt.value, scope)
+            if top:
+                self._expression_statement(stmt, value)
+                if place == self.stop_at:
+                    raise CurveModeStop(value)
+        elif isinstance(stmt, ast.With):
+            enabled = L.GRAD_MODES[self.program.callee(stmt.items[0].context_expr).name]
+            with torch.set_grad_enabled(enabled):
+                self._block(stmt.body, scope, top)
+        elif isinstance(stmt, (ast.Import, ast.ImportFrom, ast.Pass, ast.FunctionDef)):
+            pass  # imports bind fixed names; defs were collected by the checker
+        else:  # the checker refuses everything else
+            raise refuse("This statement is not available here.", stmt)
+
+    def _assign(self, target: ast.expr, value: Any, stmt: ast.stmt, scope: dict[str, Any],
+                top: bool) -> None:
+        if isinstance(target, ast.Tuple):
+            values = self._unpack(value, len(target.elts), stmt)
+            for element, item in zip(target.elts, values):
+                self._assign(element, item, stmt, scope, top)
+            return
+        name = target.id  # type: ignore[attr-defined]
+        reason_override = None
+        if top and name in self.detach_names and isinstance(value, torch.Tensor):
+            value = value.detach()
+            reason_override = "detach_option"
+        if isinstance(value, torch.Tensor) and not self.curve_mode and value.requires_grad \
+                and not value.is_leaf and self._wants_retain(name):
+            value.retain_grad()
+        scope[name] = value
+        if isinstance(value, torch.Tensor) and value.is_leaf and value.requires_grad:
+            self.leaf_places.setdefault(id(value), (name, (stmt.lineno, stmt.col_offset)))
+            self.switched_off.discard(name)
+        self.recorder.named(name, value)
+        if top:
+            self._remember_origin(value, stmt)
+            self.candidate = (name, value, (stmt.lineno, stmt.col_offset))
+            self._dataflow(name, value, stmt, reason_override)
+
+    def _wants_retain(self, name: str) -> bool:
+        if isinstance(self.retain_grad, bool):
+            return self.retain_grad
+        return name in self.retain_grad
+
+    def _unpack(self, value: Any, count: int, stmt: ast.stmt) -> list[Any]:
+        if isinstance(value, (tuple, list, torch.Size)) or (
+                isinstance(value, torch.Tensor) and value.dim() > 0):
+            items = list(value) if not isinstance(value, torch.Tensor) else list(value.unbind(0))
+            if len(items) == count:
+                return items
+            raise refuse(f"Cannot unpack {len(items)} values into {count} names.", stmt,
+                         "runtime")
+        raise refuse("Only tuples and tensors can be unpacked into several names.", stmt,
+                     "runtime")
+
+    def _expression_statement(self, stmt: ast.Expr, value: Any) -> None:
+        expr = stmt.value
+        call = self.program.callees.get(id(expr)) if isinstance(expr, ast.Call) else None
+        if call is not None and call.kind == "print":
+            return
+        is_attribute = isinstance(expr, ast.Attribute)
+        bookkeeping = call is not None and call.kind == "method" and call.name in _BOOKKEEPING
+        if value is not None or is_attribute:
+            self.echoes.append({"line": stmt.lineno, "code": _segment(self.program, expr),
+                                "text": _display(value)})
+        if isinstance(value, torch.Tensor) and not is_attribute and not bookkeeping:
+            self._remember_origin(value, stmt)
+            self.candidate = (expr.id if isinstance(expr, ast.Name) else None, value,
+                              (stmt.lineno, stmt.col_offset))
+
+    def _remember_origin(self, value: Any, stmt: ast.stmt) -> None:
+        if isinstance(value, torch.Tensor):
+            self.origins.setdefault(id(value), (stmt.lineno, stmt.col_offset))
+
+    def _dataflow(self, name: str, value: Any, stmt: ast.stmt, reason: str | None) -> None:
+        if self.curve_mode or not isinstance(value, torch.Tensor):
+            return
+        expr = getattr(stmt, "value", None)
+        reads = sorted({n.id for n in ast.walk(expr) if isinstance(n, ast.Name)
+                        and n.id in self.env and n.id != name}) if expr is not None else []
+        if isinstance(stmt, ast.AugAssign):
+            reads = sorted(set(reads) | {name})
+        tracked = value.requires_grad
+        if not tracked and reason is None:
+            reason = self._why_untracked(value, expr, reads)
+        self.recorder.dataflow.append(DataflowStep(
+            line=stmt.lineno, col=stmt.col_offset + 1, target=name,
+            code=_segment(self.program, expr) if expr is not None else name,
+            reads=reads, tracked=tracked,
+            grad_fn=type(value.grad_fn).__name__ if value.grad_fn is not None else None,
+            reason=None if tracked else reason, value=summarize(value)))
+
+    def _why_untracked(self, value: torch.Tensor, expr: ast.AST | None,
+                       reads: list[str]) -> str | None:
+        if not torch.is_grad_enabled():
+            return "no_grad_option" if self.no_grad_option else "no_grad"
+        if expr is not None and any(
+                isinstance(n, ast.Call) and isinstance(n.func, ast.Attribute)
+                and n.func.attr in ("detach", "detach_") for n in ast.walk(expr)):
+            return "detach"
+        if not value.is_floating_point():
+            return "integer"
+        if any(r in self.switched_off for r in reads):
+            return "requires_grad_off"
+        if any(self.reason_of(r) not in (None, "constant") for r in reads):
+            return next(self.reason_of(r) for r in reads
+                        if self.reason_of(r) not in (None, "constant"))
+        return "constant" if reads else None
+
+    def reason_of(self, name: str | None) -> str | None:
+        """Why the variable ``name`` was not recorded, from its latest dataflow step."""
+        if name in self.switched_off:
+            return "requires_grad_off"
+        for step in reversed(self.recorder.dataflow):
+            if step.target == name:
+                return step.reason
+        return None
+
+    # -- expressions ------------------------------------------------------------------------
+    def eval(self, node: ast.AST, scope: dict[str, Any]) -> Any:
+        if isinstance(node, ast.Constant):
+            return node.value
+        if isinstance(node, ast.Name):
+            return self._lookup(node, scope)
+        if isinstance(node, ast.Attribute):
+            if id(node) in self.program.constants:
+                return self.program.constants[id(node)]
+            return self._attribute(node, self.eval(node.value, scope))
+        if isinstance(node, ast.Call):
+            return self._call(node, scope)
+        if isinstance(node, ast.BinOp):
+            left = self.eval(node.left, scope)
+            right = self.eval(node.right, scope)
+            return self._operate(node, _BINARY[type(node.op)], left, right)
+        if isinstance(node, ast.UnaryOp):
+            value = self.eval(node.operand, scope)
+            if isinstance(node.op, ast.UAdd):
+                return value
+            return self._operate(node, lambda v, _: -v, value, None)
+        if isinstance(node, ast.Compare):
+            left = self.eval(node.left, scope)
+            right = self.eval(node.comparators[0], scope)
+            return self._operate(node, _COMPARE[type(node.ops[0])], left, right)
+        if isinstance(node, ast.Subscript):
+            return self._subscript(node, scope)
+        if isinstance(node, ast.Slice):
+            return slice(*(None if part is None else self._index_number(part, scope)
+                           for part in (node.lower, node.upper, node.step)))
+        if isinstance(node, ast.List):
+            return [self.eval(e, scope) for e in node.elts]
+        if isinstance(node, ast.Tuple):
+            return tuple(self.eval(e, scope) for e in node.elts)
+        raise refuse("This expression is not available here.", node)
+
+    def _lookup(self, node: ast.Name, scope: dict[str, Any]) -> Any:
+        if node.id in scope:
+            return scope[node.id]
+        if node.id in self.env:
+            return self.env[node.id]
+        raise refuse(f"`{node.id}` has no value here (it is assigned only in a block that "
+                     "did not run).", node, "runtime")
+
+    def _index_number(self, node: ast.AST, scope: dict[str, Any]) -> Any:
+        value = self.eval(node, scope)
+        if isinstance(value, torch.Tensor) and value.numel() == 1 and not self.curve_mode:
+            return int(value.item())
+        return value
+
+    def _subscript(self, node: ast.Subscript, scope: dict[str, Any]) -> Any:
+        value = self.eval(node.value, scope)
+        index = self.eval(node.slice, scope)
+        if not isinstance(value, (torch.Tensor, tuple, torch.Size)):
+            raise refuse("Only tensors, shapes and tuples can be indexed.", node, "runtime")
+        parts = index if isinstance(index, tuple) else (index,)
+        for part in parts:
+            if not isinstance(part, (int, slice, torch.Tensor, list, type(None),
+                                     type(Ellipsis))) or isinstance(part, float):
+                raise refuse("Indices must be whole numbers, slices, None or tensors.", node,
+                             "runtime")
+        if isinstance(value, torch.Tensor) and any(
+                isinstance(p, (torch.Tensor, list)) for p in parts):
+            self._predict(node, lambda v, i: v[i], [value, index], {})  # advanced indexing
+        return self._produced(node, value[index])
+
+    def _attribute(self, node: ast.Attribute, obj: Any) -> Any:
+        name = node.attr
+        if not isinstance(obj, torch.Tensor):
+            raise refuse(f"`.{name}` is a tensor attribute, but this value is "
+                         f"{_kind_of(obj)}.", node, "runtime")
+        if name == "grad_fn":
+            return None if obj.grad_fn is None else type(obj.grad_fn).__name__
+        if name == "grad":
+            if self.curve_mode:
+                raise refuse("A curve cannot be drawn through a program that reads .grad "
+                             "before its output.", node, "refused")
+            if not obj.is_leaf and not obj.retains_grad:
+                who = node.value.id if isinstance(node.value, ast.Name) else "this tensor"
+                message = explain.non_leaf_grad_warning(who)
+                if message not in self.warnings:
+                    self.warnings.append(message)
+                return None
+            return obj.grad
+        if name in ("shape",):
+            return obj.shape
+        return getattr(obj, name)  # name is one of L.TENSOR_ATTRIBUTES (checked)
+
+    # -- operations -------------------------------------------------------------------------
+    def _tick(self, node: ast.AST) -> None:
+        self.current = node
+        self.operations += 1
+        if self.operations > self.limits.max_operations:
+            raise refuse(f"The program ran more than {self.limits.max_operations:,} "
+                         "operations.", node, "limit")
+        if time.monotonic() > self.deadline:
+            raise refuse(f"The program ran longer than {self.limits.time_limit_s:g} s and "
+                         "was stopped.", node, "timeout")
+
+    def _operate(self, node: ast.AST, op: Callable[[Any, Any], Any], left: Any,
+                 right: Any) -> Any:
+        self._tick(node)
+        for value in (left, right):
+            if value is not None and not isinstance(value, (torch.Tensor, int, float, bool)):
+                raise refuse(f"Arithmetic works on tensors and numbers, not on "
+                             f"{_kind_of(value)}.", node, "runtime")
+        tensors = [v for v in (left, right) if isinstance(v, torch.Tensor)]
+        if not tensors:
+            return self._number(node, op, left, right)
+        if op is operator.matmul:
+            self._predict(node, operator.matmul, [left, right], {})
+        elif len(tensors) == 2:
+            self._check_numel(node, _broadcast_numel([t.shape for t in tensors]))
+        return self._produced(node, op(left, right))
+
+    def _number(self, node: ast.AST, op: Callable[[Any, Any], Any], left: Any,
+                right: Any) -> Any:
+        """Plain-number arithmetic, bounded so ``10**10**10`` cannot hang the server."""
+        if op in (operator.pow, operator.ipow) and isinstance(left, (int, float)) \
+                and isinstance(right, (int, float)) and abs(left) > 1 and right > 0:
+            if right * math.log10(abs(left)) > math.log10(self.limits.max_constant) + 300:
+                raise refuse("This power of numbers is too large to compute.", node, "limit")
+        result = op(left, right)
+        if isinstance(result, int) and not isinstance(result, bool) \
+                and abs(result) > self.limits.max_constant:
+            raise refuse(f"The whole number {result:.3g} is too large: whole numbers are "
+                         f"limited to ±{self.limits.max_constant:g}.", node, "limit")
+        return result
+
+    def _call(self, node: ast.Call, scope: dict[str, Any]) -> Any:
+        callee = self.program.callee(node)
+        if callee.kind == "method":
+            obj = self.eval(node.func.value, scope)  # type: ignore[attr-defined]
+            args, kwargs = self._arguments(node, scope)
+            return self._method(node, obj, callee.name, args, kwargs)
+        args, kwargs = self._arguments(node, scope)
+        if callee.kind == "print":
+            return self._print(node, args, kwargs)
+        if callee.kind == "user":
+            return self._user_call(node, self.program.functions[callee.name], args)
+        assert callee.function is not None
+        return self._function(node, callee.function, args, kwargs)
+
+    def _arguments(self, node: ast.Call, scope: dict[str, Any],
+                   ) -> tuple[list[Any], dict[str, Any]]:
+        args = [self.eval(a, scope) for a in node.args]
+        kwargs = {k.arg: self.eval(k.value, scope) for k in node.keywords}
+        for value in [*args, *kwargs.values()]:
+            _check_argument(value, node)
+        return args, kwargs  # type: ignore[return-value]
+
+    def _function(self, node: ast.Call, fn: L.Function, args: list[Any],
+                  kwargs: dict[str, Any]) -> Any:
+        self._tick(node)
+        if fn.name == "torch.manual_seed":
+            if len(args) != 1 or not isinstance(args[0], int) or isinstance(args[0], bool):
+                raise refuse("torch.manual_seed takes one whole number.", node, "runtime")
+            self.generator.manual_seed(args[0])  # the run's own generator, not torch's
+            return None
+        if fn.numbers:
+            args = [torch.tensor(float(a)) if isinstance(a, (int, float))
+                    and not isinstance(a, bool) else a for a in args]
+        if fn.name in ("torch.tensor", "torch.as_tensor") and args:
+            self._check_numel(node, _literal_numel(args[0]))
+        if fn.sizes == "broadcast":
+            shapes = [a.shape for a in [*args, *kwargs.values()] if isinstance(a, torch.Tensor)]
+            if len(shapes) > 1:
+                self._check_numel(node, _broadcast_numel(shapes))
+        elif fn.sizes == "predict":
+            self._predict(node, fn.call, args, kwargs, creates=fn.creates)
+        if fn.random:
+            kwargs = {**kwargs, "generator": self.generator}
+        return self._produced(node, fn.call(*args, **kwargs))
+
+    def _method(self, node: ast.Call, obj: Any, name: str, args: list[Any],
+                kwargs: dict[str, Any]) -> Any:
+        self._tick(node)
+        if not isinstance(obj, torch.Tensor):
+            raise refuse(f"`.{name}()` is a tensor method, but this value is "
+                         f"{_kind_of(obj)}.", node, "runtime")
+        who = _name_of(node.func.value)  # type: ignore[attr-defined]
+        if name == "backward":
+            return self._backward(node, obj, who, args, kwargs)
+        if self.curve_mode and name in ("retain_grad", "requires_grad_"):
+            return obj
+        if name == "requires_grad_" and who:
+            flag = args[0] if args else kwargs.get("requires_grad", True)
+            (self.switched_off.discard if flag else self.switched_off.add)(who)
+        if name in L.TENSOR_METHODS_BROADCAST:
+            shapes = [a.shape for a in [obj, *args, *kwargs.values()]
+                      if isinstance(a, torch.Tensor)]
+            self._check_numel(node, _broadcast_numel(shapes))
+        elif name in L.TENSOR_METHODS_PREDICT:
+            self._predict(node, lambda s, *a, **k: getattr(s, name)(*a, **k),
+                          [obj, *args], kwargs)
+        result = getattr(obj, name)(*args, **kwargs)  # name is in L.TENSOR_METHODS
+        return self._produced(node, result)
+
+    def _backward(self, node: ast.Call, root: torch.Tensor, who: str | None,
+                  args: list[Any], kwargs: dict[str, Any]) -> None:
+        if self.curve_mode:
+            return None  # curves differentiate the output themselves
+        if len(self.backward_roots) >= self.limits.max_backward_calls:
+            raise refuse(f"backward() was called more than {self.limits.max_backward_calls} "
+                         "times.", node, "limit")
+        self.recorder.before_backward(root)
+        try:
+            root.backward(*args, **kwargs)
+        except RuntimeError as exc:
+            kind, message = explain.explain_backward_error(exc, who, self.reason_of(who),
+                                                           root.numel())
+            raise refuse(message, node, kind) from None
+        self.backward_roots.append((who, root))
+        return None
+
+    def _user_call(self, node: ast.Call, fn: UserFunction, args: list[Any]) -> Any:
+        self._tick(node)
+        if self.call_depth >= self.limits.max_function_depth:
+            raise refuse("Functions call each other too deeply.", node, "limit")
+        self.call_depth += 1
+        try:
+            local = dict(zip(fn.params, args))
+            for name, value in local.items():
+                self.recorder.named(name, value, rename=False)
+            return self._block(fn.body, local, top=False)
+        finally:
+            self.call_depth -= 1
+
+    def _print(self, node: ast.Call, args: list[Any], kwargs: dict[str, Any]) -> None:
+        sep = kwargs.get("sep", " ")
+        end = kwargs.get("end", "\n")
+        text = sep.join(_display(a) if not isinstance(a, str) else a for a in args) + end
+        self.printed_chars += len(text)
+        if self.printed_chars > self.limits.max_print_chars:
+            raise refuse(f"The program printed more than {self.limits.max_print_chars:,} "
+                         "characters.", node, "limit")
+        if not self.curve_mode:
+            self.printed.append(text)
+        return None
+
+    # -- size guards -------------------------------------------------------------------------
+    def _produced(self, node: ast.AST, value: Any) -> Any:
+        """Every operation's result passes here: type check, size check, graph record."""
+        if isinstance(value, tuple) and not isinstance(value, torch.Size):
+            value = tuple(value)  # torch.return_types.* become plain tuples
+            for item in value:
+                _check_value(item, node)
+        else:
+            _check_value(value, node)
+        if isinstance(value, torch.Tensor):
+            self._check_numel(node, value.numel())
+            if not self.curve_mode:
+                self.recorder.produced(value)
+        return value
+
+    def _tensor_limit(self) -> int:
+        return self.per_tensor_limit or self.limits.max_tensor_elements
+
+    def _check_numel(self, node: ast.AST, numel: int | None) -> None:
+        limit = self._tensor_limit()
+        if numel is not None and numel > limit:
+            raise refuse(f"This would make a tensor of {numel:,} elements; the limit is "
+                         f"{limit:,}.", node, "limit")
+
+    def _predict(self, node: ast.AST, call: Callable[..., Any], args: list[Any],
+                 kwargs: dict[str, Any], creates: bool = False) -> None:
+        """Run ``call`` on PyTorch's meta device (shapes only, no data) and check sizes."""
+        meta_args = [_to_meta(a) for a in args]
+        meta_kwargs = {k: _to_meta(v) for k, v in kwargs.items() if k != "requires_grad"}
+        if creates:
+            meta_kwargs["device"] = "meta"
+        try:
+            with torch.no_grad():
+                result = call(*meta_args, **meta_kwargs)
+        except Exception:  # noqa: BLE001 - the real call will raise the learner's error
+            return
+        results = result if isinstance(result, (tuple, list)) else (result,)
+        self._check_numel(node, sum(r.numel() for r in results
+                                    if isinstance(r, torch.Tensor)))
+
+
+# -- helpers ------------------------------------------------------------------------------
+_VALUE_TYPES = (torch.Tensor, bool, int, float, str, torch.Size, torch.dtype, type(None))
+
+
+def _check_value(value: Any, node: ast.AST) -> None:
+    """Defence in depth: an operation's result must be data, never a callable or module."""
+    if isinstance(value, tuple) and not isinstance(value, torch.Size):
+        for item in value:
+            _check_value(item, node)
+        return
+    if not isinstance(value, _VALUE_TYPES):
+        raise refuse(f"This operation gave a {type(value).__name__}, which programs cannot "
+                     "use.", node, "refused")
+
+
+def _check_argument(value: Any, node: ast.AST) -> None:
+    if isinstance(value, (list, tuple)) and not isinstance(value, torch.Size):
+        stack = [value]
+        while stack:
+            for item in stack.pop():
+                if isinstance(item, (list, tuple)) and not isinstance(item, torch.Size):
+                    stack.append(item)
+                else:
+                    _check_value(item, node)
+        return
+    if isinstance(value, (slice, type(Ellipsis))):
+        return
+    _check_value(value, node)
+
+
+def _to_meta(value: Any) -> Any:
+    if isinstance(value, torch.Tensor):
+        return torch.empty_strided(value.size(), value.stride(), dtype=value.dtype,
+                                   device="meta")
+    if isinstance(value, list):
+        return [_to_meta(v) for v in value]
+    if isinstance(value, tuple) and not isinstance(value, torch.Size):
+        return tuple(_to_meta(v) for v in value)
+    if isinstance(value, torch.Generator):
+        return None
+    return value
+
+
+def _broadcast_numel(shapes: list[Any]) -> int | None:
+    """Elements of the broadcast of ``shapes``; None when they do not broadcast (torch
+    will say why). Plain Python: ``torch.broadcast_shapes`` costs 20 µs a call."""
+    ndim = max(len(s) for s in shapes)
+    numel = 1
+    for axis in range(1, ndim + 1):
+        size = 1
+        for shape in shapes:
+            if axis <= len(shape):
+                dim = shape[-axis]
+                if dim != 1:
+                    if size not in (1, dim):
+                        return None
+                    size = dim
+        numel *= size
+    return numel
+
+
+def _literal_numel(data: Any) -> int:
+    """Elements in a (nested) list literal, counted without recursion."""
+    if isinstance(data, torch.Tensor):
+        return data.numel()
+    count, stack = 0, [data]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, (list, tuple)):
+            stack.extend(item)
+        else:
+            count += 1
+    return count
+
+
+def _name_of(node: ast.AST) -> str | None:
+    return node.id if isinstance(node, ast.Name) else None
+
+
+def _kind_of(value: Any) -> str:
+    if isinstance(value, bool):
+        return "True/False"
+    if isinstance(value, (int, float)):
+        return "a plain number"
+    if value is None:
+        return "None"
+    return f"a {type(value).__name__}"
+
+
+def _segment(program: CheckedProgram, node: ast.AST) -> str:
+    text = ast.get_source_segment(program.source, node) or ""
+    text = " ".join(text.split())
+    return text if len(text) <= 80 else text[:77] + "..."
+
+
+def _display(value: Any) -> str:
+    """How a notebook would show the value (torch's repr for tensors)."""
+    if isinstance(value, torch.Tensor):
+        with torch.no_grad():
+            return repr(value)
+    if isinstance(value, float):
+        return repr(value)
+    return str(value)
+
+
+def error_at(node: ast.AST | None, kind: str, message: str) -> ProgramError:
+    line = getattr(node, "lineno", None)
+    col = getattr(node, "col_offset", None)
+    return ProgramError(message, kind, line, None if col is None else col + 1)
+
+
+__all__ = ["Interpreter", "CurveModeStop", "ProgramRefused", "error_at"]

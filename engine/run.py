@@ -1,0 +1,257 @@
+"""One run of a learner's program: check, forward, backward, and the result as data.
+
+:func:`run_in_process` is the whole pipeline in the calling process. The public
+:func:`engine.run_program` sends it to a worker process by default (see
+:mod:`engine.sandbox`), where a runaway program can be stopped for real; notebooks and
+tests may call it in-process with ``isolate=False``.
+"""
+
+from __future__ import annotations
+
+import time
+import warnings
+from dataclasses import dataclass, field
+from typing import Any, Iterable, Mapping
+
+import torch
+
+from engine import explain
+from engine.checker import CheckedProgram, check_program
+from engine.errors import ProgramError, ProgramRefused
+from engine.graph import GraphRecorder
+from engine.inputs import make_input
+from engine.interpreter import Interpreter
+from engine.limits import DEFAULT_LIMITS, Limits
+
+
+@dataclass
+class RunResult:
+    """What a run produced. Tensors are detached copies; ``graph`` is plain data."""
+
+    error: ProgramError | None = None
+    output: torch.Tensor | None = None
+    output_name: str | None = None
+    grads: dict[str, torch.Tensor | None] = field(default_factory=dict)
+    variables: dict[str, torch.Tensor] = field(default_factory=dict)
+    warnings: list[str] = field(default_factory=list)
+    printed: str = ""
+    echoes: list[dict[str, Any]] = field(default_factory=list)
+    graph: dict[str, Any] = field(default_factory=lambda: {"nodes": [], "edges": [],
+                                                           "dataflow": []})
+    backward_called: bool = False
+    auto_backward: bool = False
+    seconds: float = 0.0
+
+    @property
+    def ok(self) -> bool:
+        return self.error is None
+
+
+@dataclass(frozen=True)
+class RunOptions:
+    """The switches a page offers; see :func:`engine.run_program` for their meaning."""
+
+    output: str | None = None
+    no_grad: bool = False
+    detach: frozenset[str] = frozenset()
+    requires_grad: Mapping[str, bool] = field(default_factory=dict)
+    retain_grad: bool | frozenset[str] = False
+    dtype: str = "float32"
+    auto_backward: bool = True
+    seed: int = 0
+
+    @classmethod
+    def build(cls, output: str | None = None, no_grad: bool = False,
+              detach: Iterable[str] = (), requires_grad: Mapping[str, bool] | None = None,
+              retain_grad: bool | Iterable[str] = False, dtype: str = "float32",
+              auto_backward: bool = True, seed: int = 0) -> "RunOptions":
+        retain = retain_grad if isinstance(retain_grad, bool) else frozenset(retain_grad)
+        return cls(output, bool(no_grad), frozenset(detach), dict(requires_grad or {}),
+                   retain, dtype, bool(auto_backward), int(seed))
+
+
+class TorchState:
+    """The process-wide torch settings every viewer shares; a run must leave them as it
+    found them. Captured before a run and restored (and compared) after it."""
+
+    def __init__(self) -> None:
+        self.dtype = torch.get_default_dtype()
+        self.threads = torch.get_num_threads()
+        self.grad = torch.is_grad_enabled()
+        self.anomaly = torch.is_anomaly_enabled()
+        self.deterministic = torch.are_deterministic_algorithms_enabled()
+        self.rng = torch.get_rng_state()
+
+    def restore(self) -> None:
+        if torch.get_default_dtype() != self.dtype:
+            torch.set_default_dtype(self.dtype)
+        if torch.get_num_threads() != self.threads:
+            torch.set_num_threads(self.threads)
+        torch.set_grad_enabled(self.grad)
+        if torch.is_anomaly_enabled() != self.anomaly:
+            torch.autograd.set_detect_anomaly(self.anomaly)
+        if torch.are_deterministic_algorithms_enabled() != self.deterministic:
+            torch.use_deterministic_algorithms(self.deterministic)
+        if not torch.equal(torch.get_rng_state(), self.rng):
+            torch.set_rng_state(self.rng)
+
+    def same_as(self, other: "TorchState") -> bool:
+        return (self.dtype, self.threads, self.grad, self.anomaly, self.deterministic) == (
+            other.dtype, other.threads, other.grad, other.anomaly, other.deterministic
+        ) and torch.equal(self.rng, other.rng)
+
+
+def prepare(source: str, inputs: Mapping[str, Any] | None, options: RunOptions,
+            limits: Limits) -> tuple[CheckedProgram, dict[str, torch.Tensor]]:
+    """Inputs as leaf tensors, and the checked program (refusals raise ProgramRefused)."""
+    leaves = {name: make_input(name, value, options.requires_grad.get(name, True),
+                               options.dtype, limits)
+              for name, value in (inputs or {}).items()}
+    return check_program(source, limits, known_names=set(leaves)), leaves
+
+
+def new_interpreter(program: CheckedProgram, leaves: dict[str, torch.Tensor],
+                    options: RunOptions, limits: Limits) -> Interpreter:
+    generator = torch.Generator().manual_seed(options.seed)
+    interpreter = Interpreter(
+        program=program, limits=limits, generator=generator, recorder=GraphRecorder(),
+        deadline=time.monotonic() + limits.time_limit_s, detach_names=options.detach,
+        retain_grad=options.retain_grad, no_grad_option=options.no_grad)
+    interpreter.switched_off.update(n for n, t in leaves.items() if not t.requires_grad)
+    for name, leaf in leaves.items():
+        interpreter.env[name] = leaf
+        interpreter.recorder.named(name, leaf)
+    return interpreter
+
+
+def run_in_process(source: str, inputs: Mapping[str, Any] | None = None,
+                   options: RunOptions | None = None,
+                   limits: Limits = DEFAULT_LIMITS) -> RunResult:
+    """The whole run in this process. Never raises for anything a program does."""
+    options = options or RunOptions()
+    started = time.perf_counter()
+    state = TorchState()
+    result = RunResult()
+    interpreter: Interpreter | None = None
+    try:
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            try:
+                program, leaves = prepare(source, inputs, options, limits)
+                interpreter = new_interpreter(program, leaves, options, limits)
+                with torch.set_grad_enabled(not options.no_grad):
+                    interpreter.run()
+                _finish(interpreter, options, result)
+            except ProgramRefused as refusal:
+                result.error = refusal.error
+            except (RuntimeError, ValueError, TypeError, IndexError, ZeroDivisionError,
+                    OverflowError, MemoryError, KeyError) as exc:
+                kind, message = explain.explain_runtime_error(exc)
+                node = interpreter.current if interpreter else None
+                result.error = _error_at(node, kind, message)
+            result.warnings.extend(_torch_warnings(caught))
+    except RecursionError:
+        result.error = ProgramError("The program is nested too deeply to run.", "limit")
+    except Exception as exc:  # noqa: BLE001 - the server must never die on a program
+        result.error = ProgramError(f"Internal error ({type(exc).__name__}): {exc}",
+                                    "internal")
+    finally:
+        if interpreter is not None:
+            interpreter.recorder.finish()
+            if result.error is not None and result.error.kind == "memory":
+                interpreter.env.clear()  # free the budget; nothing to copy out
+            try:
+                _collect(interpreter, result)
+            except (RuntimeError, MemoryError):
+                result.variables, result.grads = {}, {}
+                result.error = result.error or ProgramError(
+                    "The program ran out of its memory budget and was stopped.", "memory")
+        state.restore()
+    result.seconds = time.perf_counter() - started
+    return result
+
+
+def _finish(interpreter: Interpreter, options: RunOptions, result: RunResult) -> None:
+    """Pick the output and, unless the program did, run backward from it."""
+    name, output = _choose_output(interpreter, options)
+    result.output_name = name
+    result.output = output
+    result.backward_called = bool(interpreter.backward_roots)
+    if result.backward_called or not options.auto_backward or output is None:
+        return
+    label = f"`{name}`" if name else "The output"
+    if not output.requires_grad:
+        reason = interpreter.reason_of(name) if name else None
+        interpreter.warnings.append(
+            f"{label} was not recorded by autograd, because {explain.why(reason)}; "
+            "there are no gradients to show.")
+        return
+    if output.numel() != 1:
+        interpreter.warnings.append(
+            f"{label} has {output.numel()} elements, so there is no single number to run "
+            "backward() from: no gradients are shown. Reduce it first, e.g. with .sum() or "
+            ".mean().")
+        return
+    interpreter.recorder.before_backward(output)
+    try:
+        output.backward()
+    except RuntimeError as exc:
+        kind, message = explain.explain_backward_error(exc, name, None, output.numel())
+        raise ProgramRefused(ProgramError(message, kind)) from None
+    result.auto_backward = True
+
+
+def _choose_output(interpreter: Interpreter, options: RunOptions,
+                   ) -> tuple[str | None, torch.Tensor | None]:
+    if options.output:
+        value = interpreter.env.get(options.output)
+        if not isinstance(value, torch.Tensor):
+            raise ProgramRefused(ProgramError(
+                f"The output `{options.output}` is not a tensor variable of this program.",
+                "refused"))
+        return options.output, value
+    if interpreter.backward_roots:
+        return interpreter.backward_roots[-1]
+    if interpreter.candidate is not None and isinstance(interpreter.candidate[1],
+                                                        torch.Tensor):
+        return interpreter.candidate[0], interpreter.candidate[1]
+    return None, None
+
+
+def _collect(interpreter: Interpreter, result: RunResult) -> None:
+    """Copy out names, grads, values and the graph (even after an error, what ran)."""
+    env = interpreter.env
+    tensors = {n: v for n, v in env.items() if isinstance(v, torch.Tensor)}
+    result.variables = {n: v.detach().clone() for n, v in tensors.items()}
+    result.grads = {n: (None if v.grad is None else v.grad.detach().clone())
+                    for n, v in tensors.items() if v.is_leaf and v.requires_grad}
+    result.printed = "".join(interpreter.printed)
+    result.echoes = interpreter.echoes
+    result.warnings = interpreter.warnings + result.warnings
+    output = result.output
+    try:
+        result.graph = interpreter.recorder.build(
+            roots=[*tensors.values()] + ([output] if output is not None else []),
+            output=output, variables=tensors)
+    except Exception as exc:  # noqa: BLE001 - a graph problem must not hide the numbers
+        result.warnings.append(f"The graph could not be recorded ({exc}).")
+    if output is not None:
+        result.output = output.detach().clone()
+
+
+def _torch_warnings(caught: list[warnings.WarningMessage]) -> list[str]:
+    seen: list[str] = []
+    for w in caught:
+        text = str(w.message).strip().splitlines()[0]
+        if "not a leaf Tensor is being accessed" in text:
+            continue  # explained where the program read .grad
+        message = f"torch warned: {text}"
+        if message not in seen:
+            seen.append(message)
+    return seen
+
+
+def _error_at(node: Any, kind: str, message: str) -> ProgramError:
+    line = getattr(node, "lineno", None)
+    col = getattr(node, "col_offset", None)
+    return ProgramError(message, kind, line, None if col is None else col + 1)

@@ -1,0 +1,106 @@
+"""Results as plain data for the pipe between the server and its worker processes.
+
+The server must not trust bytes a worker sends: a worker runs hostile programs. So results
+travel as pickles of plain containers only (dict, list, tuple, str, bytes, numbers, None);
+tensors and arrays become dicts of dtype, shape and raw bytes, and the server's unpickler
+refuses every class (``find_class`` always fails), so no pickle can construct an object.
+"""
+
+from __future__ import annotations
+
+import io
+import pickle
+from dataclasses import asdict
+from typing import Any
+
+import numpy as np
+import torch
+
+from engine.errors import ProgramError
+from engine.run import RunResult
+
+_DTYPES = {str(d).removeprefix("torch."): d for d in (
+    torch.float32, torch.float64, torch.float16, torch.int64, torch.int32, torch.int16,
+    torch.int8, torch.uint8, torch.bool)}
+
+
+class _PlainDataUnpickler(pickle.Unpickler):
+    def find_class(self, module: str, name: str) -> Any:
+        raise pickle.UnpicklingError(f"refused to load {module}.{name}: plain data only")
+
+
+def dumps(obj: Any) -> bytes:
+    return pickle.dumps(obj, protocol=pickle.HIGHEST_PROTOCOL)
+
+
+def loads(data: bytes) -> Any:
+    return _PlainDataUnpickler(io.BytesIO(data)).load()
+
+
+def encode_tensor(t: torch.Tensor | None) -> dict[str, Any] | None:
+    if t is None:
+        return None
+    t = t.detach().contiguous().cpu()
+    return {"tensor": str(t.dtype).removeprefix("torch."), "shape": list(t.shape),
+            "data": t.numpy().tobytes() if t.numel() else b"",
+            "requires_grad": bool(t.requires_grad)}
+
+
+def decode_tensor(d: dict[str, Any] | None) -> torch.Tensor | None:
+    if d is None:
+        return None
+    dtype = _DTYPES[d["tensor"]]
+    if not d["data"]:
+        return torch.empty(d["shape"], dtype=dtype)
+    flat = torch.frombuffer(bytearray(d["data"]), dtype=dtype)
+    return flat.reshape(d["shape"]).clone()
+
+
+def encode_array(a: np.ndarray) -> dict[str, Any]:
+    return {"array": str(a.dtype), "shape": list(a.shape), "data": a.tobytes()}
+
+
+def decode_array(d: dict[str, Any]) -> np.ndarray:
+    if d["array"] not in ("float64", "float32"):
+        raise ValueError(f"unexpected array dtype {d['array']}")
+    return np.frombuffer(d["data"], dtype=d["array"]).reshape(d["shape"]).copy()
+
+
+def encode_result(r: RunResult) -> dict[str, Any]:
+    return {
+        "error": None if r.error is None else asdict(r.error),
+        "output": encode_tensor(r.output),
+        "output_name": r.output_name,
+        "grads": {k: encode_tensor(v) for k, v in r.grads.items()},
+        "variables": {k: encode_tensor(v) for k, v in r.variables.items()},
+        "warnings": list(r.warnings),
+        "printed": r.printed,
+        "echoes": r.echoes,
+        "graph": r.graph,
+        "backward_called": r.backward_called,
+        "auto_backward": r.auto_backward,
+        "seconds": r.seconds,
+    }
+
+
+def decode_error(d: dict[str, Any] | None) -> ProgramError | None:
+    if d is None:
+        return None
+    return ProgramError(str(d["message"]), str(d["kind"]), d.get("line"), d.get("col"))
+
+
+def decode_result(d: dict[str, Any]) -> RunResult:
+    return RunResult(
+        error=decode_error(d["error"]),
+        output=decode_tensor(d["output"]),
+        output_name=d["output_name"],
+        grads={k: decode_tensor(v) for k, v in d["grads"].items()},
+        variables={k: decode_tensor(v) for k, v in d["variables"].items()},  # type: ignore[misc]
+        warnings=list(d["warnings"]),
+        printed=d["printed"],
+        echoes=d["echoes"],
+        graph=d["graph"],
+        backward_called=d["backward_called"],
+        auto_backward=d["auto_backward"],
+        seconds=d["seconds"],
+    )

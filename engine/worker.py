@@ -1,0 +1,123 @@
+"""A worker process: runs programs for the server, one at a time, inside hard limits.
+
+Started by :mod:`engine.sandbox` as ``python -m engine.worker MEMORY_MB``. It imports torch,
+pins torch to one thread (a classroom shares the cores), then caps its own address space
+with ``RLIMIT_AS`` so an allocation beyond the budget fails inside torch (and is reported)
+instead of growing until the machine's OOM killer ends every session. Requests and results
+are length-prefixed plain-data pickles on the original stdin/stdout; anything else written
+to stdout goes to stderr, so a program can never corrupt the protocol.
+"""
+
+from __future__ import annotations
+
+import os
+import resource
+import struct
+import sys
+from typing import Any, BinaryIO
+
+HEADER = struct.Struct("!Q")
+
+
+def read_message(stream: BinaryIO) -> bytes | None:
+    header = stream.read(HEADER.size)
+    if len(header) < HEADER.size:
+        return None
+    (size,) = HEADER.unpack(header)
+    data = stream.read(size)
+    return data if len(data) == size else None
+
+
+def write_message(stream: BinaryIO, data: bytes) -> None:
+    stream.write(HEADER.pack(len(data)) + data)
+    stream.flush()
+
+
+def _address_space_bytes() -> int:
+    with open("/proc/self/statm") as f:
+        pages = int(f.read().split()[0])
+    return pages * os.sysconf("SC_PAGE_SIZE")
+
+
+def limit_memory(budget_mb: int) -> None:
+    """Cap the address space at what is mapped now plus the budget."""
+    limit = _address_space_bytes() + budget_mb * 1024 * 1024
+    resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
+
+
+def handle(request: dict[str, Any]) -> dict[str, Any]:
+    from dataclasses import asdict
+
+    from engine import wire
+    from engine.curve import curve_in_process
+    from engine.errors import ProgramRefused
+    from engine.limits import Limits
+    from engine.run import RunOptions, run_in_process
+
+    options = RunOptions.build(**request["options"])
+    limits = Limits(**request["limits"])
+    if request["op"] == "run":
+        return wire.encode_result(run_in_process(request["source"], request["inputs"],
+                                                 options, limits))
+    if request["op"] == "curve":
+        try:
+            xs, ys, dys = curve_in_process(request["source"], request["inputs"],
+                                           request["wrt"], request["lo"], request["hi"],
+                                           request["n"], options, limits)
+        except ProgramRefused as refusal:
+            return {"error": asdict(refusal.error)}
+        return {"error": None, "xs": wire.encode_array(xs), "ys": wire.encode_array(ys),
+                "dys": wire.encode_array(dys)}
+    if request["op"] == "ping":
+        return {"pong": True}
+    raise ValueError(f"unknown request {request['op']!r}")
+
+
+def warm_up() -> None:
+    from engine.curve import curve_in_process
+    from engine.limits import DEFAULT_LIMITS
+    from engine.run import RunOptions, run_in_process
+
+    run_in_process("y = torch.sin(x ** 2).mean()", {"x": 1.0})
+    curve_in_process("y = torch.sin(x ** 2)", {"x": 1.0}, "x", -1.0, 1.0, 11, RunOptions(),
+                     DEFAULT_LIMITS)
+
+
+def main() -> None:
+    requests = os.fdopen(os.dup(0), "rb")
+    replies = os.fdopen(os.dup(1), "wb")
+    devnull = os.open(os.devnull, os.O_RDWR)
+    os.dup2(devnull, 0)
+    os.dup2(2, 1)  # stray output of any library goes to stderr, never into the protocol
+    sys.stdout = sys.stderr
+
+    import torch
+
+    from engine import wire
+
+    torch.set_num_threads(1)
+    torch.set_num_interop_threads(1)
+    import engine.curve  # noqa: F401 - import everything before the memory cap
+    import engine.run  # noqa: F401
+
+    warm_up()  # first use of vmap and autograd costs ~1 s: pay it before the first learner
+    limit_memory(int(sys.argv[1]) if len(sys.argv) > 1 else 768)
+    write_message(replies, wire.dumps({"ready": True}))
+    while True:
+        data = read_message(requests)
+        if data is None:
+            return
+        try:
+            reply = handle(wire.loads(data))
+        except MemoryError:
+            reply = {"error": {"message": "The program ran out of its memory budget and was "
+                                          "stopped.", "kind": "memory", "line": None,
+                               "col": None}}
+        except Exception as exc:  # noqa: BLE001 - report, and keep serving
+            reply = {"error": {"message": f"Internal error: {type(exc).__name__}: {exc}",
+                               "kind": "internal", "line": None, "col": None}}
+        write_message(replies, wire.dumps(reply))
+
+
+if __name__ == "__main__":
+    main()
