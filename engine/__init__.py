@@ -12,5 +12,11 @@ from engine.errors import ProgramError
 from engine.limits import DEFAULT_LIMITS, Limits
 from engine.run import RunResult
 
-__all__ = ["run_program", "derivative_curve", "RunResult", "ProgramError", "Limits",
-           "DEFAULT_LIMITS"]
+__all__ = [
+           "DEFAULT_LIMITS",
+           "Limits",
+           "ProgramError",
+           "RunResult",
+           "derivative_curve",
+           "run_program",
+]

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from typing import Any, Iterable, Mapping
+from collections.abc import Iterable, Mapping
+from typing import Any
 
 from engine.limits import DEFAULT_LIMITS, Limits
 from engine.run import RunOptions, RunResult, run_in_process

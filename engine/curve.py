@@ -11,7 +11,8 @@ from __future__ import annotations
 
 import time
 import warnings
-from typing import Any, Mapping
+from collections.abc import Mapping
+from typing import Any
 
 import numpy as np
 import torch
@@ -37,7 +38,7 @@ def curve_in_process(source: str, inputs: Mapping[str, Any] | None, wrt: str, lo
         raise
     except (RuntimeError, ValueError, TypeError, IndexError) as exc:
         text = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        if ".item()" in text or "item" in text and "vmap" in text:
+        if ".item()" in text or ("item" in text and "vmap" in text):
             text = ("the program turns a tensor into a plain number (.item(), float()), "
                     "which cannot be done for many points at once")
         raise ProgramRefused(ProgramError(f"This curve cannot be drawn: {text}.",
@@ -113,9 +114,9 @@ def _curve(source: str, inputs: Mapping[str, Any] | None, wrt: str, lo: float, h
     dtype = leaves[wrt].dtype if start is None else _leaf_dtype(probe, wrt, output)
     if not _depends_on(output, probe, leaves, wrt):
         ys = torch.func.vmap(lambda x: f(x)[1])(xs.to(dtype))
-        return xs.numpy(), ys.double().numpy(), np.full(n, np.nan)  # nothing recorded
+        return xs.numpy(), ys.detach().double().numpy(), np.full(n, np.nan)  # nothing recorded
     dys, (ys, _) = torch.func.vmap(torch.func.grad_and_value(f, has_aux=True))(xs.to(dtype))
-    return xs.numpy(), ys.double().numpy(), dys.double().numpy()
+    return xs.numpy(), ys.detach().double().numpy(), dys.detach().double().numpy()
 
 
 def _find_input(probe: Any, leaves: dict[str, torch.Tensor], wrt: str,

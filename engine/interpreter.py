@@ -14,8 +14,9 @@ import ast
 import math
 import operator
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, Callable
+from typing import Any
 
 import torch
 
@@ -176,6 +177,9 @@ class Interpreter:
             return
         is_attribute = isinstance(expr, ast.Attribute)
         bookkeeping = call is not None and call.kind == "method" and call.name in _BOOKKEEPING
+        if call is not None and call.kind == "method" and call.name.endswith("_"):
+            target = self._lookup_quietly(expr.func.value)  # type: ignore[attr-defined]
+            self._remember_origin(target, stmt)  # changed in place here
         if value is not None or is_attribute:
             self.echoes.append({"line": stmt.lineno, "code": _segment(self.program, expr),
                                 "text": _display(value)})
@@ -185,8 +189,13 @@ class Interpreter:
                               (stmt.lineno, stmt.col_offset))
 
     def _remember_origin(self, value: Any, stmt: ast.stmt) -> None:
+        """The latest top-level statement that made or changed ``value`` (a curve stops
+        there; in-place updates keep the tensor's identity, so later statements win)."""
         if isinstance(value, torch.Tensor):
-            self.origins.setdefault(id(value), (stmt.lineno, stmt.col_offset))
+            self.origins[id(value)] = (stmt.lineno, stmt.col_offset)
+
+    def _lookup_quietly(self, node: ast.AST) -> Any:
+        return self.env.get(node.id) if isinstance(node, ast.Name) else None
 
     def _dataflow(self, name: str, value: Any, stmt: ast.stmt, reason: str | None) -> None:
         if self.curve_mode or not isinstance(value, torch.Tensor):
@@ -499,6 +508,8 @@ class Interpreter:
     def _predict(self, node: ast.AST, call: Callable[..., Any], args: list[Any],
                  kwargs: dict[str, Any], creates: bool = False) -> None:
         """Run ``call`` on PyTorch's meta device (shapes only, no data) and check sizes."""
+        if not _META_READY:
+            self.deadline += _load_meta_kernels()  # once per process, not the program's time
         meta_args = [_to_meta(a) for a in args]
         meta_kwargs = {k: _to_meta(v) for k, v in kwargs.items() if k != "requires_grad"}
         if creates:
@@ -514,6 +525,21 @@ class Interpreter:
 
 
 # -- helpers ------------------------------------------------------------------------------
+_META_READY = False
+
+
+def _load_meta_kernels() -> float:
+    """torch loads its Python shape functions on first use of the meta device (about 2 s);
+    do it once, and say how long it took."""
+    global _META_READY
+    started = time.monotonic()
+    m = torch.empty(2, 2, device="meta")
+    torch.matmul(m, m)
+    torch.cat([m, m])
+    _META_READY = True
+    return time.monotonic() - started
+
+
 _VALUE_TYPES = (torch.Tensor, bool, int, float, str, torch.Size, torch.dtype, type(None))
 
 
@@ -624,4 +650,4 @@ def error_at(node: ast.AST | None, kind: str, message: str) -> ProgramError:
     return ProgramError(message, kind, line, None if col is None else col + 1)
 
 
-__all__ = ["Interpreter", "CurveModeStop", "ProgramRefused", "error_at"]
+__all__ = ["CurveModeStop", "Interpreter", "ProgramRefused", "error_at"]

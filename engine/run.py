@@ -10,8 +10,9 @@ from __future__ import annotations
 
 import time
 import warnings
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from typing import Any, Iterable, Mapping
+from typing import Any
 
 import torch
 
@@ -64,7 +65,7 @@ class RunOptions:
     def build(cls, output: str | None = None, no_grad: bool = False,
               detach: Iterable[str] = (), requires_grad: Mapping[str, bool] | None = None,
               retain_grad: bool | Iterable[str] = False, dtype: str = "float32",
-              auto_backward: bool = True, seed: int = 0) -> "RunOptions":
+              auto_backward: bool = True, seed: int = 0) -> RunOptions:
         retain = retain_grad if isinstance(retain_grad, bool) else frozenset(retain_grad)
         return cls(output, bool(no_grad), frozenset(detach), dict(requires_grad or {}),
                    retain, dtype, bool(auto_backward), int(seed))
@@ -95,7 +96,7 @@ class TorchState:
         if not torch.equal(torch.get_rng_state(), self.rng):
             torch.set_rng_state(self.rng)
 
-    def same_as(self, other: "TorchState") -> bool:
+    def same_as(self, other: TorchState) -> bool:
         return (self.dtype, self.threads, self.grad, self.anomaly, self.deterministic) == (
             other.dtype, other.threads, other.grad, other.anomaly, other.deterministic
         ) and torch.equal(self.rng, other.rng)

@@ -31,7 +31,7 @@ def summarize(value: Any) -> dict[str, Any] | None:
         "data": t.tolist() if numel <= FULL_VALUES_UP_TO else None,
     }
     if numel and numel > FULL_VALUES_UP_TO:
-        as_float = t.double() if t.dtype != torch.bool else t.double()
+        as_float = t if t.is_floating_point() else t.double()
         summary.update(min=as_float.min().item(), max=as_float.max().item(),
                        mean=as_float.mean().item())
     return summary
