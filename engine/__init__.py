@@ -7,7 +7,7 @@
 No Streamlit here: pages call the engine, never the other way round.
 """
 
-from engine.api import derivative_curve, run_program
+from engine.api import derivative_curve, run_program, warm_up
 from engine.errors import ProgramError
 from engine.limits import DEFAULT_LIMITS, Limits
 from engine.run import RunResult

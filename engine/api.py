@@ -65,3 +65,10 @@ def derivative_curve(source: str, inputs: Mapping[str, Any] | None = None, wrt: 
     from engine.curve import curve_in_process
 
     return curve_in_process(source, inputs, wrt, lo, hi, n, options, limits)
+
+
+def warm_up() -> None:
+    """Start the worker processes in the background (the app calls this once at start)."""
+    from engine.sandbox import shared_pool
+
+    shared_pool().warm_up()

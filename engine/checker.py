@@ -334,8 +334,9 @@ class _Checker:
 
     # -- expressions -----------------------------------------------------------------
     def _expression(self, root: ast.expr, scope: set[str]) -> None:
-        """Check one expression tree iteratively. Each stack entry carries the node, its
-        depth and its role: "value", "call" (the callee of a call), "arg" (a call
+        """Check one expression tree iteratively, in source order (children are pushed in
+        reverse, so the first problem reported is the leftmost). Each stack entry carries
+        the node, its depth and its role: "value", "call" (the callee of a call), "arg" (a call
         argument: lists and tuples allowed), "index" (inside a subscript)."""
         stack: list[tuple[ast.AST, int, str]] = [(root, 1, "value")]
         while stack:
@@ -345,7 +346,7 @@ class _Checker:
                 raise refuse("The program is too large to run here.", node, "limit")
             if depth > self.limits.max_depth:
                 raise refuse("This expression is nested too deeply.", node, "limit")
-            for child, child_role in self._expression_node(node, role, scope):
+            for child, child_role in reversed(self._expression_node(node, role, scope)):
                 stack.append((child, depth + 1, child_role))
 
     def _expression_node(self, node: ast.AST, role: str, scope: set[str],

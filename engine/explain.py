@@ -24,6 +24,16 @@ WHY_NOT_RECORDED: dict[str, str] = {
 }
 
 
+def torch_sentence(exc: Exception) -> str:
+    """The first sentence of torch's message: the part a learner needs."""
+    text = str(exc).strip()
+    if not text:
+        return type(exc).__name__
+    first = text.splitlines()[0]
+    head, dot, _ = first.partition(". ")
+    return head + "." if dot else first
+
+
 def why(reason: str | None) -> str:
     return WHY_NOT_RECORDED.get(reason or "constant", WHY_NOT_RECORDED["constant"])
 
@@ -31,7 +41,7 @@ def why(reason: str | None) -> str:
 def explain_backward_error(exc: Exception, name: str | None, reason: str | None,
                            numel: int | None) -> tuple[str, str]:
     """(kind, message) for a failed ``backward()`` on the tensor called ``name``."""
-    text = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+    text = torch_sentence(exc)
     who = f"`{name}`" if name else "this value"
     if "does not require grad and does not have a grad_fn" in text:
         return "autograd", (
@@ -61,7 +71,7 @@ def explain_backward_error(exc: Exception, name: str | None, reason: str | None,
 def explain_runtime_error(exc: Exception) -> tuple[str, str]:
     """(kind, message) for an error torch (or Python arithmetic) raised during a step."""
     text = str(exc).strip()
-    first = text.splitlines()[0] if text else type(exc).__name__
+    first = torch_sentence(exc)
     if "a leaf Variable that requires grad is being used in an in-place operation" in text:
         return "autograd", (
             "This changes a leaf tensor that requires grad in place (+=, add_, ...). "

@@ -128,10 +128,20 @@ class WorkerPool:
             self.idle.put(worker)
 
     def warm_up(self) -> None:
-        """Start every worker now (in the background), so the first learner does not wait."""
-        for worker in self.workers:
-            threading.Thread(target=self._restart_quietly, args=(worker, False),
-                             daemon=True).start()
+        """Start every worker now (in the background), so the first learner does not wait.
+        Each is taken out of the idle queue while it starts, so no run races the start."""
+        for _ in self.workers:
+            threading.Thread(target=self._start_one, daemon=True).start()
+
+    def _start_one(self) -> None:
+        try:
+            worker = self.idle.get(timeout=self.wait_s)
+        except queue.Empty:
+            return
+        try:
+            self._restart_quietly(worker, False)
+        finally:
+            self.idle.put(worker)
 
     def close(self) -> None:
         for worker in self.workers:

@@ -1,0 +1,1 @@
+"""Autograd graph to DOT (issue 3). No Streamlit here: pages call it, never the reverse."""
