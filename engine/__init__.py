@@ -19,4 +19,5 @@ __all__ = [
            "RunResult",
            "derivative_curve",
            "run_program",
+           "warm_up",
 ]
