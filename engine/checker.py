@@ -191,6 +191,7 @@ class _Checker:
         self.variables: set[str] = set(known)  # assigned so far, in source order
         self.nodes = 0
         self.statements = 0
+        self.def_body_depth = -1  # the block depth where `return` may stand
 
     # -- statements ------------------------------------------------------------------
     def run(self) -> None:
@@ -245,7 +246,7 @@ class _Checker:
         elif isinstance(stmt, ast.FunctionDef):
             self._def(stmt, scope, in_function, depth)
         elif isinstance(stmt, ast.Return):
-            if not in_function or not is_last:
+            if not in_function or not is_last or depth != self.def_body_depth:
                 raise refuse("`return` is only available as the last line of a def.", stmt)
             if stmt.value is None:
                 raise refuse("`return` needs a value here.", stmt)
@@ -329,6 +330,7 @@ class _Checker:
         # Inside, names are the parameters, its own assignments, and the program's
         # variables so far. Its own name is not yet defined: no recursion.
         local_scope = set(self.variables) | set(params)
+        self.def_body_depth = depth + 1
         self._statements(body, scope=local_scope, in_function=True, depth=depth + 1)
         self.program.functions[stmt.name] = UserFunction(stmt.name, params, body, stmt)
 

@@ -85,7 +85,7 @@ def explain_runtime_error(exc: Exception) -> tuple[str, str]:
     if isinstance(exc, ZeroDivisionError):
         return "runtime", "Division by zero (with plain numbers; tensors give inf instead)."
     if isinstance(exc, OverflowError):
-        return "limit", "A number grew too large to compute."
+        return "limit", f"A number grew too large to compute ({first})."
     if isinstance(exc, TypeError):
         return "runtime", f"Wrong kind of argument: {first}"
     if isinstance(exc, (IndexError, KeyError)):

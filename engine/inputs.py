@@ -16,6 +16,7 @@ import torch
 from engine.errors import ProgramError, ProgramRefused
 from engine.limits import Limits
 
+MAX_INPUT_DIMS = 8
 DTYPES: dict[str, torch.dtype] = {"float32": torch.float32, "float64": torch.float64}
 
 
@@ -89,6 +90,8 @@ def _literal(name: str, root: ast.AST, limits: Limits) -> Any:
 def make_input(name: str, value: Any, requires_grad: bool, dtype: str,
                limits: Limits) -> torch.Tensor:
     """A fresh leaf tensor for one input box (text, number, nested list or tensor)."""
+    if not isinstance(name, str):
+        raise _fail(repr(name), "input names must be text, such as x or w1.")
     if not name.isidentifier() or not name.isascii() or name.startswith("_"):
         raise _fail(name, "input names must be plain variable names such as x or w1.")
     if dtype not in DTYPES:
@@ -105,14 +108,17 @@ def make_input(name: str, value: Any, requires_grad: bool, dtype: str,
         if isinstance(value, (list, tuple)) and not _is_plain(value, limits):
             raise _fail(name, "lists may contain only numbers (and lists of numbers), "
                               f"at most {limits.max_input_elements:,} of them.")
-        if isinstance(value, (int, float)) and not math.isfinite(value):
-            raise _fail(name, "numbers must be finite (no inf or nan).")
         try:
             tensor = torch.tensor(value, dtype=DTYPES[dtype])
-        except (ValueError, TypeError) as exc:
-            raise _fail(name, f"the lists must be rectangular ({exc}).") from None
+        except (ValueError, TypeError, RuntimeError, OverflowError) as exc:
+            raise _fail(name, "the lists must be rectangular and at most "
+                              f"{MAX_INPUT_DIMS} levels deep ({exc}).") from None
+    if tensor.dim() > MAX_INPUT_DIMS:
+        raise _fail(name, f"at most {MAX_INPUT_DIMS} levels of nested lists.")
     if not torch.isfinite(tensor).all():
         raise _fail(name, "numbers must be finite (no inf or nan).")
+    if tensor.numel() and tensor.abs().max().item() > limits.max_constant:
+        raise _fail(name, f"numbers are limited to ±{limits.max_constant:g}.")
     return tensor.requires_grad_(requires_grad)
 
 

@@ -41,6 +41,7 @@ _COMPARE: dict[type, Callable[[Any, Any], Any]] = {
     ast.Lt: operator.lt, ast.LtE: operator.le, ast.Gt: operator.gt, ast.GtE: operator.ge,
     ast.Eq: operator.eq, ast.NotEq: operator.ne,
 }
+ECHO_CHARS = 2_000  # one displayed value at most
 # Methods whose call is bookkeeping, not a result: never taken as the program's output.
 _BOOKKEEPING = frozenset({"backward", "retain_grad", "requires_grad_", "zero_", "fill_",
                           "detach_", "add_", "sub_", "mul_", "div_", "pow_", "copy_",
@@ -181,12 +182,28 @@ class Interpreter:
             target = self._lookup_quietly(expr.func.value)  # type: ignore[attr-defined]
             self._remember_origin(target, stmt)  # changed in place here
         if value is not None or is_attribute:
-            self.echoes.append({"line": stmt.lineno, "code": _segment(self.program, expr),
-                                "text": _display(value)})
+            self._echo(stmt, expr, value)
         if isinstance(value, torch.Tensor) and not is_attribute and not bookkeeping:
             self._remember_origin(value, stmt)
             self.candidate = (expr.id if isinstance(expr, ast.Name) else None, value,
                               (stmt.lineno, stmt.col_offset))
+
+    def _echo(self, stmt: ast.Expr, expr: ast.expr, value: Any) -> None:
+        """What a notebook would show for an expression line, within the print budget."""
+        if self.printed_chars > self.limits.max_print_chars:
+            return  # already over budget (and said so): formatting costs time
+        text = _display(value)
+        if len(text) > ECHO_CHARS:
+            text = text[: ECHO_CHARS - 1] + "…"
+        self.printed_chars += len(text)
+        if self.printed_chars > self.limits.max_print_chars:
+            note = (f"Only the first {len(self.echoes)} displayed values are shown: the "
+                    f"display limit is {self.limits.max_print_chars:,} characters.")
+            if note not in self.warnings:
+                self.warnings.append(note)
+            return
+        self.echoes.append({"line": stmt.lineno, "code": _segment(self.program, expr),
+                            "text": text})
 
     def _remember_origin(self, value: Any, stmt: ast.stmt) -> None:
         """The latest top-level statement that made or changed ``value`` (a curve stops
@@ -388,8 +405,15 @@ class Interpreter:
                    ) -> tuple[list[Any], dict[str, Any]]:
         args = [self.eval(a, scope) for a in node.args]
         kwargs = {k.arg: self.eval(k.value, scope) for k in node.keywords}
-        for value in [*args, *kwargs.values()]:
+        is_print = self.program.callee(node).kind == "print"
+        # Text reaches a function only as a checked literal (reduction='sum'); a string
+        # computed at run time (``.grad_fn`` names) may only be printed.
+        literal = {k.arg for k in node.keywords if isinstance(k.value, ast.Constant)}
+        for key, value in [*enumerate(args), *kwargs.items()]:
             _check_argument(value, node)
+            if not is_print and key not in literal and _holds_text(value):
+                raise refuse("Text can only be printed or given as reduction='mean' / "
+                             "'sum' / 'none'.", node, "refused")
         return args, kwargs  # type: ignore[return-value]
 
     def _function(self, node: ast.Call, fn: L.Function, args: list[Any],
@@ -405,6 +429,8 @@ class Interpreter:
                     and not isinstance(a, bool) else a for a in args]
         if fn.name in ("torch.tensor", "torch.as_tensor") and args:
             self._check_numel(node, _literal_numel(args[0]))
+        if fn.creates:
+            args, kwargs = _sizes_as_numbers(args), _sizes_as_numbers(kwargs)
         if fn.sizes == "broadcast":
             shapes = [a.shape for a in [*args, *kwargs.values()] if isinstance(a, torch.Tensor)]
             if len(shapes) > 1:
@@ -434,6 +460,7 @@ class Interpreter:
                       if isinstance(a, torch.Tensor)]
             self._check_numel(node, _broadcast_numel(shapes))
         elif name in L.TENSOR_METHODS_PREDICT:
+            args, kwargs = _sizes_as_numbers(args), _sizes_as_numbers(kwargs)
             self._predict(node, lambda s, *a, **k: getattr(s, name)(*a, **k),
                           [obj, *args], kwargs)
         result = getattr(obj, name)(*args, **kwargs)  # name is in L.TENSOR_METHODS
@@ -554,6 +581,14 @@ def _check_value(value: Any, node: ast.AST) -> None:
                      "use.", node, "refused")
 
 
+def _holds_text(value: Any) -> bool:
+    if isinstance(value, str):
+        return True
+    if isinstance(value, (list, tuple)) and not isinstance(value, torch.Size):
+        return any(_holds_text(v) for v in value)
+    return False
+
+
 def _check_argument(value: Any, node: ast.AST) -> None:
     if isinstance(value, (list, tuple)) and not isinstance(value, torch.Size):
         stack = [value]
@@ -567,6 +602,20 @@ def _check_argument(value: Any, node: ast.AST) -> None:
     if isinstance(value, (slice, type(Ellipsis))):
         return
     _check_value(value, node)
+
+
+def _sizes_as_numbers(values: Any) -> Any:
+    """Whole-number tensors holding one element, given as sizes (``torch.ones(n)`` with
+    ``n = torch.tensor(5)``), become plain ints, as torch would read them; then the size
+    can be predicted before anything is allocated."""
+    if isinstance(values, dict):
+        return {k: _sizes_as_numbers(v) for k, v in values.items()}
+    if isinstance(values, (list, tuple)) and not isinstance(values, torch.Size):
+        return type(values)(_sizes_as_numbers(v) for v in values)
+    if isinstance(values, torch.Tensor) and values.numel() == 1 \
+            and not values.is_floating_point() and values.dtype != torch.bool:
+        return int(values.item())
+    return values
 
 
 def _to_meta(value: Any) -> Any:

@@ -107,9 +107,18 @@ BARE_FUNCTIONS: dict[str, Function] = {
     "abs": Function("abs", abs),
     "float": Function("float", float),
     "int": Function("int", int),
-    "round": Function("round", round),
+    "round": Function("round", lambda number, ndigits=None: _bounded_round(number, ndigits)),
     "len": Function("len", len),
 }
+
+def _bounded_round(number: Any, ndigits: Any = None) -> Any:
+    """Python's round, with ndigits bounded: ``round(5, -10**9)`` would compute 10**(10**9)."""
+    if ndigits is None:
+        return round(number)
+    if isinstance(ndigits, bool) or not isinstance(ndigits, int) or abs(ndigits) > 30:
+        raise OverflowError("round(x, n) takes a whole number n between -30 and 30")
+    return round(number, ndigits)
+
 
 # --- constants reachable as attributes of modules -----------------------------------------
 CONSTANTS: dict[str, Any] = {

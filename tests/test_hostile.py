@@ -10,7 +10,7 @@ mode, global RNG) identical before and after. The torch-state fixture also check
 it and was merely cleaned up after would still fail.
 
 Most cases run in-process (``isolate=False``); the last tests use real worker processes.
-Cases marked ``xfail(strict=True, reason="ENGINE BUG: ...")`` are real engine bugs: they
+Cases once marked ``xfail(strict=True, reason="ENGINE BUG: ...")`` were real engine bugs: they
 fail today and must start passing when the engine is fixed.
 """
 
@@ -416,11 +416,6 @@ def test_escape_is_refused(case: Case, sentinel: Path):
     check_case(case, sentinel)
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "ENGINE BUG: .grad_fn evaluates to a Python str (the node's class name), and a str held "
-    "in a variable passes any keyword: the enumeration of reduction=/approximate=/"
-    "rounding_mode= is only checked for quoted literals, so text reaches torch outside "
-    "print and the enumerated values (torch then raises; kind 'runtime', not 'refused')."))
 def test_text_from_grad_fn_cannot_reach_a_keyword(sentinel: Path):
     check_case(Case("r = (x * 2).grad_fn\ny = F.mse_loss(x, x, reduction=r)", line=2),
                sentinel)
@@ -582,11 +577,6 @@ def test_long_matmul_chain_times_out():
     assert elapsed < limits.time_limit_s + 2.0
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "ENGINE BUG: the bare `round` is Python's round, and int.__round__ with a large negative "
-    "ndigits computes 10**(-ndigits) in one uninterruptible step. round(5, -10**6) takes "
-    "~0.2 s, -10**7 ~9 s (no error: the run just succeeds late), -10**15 never ends "
-    "in-process. The number of digits should be bounded (kind 'limit') before the call."))
 def test_round_with_huge_negative_digits_is_bounded():
     source = "y = round(5, -10**6)"
     limits = Limits(time_limit_s=0.05)
@@ -596,10 +586,6 @@ def test_round_with_huge_negative_digits_is_bounded():
     assert_stopped(r, ("limit", "timeout"), source)
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "ENGINE BUG: bare expression statements are echoed (notebook style) with no bound: "
-    "199 lines `a` (a = torch.arange(1000.)) return ~1.3 MB of echo text although print is "
-    "limited to max_print_chars (20,000)."))
 def test_echo_text_is_bounded_like_print():
     source = "a = torch.arange(1000.)\n" + "a\n" * 199
     r = run(source, {})
@@ -645,12 +631,6 @@ def test_size_given_as_number_is_refused_before_allocating(bomb: str, materialis
     assert materialised == []
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "ENGINE BUG: a size given as a tensor (n = torch.tensor(5000); torch.ones(n), "
-    "torch.eye(n), x.repeat(n), torch.arange(n), ...) makes the meta-device prediction "
-    "raise, _predict then silently skips the check, and the real tensor is allocated and "
-    "only refused afterwards. With default limits `n = torch.tensor(30000)\\ny = "
-    "torch.eye(n)` allocates 3.6 GB in-process before the refusal."))
 @pytest.mark.parametrize("bomb", TENSOR_SIZE_BOMBS)
 def test_size_given_as_tensor_is_refused_before_allocating(bomb: str, materialised):
     source = f"n = torch.tensor(5000)\n{bomb}"
@@ -659,20 +639,12 @@ def test_size_given_as_tensor_is_refused_before_allocating(bomb: str, materialis
     assert materialised == [], f"allocated {materialised} elements before refusing"
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "ENGINE BUG (same as above, seen from the public API): `n = torch.tensor(10**12)` then "
-    "`torch.ones(n)` is not predicted; torch tries to allocate 4 TB and the run reports "
-    "'memory' instead of the size 'limit'."))
 def test_huge_size_given_as_tensor_is_a_limit():
     source = "n = torch.tensor(10**12)\ny = torch.ones(n)"
     assert_stopped(run(source, {}), "limit", source, line=2)
 
 
 # -- semantics that must not silently differ from Python -------------------------------------
-@pytest.mark.xfail(strict=True, reason=(
-    "ENGINE BUG: `return` inside a `with` block inside a def is accepted (the checker treats "
-    "it as the last line of the with-body) but the interpreter ignores it and runs on: "
-    "f(3) returns 3 here, Python returns 6. It should be refused or return."))
 def test_return_inside_with_inside_def():
     source = "def f(a):\n    with torch.no_grad():\n        return a * 2\n    return a\ny = f(x)"
     r = run(source, {"x": "3"})
@@ -731,11 +703,6 @@ def test_hostile_input_box(text: str):
     assert r.variables == {} and r.output is None
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "ENGINE BUG: an input box holding lists nested deeper than 64 ('[' * 100 + '1' + "
-    "']' * 100) passes the parser; torch.tensor then raises RuntimeError ('only tensors "
-    "with up to 64 dims are supported'), which make_input does not catch, so the run "
-    "reports kind 'runtime' with torch's text and without the input's name."))
 def test_input_box_nested_too_deep():
     r = run("y = x * 2", {"x": "[" * 100 + "1" + "]" * 100})
     assert_stopped(r, "input", "y = x * 2", line=None)
