@@ -6,8 +6,6 @@ what they will see in a notebook.
 
 from __future__ import annotations
 
-from engine.errors import ProgramError
-
 # Why a value was not recorded by autograd, as the dataflow names it.
 WHY_NOT_RECORDED: dict[str, str] = {
     "no_grad": "it was computed inside torch.no_grad(), which switches recording off",
@@ -99,8 +97,3 @@ def non_leaf_grad_warning(name: str) -> str:
             f"with requires_grad=True. To see it, call {name}.retain_grad() before "
             "backward(). (torch warns: The .grad attribute of a Tensor that is not a leaf "
             "Tensor is being accessed.)")
-
-
-def error(kind: str, message: str, line: int | None = None,
-          col: int | None = None) -> ProgramError:
-    return ProgramError(message, kind, line, col)

@@ -23,7 +23,7 @@ import torch
 from engine import explain
 from engine import language as L
 from engine.checker import CheckedProgram, UserFunction
-from engine.errors import ProgramError, ProgramRefused, refuse
+from engine.errors import refuse
 from engine.graph import DataflowStep, GraphRecorder
 from engine.limits import Limits
 from engine.summary import summarize
@@ -693,10 +693,4 @@ def _display(value: Any) -> str:
     return str(value)
 
 
-def error_at(node: ast.AST | None, kind: str, message: str) -> ProgramError:
-    line = getattr(node, "lineno", None)
-    col = getattr(node, "col_offset", None)
-    return ProgramError(message, kind, line, None if col is None else col + 1)
-
-
-__all__ = ["CurveModeStop", "Interpreter", "ProgramRefused", "error_at"]
+__all__ = ["CurveModeStop", "Interpreter"]
