@@ -90,7 +90,6 @@ class CheckedProgram:
     callees: dict[int, Callee] = field(default_factory=dict)
     constants: dict[int, Any] = field(default_factory=dict)
     functions: dict[str, UserFunction] = field(default_factory=dict)
-    assigned: list[str] = field(default_factory=list)
 
     def callee(self, node: ast.Call) -> Callee:
         return self.callees[id(node)]
@@ -223,8 +222,6 @@ class _Checker:
             self._expression(stmt.value, scope)
             for name_node in self._targets(stmt.targets[0]):
                 scope.add(name_node.id)
-                if not in_function:
-                    self.program.assigned.append(name_node.id)
         elif isinstance(stmt, ast.AugAssign):
             if not isinstance(stmt.target, ast.Name):
                 raise refuse("`+=` and friends work on a plain variable name only.", stmt)

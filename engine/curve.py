@@ -20,7 +20,7 @@ import torch
 from engine.errors import ProgramError, ProgramRefused
 from engine.interpreter import CurveModeStop
 from engine.limits import Limits
-from engine.run import RunOptions, TorchState, new_interpreter, prepare
+from engine.run import RunOptions, TorchState, choose_output, new_interpreter, prepare
 
 
 def curve_in_process(source: str, inputs: Mapping[str, Any] | None, wrt: str, lo: float,
@@ -68,9 +68,7 @@ def _curve(source: str, inputs: Mapping[str, Any] | None, wrt: str, lo: float, h
     probe = new_interpreter(program, leaves, options, limits)
     with torch.set_grad_enabled(not options.no_grad):
         probe.run()
-    from engine.run import _choose_output  # the same rule as run_program
-
-    out_name, output = _choose_output(probe, options)
+    out_name, output = choose_output(probe, options)
     label = f"`{out_name}`" if out_name else "The output"
     if output is None:
         raise _refuse("the program has no tensor output to plot.")

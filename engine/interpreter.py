@@ -96,7 +96,7 @@ class Interpreter:
         for stmt in body:
             self.current = stmt
             if isinstance(stmt, ast.Return):
-                return self.eval(stmt.value, scope)
+                return self.evaluate(stmt.value, scope)
             self._statement(stmt, scope, top)
         return None
 
@@ -104,19 +104,19 @@ class Interpreter:
         place = (stmt.lineno, stmt.col_offset)
         if isinstance(stmt, ast.Assign):
             value = self.overrides[place] if place in self.overrides else \
-                self.eval(stmt.value, scope)
+                self.evaluate(stmt.value, scope)
             self._assign(stmt.targets[0], value, stmt, scope, top)
             if top and place == self.stop_at:
                 raise CurveModeStop(value)
         elif isinstance(stmt, ast.AugAssign):
             name = stmt.target.id  # type: ignore[attr-defined]
-            right = self.eval(stmt.value, scope)
+            right = self.evaluate(stmt.value, scope)
             value = self._operate(stmt, _IN_PLACE[type(stmt.op)], scope[name], right)
             self._assign(stmt.target, value, stmt, scope, top)
             if top and place == self.stop_at:
                 raise CurveModeStop(value)
         elif isinstance(stmt, ast.Expr):
-            value = self.eval(stmt.value, scope)
+            value = self.evaluate(stmt.value, scope)
             if top:
                 self._expression_statement(stmt, value)
                 if place == self.stop_at:
@@ -244,10 +244,9 @@ class Interpreter:
             return "integer"
         if any(r in self.switched_off for r in reads):
             return "requires_grad_off"
-        if any(self.reason_of(r) not in (None, "constant") for r in reads):
-            return next(self.reason_of(r) for r in reads
-                        if self.reason_of(r) not in (None, "constant"))
-        return "constant" if reads else None
+        inherited = [self.reason_of(r) for r in reads]
+        return next((why for why in inherited if why not in (None, "constant")),
+                    "constant" if reads else None)
 
     def reason_of(self, name: str | None) -> str | None:
         """Why the variable ``name`` was not recorded, from its latest dataflow step."""
@@ -259,7 +258,7 @@ class Interpreter:
         return None
 
     # -- expressions ------------------------------------------------------------------------
-    def eval(self, node: ast.AST, scope: dict[str, Any]) -> Any:
+    def evaluate(self, node: ast.AST, scope: dict[str, Any]) -> Any:
         if isinstance(node, ast.Constant):
             return node.value
         if isinstance(node, ast.Name):
@@ -267,21 +266,21 @@ class Interpreter:
         if isinstance(node, ast.Attribute):
             if id(node) in self.program.constants:
                 return self.program.constants[id(node)]
-            return self._attribute(node, self.eval(node.value, scope))
+            return self._attribute(node, self.evaluate(node.value, scope))
         if isinstance(node, ast.Call):
             return self._call(node, scope)
         if isinstance(node, ast.BinOp):
-            left = self.eval(node.left, scope)
-            right = self.eval(node.right, scope)
+            left = self.evaluate(node.left, scope)
+            right = self.evaluate(node.right, scope)
             return self._operate(node, _BINARY[type(node.op)], left, right)
         if isinstance(node, ast.UnaryOp):
-            value = self.eval(node.operand, scope)
+            value = self.evaluate(node.operand, scope)
             if isinstance(node.op, ast.UAdd):
                 return value
             return self._operate(node, lambda v, _: -v, value, None)
         if isinstance(node, ast.Compare):
-            left = self.eval(node.left, scope)
-            right = self.eval(node.comparators[0], scope)
+            left = self.evaluate(node.left, scope)
+            right = self.evaluate(node.comparators[0], scope)
             return self._operate(node, _COMPARE[type(node.ops[0])], left, right)
         if isinstance(node, ast.Subscript):
             return self._subscript(node, scope)
@@ -289,9 +288,9 @@ class Interpreter:
             return slice(*(None if part is None else self._index_number(part, scope)
                            for part in (node.lower, node.upper, node.step)))
         if isinstance(node, ast.List):
-            return [self.eval(e, scope) for e in node.elts]
+            return [self.evaluate(e, scope) for e in node.elts]
         if isinstance(node, ast.Tuple):
-            return tuple(self.eval(e, scope) for e in node.elts)
+            return tuple(self.evaluate(e, scope) for e in node.elts)
         raise refuse("This expression is not available here.", node)
 
     def _lookup(self, node: ast.Name, scope: dict[str, Any]) -> Any:
@@ -303,14 +302,14 @@ class Interpreter:
                      "did not run).", node, "runtime")
 
     def _index_number(self, node: ast.AST, scope: dict[str, Any]) -> Any:
-        value = self.eval(node, scope)
+        value = self.evaluate(node, scope)
         if isinstance(value, torch.Tensor) and value.numel() == 1 and not self.curve_mode:
             return int(value.item())
         return value
 
     def _subscript(self, node: ast.Subscript, scope: dict[str, Any]) -> Any:
-        value = self.eval(node.value, scope)
-        index = self.eval(node.slice, scope)
+        value = self.evaluate(node.value, scope)
+        index = self.evaluate(node.slice, scope)
         if not isinstance(value, (torch.Tensor, tuple, torch.Size)):
             raise refuse("Only tensors, shapes and tuples can be indexed.", node, "runtime")
         parts = index if isinstance(index, tuple) else (index,)
@@ -390,7 +389,7 @@ class Interpreter:
     def _call(self, node: ast.Call, scope: dict[str, Any]) -> Any:
         callee = self.program.callee(node)
         if callee.kind == "method":
-            obj = self.eval(node.func.value, scope)  # type: ignore[attr-defined]
+            obj = self.evaluate(node.func.value, scope)  # type: ignore[attr-defined]
             args, kwargs = self._arguments(node, scope)
             return self._method(node, obj, callee.name, args, kwargs)
         args, kwargs = self._arguments(node, scope)
@@ -403,8 +402,8 @@ class Interpreter:
 
     def _arguments(self, node: ast.Call, scope: dict[str, Any],
                    ) -> tuple[list[Any], dict[str, Any]]:
-        args = [self.eval(a, scope) for a in node.args]
-        kwargs = {k.arg: self.eval(k.value, scope) for k in node.keywords}
+        args = [self.evaluate(a, scope) for a in node.args]
+        kwargs = {k.arg: self.evaluate(k.value, scope) for k in node.keywords}
         is_print = self.program.callee(node).kind == "print"
         # Text reaches a function only as a checked literal (reduction='sum'); a string
         # computed at run time (``.grad_fn`` names) may only be printed.

@@ -43,10 +43,6 @@ class RunResult:
     auto_backward: bool = False
     seconds: float = 0.0
 
-    @property
-    def ok(self) -> bool:
-        return self.error is None
-
 
 @dataclass(frozen=True)
 class RunOptions:
@@ -174,7 +170,7 @@ def run_in_process(source: str, inputs: Mapping[str, Any] | None = None,
 
 def _finish(interpreter: Interpreter, options: RunOptions, result: RunResult) -> None:
     """Pick the output and, unless the program did, run backward from it."""
-    name, output = _choose_output(interpreter, options)
+    name, output = choose_output(interpreter, options)
     result.output_name = name
     result.output = output
     result.backward_called = bool(interpreter.backward_roots)
@@ -202,8 +198,11 @@ def _finish(interpreter: Interpreter, options: RunOptions, result: RunResult) ->
     result.auto_backward = True
 
 
-def _choose_output(interpreter: Interpreter, options: RunOptions,
-                   ) -> tuple[str | None, torch.Tensor | None]:
+def choose_output(interpreter: Interpreter, options: RunOptions,
+                  ) -> tuple[str | None, torch.Tensor | None]:
+    """The output rule, shared by run_program and derivative_curve: the ``output``
+    option, else what the program last called backward() on, else its last expression
+    line or assignment."""
     if options.output:
         value = interpreter.env.get(options.output)
         if not isinstance(value, torch.Tensor):
