@@ -196,7 +196,7 @@ class GraphRecorder:
             "grad": grad,
             "grads_sent": [_summary_of(g) for g in self.grads_out.get(node, [])],
             "saved": _saved_tensors(node),
-            "is_view": _is_view_op(op),
+            "is_view": is_view_op(op),
             "order": self.order.get(node),
             "is_output": is_output,
         }
@@ -254,7 +254,8 @@ _VIEW_STEMS = ("View", "Unsqueeze", "Squeeze", "Expand", "Select", "Slice", "T",
                "Transpose", "Permute", "Reshape", "Alias", "Diagonal", "AsStrided")
 
 
-def _is_view_op(op: str) -> bool:
+def is_view_op(op: str) -> bool:
+    """Whether a grad_fn name belongs to an operation that returns a view of its input."""
     return op.split("Backward")[0] in _VIEW_STEMS
 
 

@@ -1,0 +1,257 @@
+"""Shrink a drawing to a node budget, and say in the drawing what was folded.
+
+Three passes, each only if the drawing is still over budget:
+
+1. chains of unnamed operations (one input, one consumer) become one box, listing the
+   operations it holds; an operation's small private inputs (a weight's leaf and its
+   transpose, a bias) travel with it, so an MLP's repeated layers fold like a chain, and a
+   chain that repeats the same block says "the same 3-operation step ×40";
+2. the same for chains of named operations;
+3. everything farthest from the outputs beyond the budget becomes one box.
+
+The learner's outputs and the boxes nearest them always stay visible. Every pass is a
+linear walk over plain data: a 10,000-node drawing folds in milliseconds.
+"""
+
+from __future__ import annotations
+
+from collections import Counter, deque
+
+from graphviz_utils.model import Drawing, Edge, Node
+
+MIN_RUN = 3  # shorter chains are clearer drawn out
+MAX_SIDE_TREE = 4  # nodes in a private input that folds with its operation
+
+
+def fold(drawing: Drawing, budget: int = 300) -> Drawing:
+    if len(drawing.nodes) <= budget:
+        return drawing
+    for allow_named in (False, True):
+        drawing = fold_chains(drawing, allow_named, need=len(drawing.nodes) - budget)
+        if len(drawing.nodes) <= budget:
+            return drawing
+    return fold_far(drawing, budget)
+
+
+class _Structure:
+    """Inputs and consumers of every node, over the edges that carry values (saved
+    tensors hang off their operation and go wherever it goes)."""
+
+    def __init__(self, drawing: Drawing) -> None:
+        self.drawing = drawing
+        self.inputs: dict[str, list[str]] = {n: [] for n in drawing.nodes}
+        self.consumers: dict[str, set[str]] = {n: set() for n in drawing.nodes}
+        self.attached: dict[str, list[str]] = {}
+        for edge in drawing.edges:
+            if edge.line == "saved":
+                owner, saved = (edge.source, edge.target) \
+                    if drawing.nodes[edge.target].kind == "saved" else \
+                    (edge.target, edge.source)
+                self.attached.setdefault(owner, []).append(saved)
+                continue
+            self.inputs[edge.target].append(edge.source)
+            self.consumers[edge.source].add(edge.target)
+
+    def side_tree(self, start: str, consumer: str, allow_named: bool) -> list[str] | None:
+        """``start`` and everything upstream of it, if only ``consumer`` uses it and it
+        is small; else None."""
+        nodes = self.drawing.nodes
+        members: list[str] = []
+        stack, user = [start], consumer
+        seen: set[str] = set()
+        while stack:
+            node_id = stack.pop()
+            if node_id in seen:
+                continue
+            seen.add(node_id)
+            node = nodes[node_id]
+            if node.kind not in ("op", "view", "leaf") or (node.name and not allow_named):
+                return None
+            if node_id == start and self.consumers[node_id] != {user}:
+                return None
+            if node_id != start and len(self.consumers[node_id]) != 1:
+                return None
+            members.append(node_id)
+            if len(members) > MAX_SIDE_TREE:
+                return None
+            stack.extend(self.inputs[node_id])
+        return members
+
+
+def fold_chains(drawing: Drawing, allow_named: bool, need: int) -> Drawing:
+    """Pass 1 or 2: fold chain runs, longest first, until ``need`` boxes are gone.
+
+    Only as much as needed: a run longer than that keeps its first and last links
+    visible and folds its middle, so the learner still sees where the chain starts and
+    what it ends with."""
+    s = _Structure(drawing)
+    nodes = drawing.nodes
+    main_input: dict[str, str] = {}
+    sides: dict[str, list[str]] = {}
+    for node_id, node in nodes.items():
+        if not node.foldable or (node.name and not allow_named) \
+                or len(s.consumers[node_id]) != 1:
+            continue
+        main, side = [], []
+        for source in dict.fromkeys(s.inputs[node_id]):
+            tree = s.side_tree(source, node_id, allow_named)
+            if tree is None:
+                main.append(source)
+            else:
+                side += tree
+        if len(main) == 1:
+            main_input[node_id], sides[node_id] = main[0], side
+
+    # An operation folded as another's private input cannot also be a chain link.
+    for side in sides.values():
+        for member in side:
+            main_input.pop(member, None)
+
+    def next_link(node_id: str) -> str | None:
+        (consumer,) = s.consumers[node_id]
+        return consumer if main_input.get(consumer) == node_id else None
+
+    runs: list[list[str]] = []
+    for node_id in main_input:
+        before = main_input[node_id]
+        if before in main_input and next_link(before) == node_id:
+            continue  # not the start of a run
+        run = [node_id]
+        while (following := next_link(run[-1])) is not None:
+            run.append(following)
+        if len(run) >= MIN_RUN:
+            runs.append(run)
+    runs.sort(key=len, reverse=True)
+    chosen: list[list[str]] = []
+    for run in runs:
+        if need <= 0:
+            break
+        middle = _middle(run, [1 + len(sides[link]) for link in run], need)
+        need -= sum(1 + len(sides[link]) for link in middle) - 1
+        chosen.append(middle)
+    runs = chosen
+    if not runs:
+        return drawing
+    removed: dict[str, str] = {}  # node -> the fold that swallowed it
+    folded = Drawing(notes=list(drawing.notes))
+    new_edges: list[Edge] = []
+    for index, run in enumerate(runs):
+        fold_id = f"fold{index}_{run[0]}"
+        members = [m for link in run for m in (link, *sides[link])]
+        for member in members:
+            removed[member] = fold_id
+            for saved in s.attached.get(member, ()):
+                removed[saved] = fold_id
+        last = nodes[run[-1]]
+        box = Node(fold_id, "folded", shape=last.shape, value=last.value,
+                   notes=_fold_notes(run, sides, nodes))
+        folded.nodes[fold_id] = box
+        new_edges.append(Edge(main_input[run[0]], fold_id))
+        (consumer,) = s.consumers[run[-1]]
+        new_edges.append(Edge(fold_id, consumer))
+    for node_id, node in nodes.items():
+        if node_id not in removed:
+            folded.nodes[node_id] = node
+    folded.edges = [e for e in drawing.edges
+                    if e.source not in removed and e.target not in removed] + new_edges
+    total = sum(len(run) for run in runs)
+    folded.notes.append(f"{total:,} operations in {len(runs):,} chain"
+                        f"{'s' if len(runs) > 1 else ''} are folded into purple boxes.")
+    return folded
+
+
+def _middle(run: list[str], weights: list[int], need: int) -> list[str]:
+    """The shortest centred stretch of ``run`` (at least ``MIN_RUN`` links) whose folding
+    removes ``need`` boxes; the whole run if even that is not enough."""
+    if sum(weights) - 1 <= need:
+        return run
+    start = end = len(run) // 2
+    total, grow_right = 0, True
+    while end - start < MIN_RUN or total - 1 < need:
+        if (grow_right and end < len(run)) or start == 0:
+            total += weights[end]
+            end += 1
+        else:
+            start -= 1
+            total += weights[start]
+        grow_right = not grow_right
+    return run[start:end]
+
+
+def _fold_notes(run: list[str], sides: dict[str, list[str]],
+                nodes: dict[str, Node]) -> list[str]:
+    members = [m for link in run for m in (link, *sides[link])]
+    ops = Counter(nodes[m].words or nodes[m].op or nodes[m].kind for m in members
+                  if nodes[m].kind != "leaf")
+    leaves = sum(1 for m in members if nodes[m].kind == "leaf")
+    notes = [f"{len(run):,} operations folded"]
+    period = _period([_signature(link, sides[link], nodes) for link in run])
+    if period and len(run) // period >= 2:
+        block = "operation" if period == 1 else f"{period}-operation block"
+        notes.append(f"the same {block} ×{len(run) // period:,}")
+    notes.append(", ".join(f"{op} ×{count:,}" for op, count in ops.most_common(4))
+                 + (" …" if len(ops) > 4 else ""))
+    if leaves:
+        notes.append(f"with {leaves:,} leaf tensor{'s' if leaves > 1 else ''}")
+    return notes
+
+
+def _signature(link: str, side: list[str], nodes: dict[str, Node]) -> str:
+    """An operation and its private inputs: equal for every layer of a repeated block."""
+    own = nodes[link].op or nodes[link].kind
+    return own + "+" + ",".join(sorted(nodes[m].op or nodes[m].kind for m in side))
+
+
+def _period(signatures: list[str]) -> int | None:
+    """The smallest block length p that the run repeats exactly (``n % p == 0``)."""
+    n = len(signatures)
+    for p in range(1, n // 2 + 1):
+        if n % p == 0 and all(signatures[i] == signatures[i - p] for i in range(p, n)):
+            return p
+    return None
+
+
+def fold_far(drawing: Drawing, budget: int) -> Drawing:
+    """Pass 3: keep the ``budget - 1`` boxes nearest the outputs, fold the rest into one."""
+    s = _Structure(drawing)
+    nodes = drawing.nodes
+    attached = {saved for owned in s.attached.values() for saved in owned}
+    sinks = [n for n in nodes if not s.consumers[n] and n not in attached]
+    sinks.sort(key=lambda n: nodes[n].kind != "output")
+    keep: dict[str, None] = {}
+    queue = deque(sinks)
+    while queue and len(keep) < budget - 1:
+        node_id = queue.popleft()
+        if node_id in keep:
+            continue
+        keep[node_id] = None
+        queue.extend(i for i in s.inputs[node_id] if i not in keep)
+    for owner in list(keep):
+        for saved in s.attached.get(owner, ()):
+            keep[saved] = None
+    dropped = [n for n in nodes if n not in keep]
+    fold_id = "fold_far"
+    ops = Counter(nodes[n].words or nodes[n].op or nodes[n].kind for n in dropped)
+    box = Node(fold_id, "folded", notes=[
+        f"{len(dropped):,} earlier nodes folded",
+        ", ".join(f"{op} ×{c:,}" for op, c in ops.most_common(4))
+        + (" …" if len(ops) > 4 else "")])
+    result = Drawing(nodes={n: nodes[n] for n in keep}, notes=list(drawing.notes))
+    result.nodes[fold_id] = box
+    seen: set[tuple[str, str, str]] = set()
+    for edge in drawing.edges:
+        source = edge.source if edge.source in keep else fold_id
+        target = edge.target if edge.target in keep else fold_id
+        if source == target == fold_id:
+            continue
+        if source == fold_id or target == fold_id:
+            key = (source, target, edge.line)
+            if key in seen:
+                continue
+            seen.add(key)
+            result.edges.append(Edge(source, target, edge.line))
+        else:
+            result.edges.append(edge)
+    result.notes.append(f"Showing the {len(keep):,} nodes nearest the output; "
+                        f"{len(dropped):,} earlier ones are folded into one box.")
+    return result

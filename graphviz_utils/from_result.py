@@ -1,0 +1,108 @@
+"""A run's plain graph data (``run_program(...).graph``) as a :class:`Drawing`.
+
+One box per tensor the program computed: a leaf, an operation (its grad_fn, named after
+the variable that holds it) or a value autograd did not record, dashed, with the reason.
+The engine already merged each leaf with its AccumulateGrad node, so the app's drawing is
+the learner's program, not torch's bookkeeping.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from graphviz_utils.labels import SHORT_WHY
+from graphviz_utils.model import Drawing, Node
+
+
+def graph_data(result: Any) -> dict[str, Any]:
+    """The graph dict of a RunResult (or the dict itself)."""
+    graph = getattr(result, "graph", result)
+    if graph is None:
+        return {"nodes": [], "edges": [], "dataflow": []}
+    if not isinstance(graph, dict) or "nodes" not in graph:
+        raise TypeError("to_dot expects a run_program result or its .graph dict")
+    return graph
+
+
+def from_result(result: Any, show_saved: bool = False, show_attrs: bool = False) -> Drawing:
+    graph = graph_data(result)
+    drawing = Drawing()
+    backward_ran = bool(graph.get("backward_order"))
+    for data in graph["nodes"]:
+        node = drawing.add(_node(data, show_attrs))
+        node.grad_missing = backward_ran and node.kind != "untracked"
+        if show_saved:
+            _add_saved(drawing, node, data)
+    for edge in graph["edges"]:
+        if edge["recorded"]:
+            drawing.connect(edge["source"], edge["target"])
+        else:
+            drawing.connect(edge["source"], edge["target"], "untracked",
+                            SHORT_WHY.get(edge.get("reason") or "", None))
+    _connect_constants(drawing, graph)
+    if graph.get("truncated"):
+        drawing.notes.append(f"The engine stopped recording the graph at "
+                             f"{len(graph['nodes']):,} nodes.")
+    return drawing
+
+
+def _node(data: dict[str, Any], show_attrs: bool) -> Node:
+    kind = data["kind"]
+    if kind == "op" and data.get("is_view"):
+        kind = "view"
+    node = Node(id=data["id"], kind=kind, name=data.get("name"), op=data.get("op"),
+                words=data.get("label"), shape=data.get("shape"), value=data.get("value"),
+                grad=data.get("grad"), order=data.get("order"))
+    if kind == "leaf":
+        node.grad_label = ".grad"
+    if kind == "untracked":
+        node.words = None
+        node.notes = [f"{data.get('label')}   (line {data.get('line')})",
+                      "not recorded: " + SHORT_WHY.get(data.get("reason") or "constant",
+                                                       "not recorded")]
+    if show_attrs:
+        node.attrs = [(s["name"], str(s["value"]["data"])) for s in data.get("saved", [])
+                      if not s.get("freed") and _is_attribute(s)]
+    return node
+
+
+def _is_attribute(saved: dict[str, Any]) -> bool:
+    """Saved numbers (``exponent = 2``) are attributes; saved tensors get their own box."""
+    value = saved.get("value") or {}
+    return value.get("dtype") in ("int", "float", "bool")
+
+
+def _add_saved(drawing: Drawing, node: Node, data: dict[str, Any]) -> None:
+    for index, saved in enumerate(data.get("saved", [])):
+        if _is_attribute(saved):
+            continue
+        saved_id = f"{node.id}_saved{index}"
+        value = None if saved.get("freed") else saved.get("value")
+        notes = ["freed after backward"] if saved.get("freed") else []
+        drawing.add(Node(saved_id, "saved", name=saved["name"], value=value, notes=notes,
+                         shape=value["shape"] if value else None))
+        drawing.connect(node.id, saved_id, "saved")
+
+
+def _connect_constants(drawing: Drawing, graph: dict[str, Any]) -> None:
+    """A value autograd did not record, used later by a recorded operation, enters it
+    as a constant: draw that dashed, so the learner sees where the gradient path ends."""
+    untracked = {(n["name"], n.get("line")): n["id"] for n in graph["nodes"]
+                 if n["kind"] == "untracked"}
+    tracked = {n["name"]: n["id"] for n in graph["nodes"]
+               if n["kind"] != "untracked" and n.get("name")}
+    current: dict[str, str] = {}
+    seen = {(e.source, e.target) for e in drawing.edges}
+    for step in graph.get("dataflow", []):
+        if not step["tracked"]:
+            node_id = untracked.get((step["target"], step["line"]))
+            if node_id:
+                current[step["target"]] = node_id
+            continue
+        target = tracked.get(step["target"])
+        for read in step["reads"]:
+            source = current.get(read)
+            if target and source and (source, target) not in seen:
+                seen.add((source, target))
+                drawing.connect(source, target, "untracked", "used as a constant")
+        current.pop(step["target"], None)

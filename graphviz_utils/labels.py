@@ -1,0 +1,133 @@
+"""Node labels as Graphviz HTML-like tables, every piece of text escaped.
+
+This is the only module that writes label text. All of it goes through :func:`text`
+(``html.escape``), so a variable name, a line of code or a number can never open a tag,
+close the label or start a DOT escape: in an HTML-like label Graphviz reads ``&lt;``
+and ``\\N`` literally.
+"""
+
+from __future__ import annotations
+
+import html
+import textwrap
+from typing import Any
+
+import torch
+
+from engine.summary import format_number, format_summary, summarize
+from graphviz_utils.model import Node
+from graphviz_utils.theme import Theme
+
+FULL_VALUES_IN_LABEL = 16  # elements; larger tensors show shape and min/max
+WRAP_AT = 34  # characters per line of a value
+MAX_VALUE_LINES = 4
+
+# Why a box is dashed, in a few words (engine.explain has the full sentences).
+SHORT_WHY: dict[str, str] = {
+    "no_grad": "inside torch.no_grad()",
+    "no_grad_option": "no_grad switch is on",
+    "detach": "from a .detach()ed tensor",
+    "detach_option": "detached (switch)",
+    "requires_grad_off": "inputs have requires_grad=False",
+    "integer": "integer values: no gradients",
+    "constant": "nothing it uses requires grad",
+}
+
+
+def text(value: object) -> str:
+    """Escape anything for an HTML-like label (``<``, ``>``, ``&``, quotes)."""
+    return html.escape(str(value), quote=True)
+
+
+def shape_text(shape: list[int] | None) -> str:
+    if shape is None:
+        return ""
+    if not shape:
+        return "scalar"
+    return "shape " + "×".join(str(s) for s in shape)
+
+
+def value_text(value: Any, digits: int = 4) -> str | None:
+    """Scalars to 4 significant digits, small tensors in full, large ones as min/max."""
+    if value is None:
+        return None
+    summary = summarize(value) if isinstance(value, torch.Tensor) else value
+    if summary is None:
+        return None
+    data = summary.get("data")
+    if data is not None and summary.get("numel", 1) > FULL_VALUES_IN_LABEL:
+        flat = torch.as_tensor(data, dtype=torch.float64).flatten()
+        return (f"min {format_number(flat.min().item(), digits)} "
+                f"max {format_number(flat.max().item(), digits)}")
+    if data is None and "min" in summary:
+        return (f"min {format_number(summary['min'], digits)} "
+                f"max {format_number(summary['max'], digits)}")
+    return format_summary(summary, digits)
+
+
+def wrap(line: str) -> list[str]:
+    lines = textwrap.wrap(line, WRAP_AT, break_long_words=True) or [""]
+    if len(lines) > MAX_VALUE_LINES:
+        lines = [*lines[:MAX_VALUE_LINES - 1], lines[MAX_VALUE_LINES - 1][:WRAP_AT - 1] + "…"]
+    return lines
+
+
+def node_label(node: Node, theme: Theme, detailed: bool = True) -> str:
+    """The HTML-like label of ``node`` (the ``<...>`` included)."""
+    look = theme.nodes[node.kind]
+    rows: list[str] = []
+    big = theme.font_size * 1.15
+    if node.name:
+        rows.append(f'<TR><TD><FONT POINT-SIZE="{big:.0f}"><B>{text(node.name)}</B>'
+                    "</FONT></TD></TR>")
+    op_line = _op_line(node)
+    if op_line:
+        rows.append(f"<TR><TD>{text(op_line)}</TD></TR>")
+    if detailed:
+        shape = shape_text(node.shape)
+        if shape:
+            rows.append(f'<TR><TD><FONT POINT-SIZE="{theme.font_size * 0.85:.0f}">'
+                        f"{text(shape)}</FONT></TD></TR>")
+        for key, value in node.attrs:
+            rows.append(f"<TR><TD>{text(key)} = {text(value)}</TD></TR>")
+        rows += _number_rows("value", value_text(node.value), look.text, theme)
+        rows += _number_rows(node.grad_label, value_text(node.grad), theme.grad_text, theme)
+        if node.grad is None and node.grad_missing:
+            rows += _number_rows(node.grad_label, "None (no gradient reached it)",
+                                 look.text, theme)
+    for note in node.notes:
+        rows += [f"<TR><TD><I>{text(line)}</I></TD></TR>" for line in wrap(note)]
+    if not rows:
+        rows.append(f"<TR><TD>{text(node.id)}</TD></TR>")
+    return ('<<TABLE BORDER="0" CELLBORDER="0" CELLSPACING="0" CELLPADDING="1">'
+            + "".join(rows) + "</TABLE>>")
+
+
+def _op_line(node: Node) -> str | None:
+    if node.kind in ("leaf", "output", "base", "saved", "untracked", "folded") \
+            and node.op in (None, "AccumulateGrad"):
+        return None
+    if node.words and node.op and node.words.lower() != node.op.lower():
+        return f"{node.words} · {node.op}"
+    return node.op or node.words
+
+
+def _number_rows(label: str, value: str | None, colour: str, theme: Theme) -> list[str]:
+    if value is None:
+        return []
+    lines = wrap(f"{label} {value}")
+    return [f'<TR><TD><FONT COLOR="{colour}" FACE="{text(theme.mono_font)}">{text(line)}'
+            "</FONT></TD></TR>" for line in lines]
+
+
+def tooltip(node: Node) -> str:
+    """Plain text for the hover box (the renderer escapes it for DOT)."""
+    parts = [node.name or "", node.op or node.words or node.kind, shape_text(node.shape)]
+    full = value_text(node.value, digits=8)
+    if full is not None:
+        parts.append(f"value {full}")
+    grad = value_text(node.grad, digits=8)
+    if grad is not None:
+        parts.append(f"{node.grad_label} {grad}")
+    parts += node.notes
+    return " | ".join(p for p in parts if p)

@@ -1,0 +1,114 @@
+"""A :class:`Drawing` to a ``graphviz.Digraph``: looks from the theme, labels from
+:mod:`graphviz_utils.labels`, a legend for every colour and line style used.
+
+Nothing here reads user text except through ``labels.text`` (HTML-like labels) and
+``graphviz.escape`` (plain attributes such as tooltips and edge labels).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import graphviz
+
+from graphviz_utils.fold import fold
+from graphviz_utils.labels import node_label, text, tooltip
+from graphviz_utils.model import Drawing
+from graphviz_utils.theme import KIND_MEANINGS, LINE_MEANINGS, Theme, get_theme
+
+DIRECTIONS = {"TB": "TB", "LR": "LR", "top-down": "TB", "left-right": "LR"}
+LINE_SAMPLES = {"solid": "━━━━▶", "dashed": "╍ ╍ ╍ ▶", "dotted": "┈┈┈┈┈"}
+
+
+@dataclass(frozen=True)
+class Style:
+    """How to draw: ``theme`` light/dark/projector, ``direction`` TB (top-down) or LR,
+    ``compact`` (operations and names only) or detailed (shape, value, gradient),
+    ``legend`` on or off, and ``max_nodes`` before folding starts."""
+
+    theme: str | Theme = "light"
+    direction: str = "TB"
+    compact: bool = False
+    legend: bool = True
+    max_nodes: int = 300
+
+    def __post_init__(self) -> None:
+        get_theme(self.theme)  # raises for an unknown name
+        if self.direction not in DIRECTIONS:
+            raise ValueError(f"direction must be one of {sorted(DIRECTIONS)}, "
+                             f"not {self.direction!r}")
+        if not 2 <= self.max_nodes <= 100_000:
+            raise ValueError("max_nodes must be between 2 and 100000")
+
+
+def render(drawing: Drawing, style: Style) -> graphviz.Digraph:
+    theme = get_theme(style.theme)
+    drawing = fold(drawing, style.max_nodes)
+    dot = graphviz.Digraph(
+        graph_attr={
+            "rankdir": DIRECTIONS[style.direction], "bgcolor": theme.background,
+            "fontname": theme.font, "fontcolor": theme.text,
+            "fontsize": f"{theme.font_size:g}", "nodesep": f"{theme.node_sep:g}",
+            "ranksep": f"{theme.rank_sep:g}", "pad": "0.25", "labelloc": "b",
+            "labeljust": "l",
+        },
+        node_attr={
+            "shape": "box", "style": "filled", "fontname": theme.font,
+            "fontsize": f"{theme.font_size:g}", "penwidth": f"{theme.pen_width:g}",
+            "margin": "0.12,0.06",
+        },
+        edge_attr={
+            "penwidth": f"{theme.pen_width:g}", "arrowsize": "0.8",
+            "fontname": theme.font, "fontsize": f"{theme.font_size * 0.85:g}",
+            "fontcolor": theme.text,
+        },
+    )
+    for node in drawing.nodes.values():
+        look = theme.nodes[node.kind]
+        dot.node(node.id, node_label(node, theme, detailed=not style.compact),
+                 fillcolor=look.fill, color=look.border, fontcolor=look.text,
+                 style=look.style, shape=look.shape,
+                 tooltip=graphviz.escape(tooltip(node)))
+    for edge in drawing.edges:
+        look = theme.lines[edge.line]
+        attrs = {"color": look.colour, "style": look.style}
+        if not look.arrow:
+            attrs["dir"] = "none"
+        if edge.line == "saved":
+            attrs["constraint"] = "false"  # saved tensors must not reshape the layout
+        if edge.label and not style.compact:
+            attrs["label"] = graphviz.escape(edge.label)
+        dot.edge(edge.source, edge.target, **attrs)
+    if drawing.notes:
+        dot.attr(label="<" + "<BR ALIGN=\"LEFT\"/>".join(text(n) for n in drawing.notes)
+                 + '<BR ALIGN="LEFT"/>>')
+    if style.legend and drawing.nodes:
+        kinds = {n.kind for n in drawing.nodes.values()}
+        lines = {e.line for e in drawing.edges}
+        dot.node("legend", legend_label(theme, kinds, lines), shape="plain",
+                 style="", fontcolor=theme.text, tooltip="legend")
+    return dot
+
+
+def legend_label(theme: Theme, kinds: set[str], lines: set[str]) -> str:
+    """An HTML-like table: a swatch and a sentence for every kind and line drawn."""
+    size = f"{theme.font_size * 0.9:.0f}"
+    rows = ['<TR><TD COLSPAN="2" ALIGN="LEFT"><B>Legend</B></TD></TR>']
+    for kind, meaning in KIND_MEANINGS.items():
+        if kind not in kinds:
+            continue
+        look = theme.nodes[kind]
+        dashed = ' STYLE="dashed"' if "dashed" in look.style else ""
+        rows.append(f'<TR><TD BGCOLOR="{look.fill}" COLOR="{look.border}" BORDER="1"'
+                    f'{dashed} WIDTH="34"> </TD><TD ALIGN="LEFT"><FONT POINT-SIZE="{size}">'
+                    f"{text(meaning)}</FONT></TD></TR>")
+    for line, meaning in LINE_MEANINGS.items():
+        if line not in lines:
+            continue
+        look = theme.lines[line]
+        rows.append(f'<TR><TD><FONT COLOR="{look.colour}">{LINE_SAMPLES[look.style]}</FONT>'
+                    f'</TD><TD ALIGN="LEFT"><FONT POINT-SIZE="{size}">{text(meaning)}</FONT>'
+                    "</TD></TR>")
+    return (f'<<TABLE BORDER="1" COLOR="{theme.lines["recorded"].colour}" CELLBORDER="0" '
+            f'CELLSPACING="4" CELLPADDING="3" BGCOLOR="{theme.background}">'
+            + "".join(rows) + "</TABLE>>")

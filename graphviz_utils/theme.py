@@ -1,0 +1,147 @@
+"""Colours, fonts and line styles of the graph: the one place to change how a kind looks.
+
+Every node of a drawing has a *kind* and every edge a *line*; a :class:`Theme` maps each
+to its look, and the legend is written from the same table, so a colour can never be
+drawn without its explanation. The meanings follow torchviz (leaves blue, outputs green,
+saved tensors orange, operations grey) so notebook users recognise them. To add a kind,
+add it to ``KIND_MEANINGS`` and to each theme's ``nodes``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+
+# What each node kind means, in the legend's words (order = legend order).
+KIND_MEANINGS: dict[str, str] = {
+    "leaf": "leaf: a tensor you made with requires_grad=True; backward fills its .grad",
+    "op": "operation autograd recorded (its grad_fn)",
+    "view": "view operation (rounded box): shares memory with its input",
+    "output": "output: backward starts here with gradient 1",
+    "base": "base tensor of an output that is a view",
+    "saved": "tensor saved for backward",
+    "untracked": "not recorded by autograd: no gradient flows through it",
+    "folded": "folded: many operations drawn as one box",
+}
+
+# What each line style means.
+LINE_MEANINGS: dict[str, str] = {
+    "recorded": "recorded: the gradient flows back along this arrow",
+    "untracked": "not recorded (no_grad, detach, requires_grad off): no gradient",
+    "saved": "saved for backward",
+    "base": "view of its base tensor",
+}
+
+
+@dataclass(frozen=True)
+class NodeLook:
+    """Fill, border and text colour of one kind, and its Graphviz style words."""
+
+    fill: str
+    border: str
+    text: str
+    style: str = "filled"  # e.g. "filled,dashed", "filled,rounded"
+    shape: str = "box"
+
+
+@dataclass(frozen=True)
+class LineLook:
+    colour: str
+    style: str = "solid"  # solid | dashed | dotted
+    arrow: bool = True
+
+
+@dataclass(frozen=True)
+class Theme:
+    """Everything the renderer needs to know about looks."""
+
+    name: str
+    background: str
+    text: str  # graph notes and the legend's words
+    grad_text: str  # the gradient row stands out from the value row
+    nodes: dict[str, NodeLook]
+    lines: dict[str, LineLook]
+    font: str = "Helvetica,Arial,sans-serif"
+    mono_font: str = "DejaVu Sans Mono,Menlo,Consolas,Courier New,monospace"
+    font_size: float = 12.0
+    pen_width: float = 1.2
+    node_sep: float = 0.35
+    rank_sep: float = 0.45
+
+
+LIGHT = Theme(
+    name="light",
+    background="white",
+    text="#222222",
+    grad_text="#b3261e",
+    nodes={
+        "leaf": NodeLook("#cfe8ff", "#1f5fa8", "#0b2545"),
+        "op": NodeLook("#ececec", "#6b6b6b", "#1a1a1a"),
+        "view": NodeLook("#ececec", "#6b6b6b", "#1a1a1a", style="filled,rounded"),
+        "output": NodeLook("#d4f5a3", "#4a7a12", "#1d3306"),
+        "base": NodeLook("#a8d86e", "#4a7a12", "#1d3306"),
+        "saved": NodeLook("#ffd8a8", "#c46a00", "#3d2200"),
+        "untracked": NodeLook("#ffffff", "#8a8a8a", "#555555", style="filled,dashed"),
+        "folded": NodeLook("#f3e8ff", "#7e57c2", "#2e1a47", style="filled,rounded",
+                           shape="box3d"),
+    },
+    lines={
+        "recorded": LineLook("#333333"),
+        "untracked": LineLook("#8a8a8a", "dashed"),
+        "saved": LineLook("#c46a00", "dotted", arrow=False),
+        "base": LineLook("#4a7a12", "dotted"),
+    },
+)
+
+DARK = Theme(
+    name="dark",
+    background="#0e1117",  # Streamlit's dark background
+    text="#e6e6e6",
+    grad_text="#ff8a80",
+    nodes={
+        "leaf": NodeLook("#163a5f", "#6cb4ff", "#e8f3ff"),
+        "op": NodeLook("#2b2f38", "#9aa0aa", "#f0f0f0"),
+        "view": NodeLook("#2b2f38", "#9aa0aa", "#f0f0f0", style="filled,rounded"),
+        "output": NodeLook("#2f4a12", "#a5d65a", "#f1ffe0"),
+        "base": NodeLook("#3d5e19", "#a5d65a", "#f1ffe0"),
+        "saved": NodeLook("#5a3500", "#ffb35c", "#fff1e0"),
+        "untracked": NodeLook("#0e1117", "#9aa0aa", "#c0c4cc", style="filled,dashed"),
+        "folded": NodeLook("#33234d", "#b39ddb", "#f3ecff", style="filled,rounded",
+                           shape="box3d"),
+    },
+    lines={
+        "recorded": LineLook("#d0d4dc"),
+        "untracked": LineLook("#9aa0aa", "dashed"),
+        "saved": LineLook("#ffb35c", "dotted", arrow=False),
+        "base": LineLook("#a5d65a", "dotted"),
+    },
+)
+
+# For a lecture hall: the light colours with big type, thick lines and stronger borders.
+PROJECTOR = replace(
+    LIGHT,
+    name="projector",
+    text="#000000",
+    grad_text="#a00000",
+    font_size=22.0,
+    pen_width=3.0,
+    node_sep=0.5,
+    rank_sep=0.7,
+    nodes={kind: replace(look, border="#000000" if kind != "untracked" else "#555555",
+                         text="#000000")
+           for kind, look in LIGHT.nodes.items()},
+    lines={line: replace(look, colour="#000000" if line == "recorded" else look.colour)
+           for line, look in LIGHT.lines.items()},
+)
+
+THEMES: dict[str, Theme] = {theme.name: theme for theme in (LIGHT, DARK, PROJECTOR)}
+
+
+def get_theme(theme: str | Theme) -> Theme:
+    """A theme by name (``light``, ``dark``, ``projector``) or the theme itself."""
+    if isinstance(theme, Theme):
+        return theme
+    try:
+        return THEMES[theme]
+    except KeyError:
+        raise ValueError(f"unknown theme {theme!r}; choose one of {sorted(THEMES)}") \
+            from None
