@@ -2,8 +2,7 @@
 
 This is the only module that writes label text. All of it goes through :func:`text`
 (``html.escape``), so a variable name, a line of code or a number can never open a tag,
-close the label or start a DOT escape: in an HTML-like label Graphviz reads ``&lt;``
-and ``\\N`` literally.
+close the label or start a Graphviz escape (``\\N`` would show the node's id).
 """
 
 from __future__ import annotations
@@ -35,8 +34,10 @@ SHORT_WHY: dict[str, str] = {
 
 
 def text(value: object) -> str:
-    """Escape anything for an HTML-like label (``<``, ``>``, ``&``, quotes)."""
-    return html.escape(str(value), quote=True)
+    """Escape anything for an HTML-like label: ``<``, ``>``, ``&``, quotes, and the
+    backslash. Graphviz decodes entities first and then still expands ``\\N``, ``\\G``
+    and ``\\\\`` in HTML labels, so every backslash is written twice."""
+    return html.escape(str(value), quote=True).replace("\\", "&#92;&#92;")
 
 
 def shape_text(shape: list[int] | None) -> str:
@@ -116,8 +117,9 @@ def _number_rows(label: str, value: str | None, colour: str, theme: Theme) -> li
     if value is None:
         return []
     lines = wrap(f"{label} {value}")
-    return [f'<TR><TD><FONT COLOR="{colour}" FACE="{text(theme.mono_font)}">{text(line)}'
-            "</FONT></TD></TR>" for line in lines]
+    start, end = ("<B>", "</B>") if theme.bold_numbers else ("", "")
+    return [f'<TR><TD><FONT COLOR="{colour}" FACE="{text(theme.mono_font)}">{start}'
+            f"{text(line)}{end}</FONT></TD></TR>" for line in lines]
 
 
 def tooltip(node: Node) -> str:

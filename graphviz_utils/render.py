@@ -55,7 +55,7 @@ def render(drawing: Drawing, style: Style) -> graphviz.Digraph:
         node_attr={
             "shape": "box", "style": "filled", "fontname": theme.font,
             "fontsize": f"{theme.font_size:g}", "penwidth": f"{theme.pen_width:g}",
-            "margin": "0.12,0.06",
+            "margin": "0.2,0.08",
         },
         edge_attr={
             "penwidth": f"{theme.pen_width:g}", "arrowsize": "0.8",

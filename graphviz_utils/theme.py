@@ -60,9 +60,10 @@ class Theme:
     grad_text: str  # the gradient row stands out from the value row
     nodes: dict[str, NodeLook]
     lines: dict[str, LineLook]
-    font: str = "Helvetica,Arial,sans-serif"
-    mono_font: str = "DejaVu Sans Mono,Menlo,Consolas,Courier New,monospace"
+    font: str = "Helvetica"  # single names: Graphviz in the browser sizes text by them
+    mono_font: str = "Courier"
     font_size: float = 12.0
+    bold_numbers: bool = False  # values and gradients in bold (reads better from afar)
     pen_width: float = 1.2
     node_sep: float = 0.35
     rank_sep: float = 0.45
@@ -123,6 +124,7 @@ PROJECTOR = replace(
     text="#000000",
     grad_text="#a00000",
     font_size=22.0,
+    bold_numbers=True,
     pen_width=3.0,
     node_sep=0.5,
     rank_sep=0.7,
