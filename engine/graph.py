@@ -73,6 +73,25 @@ class DataflowStep:
     grad_fn: str | None
     reason: str | None  # why not tracked: no_grad | detach | detach_option | ...
     value: Any
+    # The graph node the target and each read were at that moment (see graph_key); turned
+    # into node ids by GraphRecorder.build, so a name assigned twice points at the right box.
+    node_key: Any = None
+    read_keys: dict[str, Any] = field(default_factory=dict)
+
+    def as_data(self, ids: dict[Any, str]) -> dict[str, Any]:
+        data = {k: v for k, v in vars(self).items() if k not in ("node_key", "read_keys")}
+        data["node"] = ids.get(self.node_key) if self.node_key is not None else None
+        return data
+
+
+def graph_key(value: Any) -> Any:
+    """What identifies a tensor's box in the graph: its grad_fn, or for a leaf that
+    requires grad the leaf itself (by id; the recorder keeps leaves alive)."""
+    if not isinstance(value, torch.Tensor):
+        return None
+    if value.grad_fn is not None:
+        return value.grad_fn
+    return ("leaf", id(value)) if value.requires_grad else None
 
 
 @dataclass
@@ -155,17 +174,21 @@ class GraphRecorder:
                 if child is not None and child in ids:
                     edges.append({"source": ids[child], "target": node_id, "index": index,
                                   "recorded": True})
+        keys: dict[Any, str] = dict(ids)
+        keys.update({("leaf", id(fn.variable)): node_id for fn, node_id in ids.items()
+                     if type(fn).__name__ == "AccumulateGrad"})
         # Leaves that require grad but feed no recorded operation still appear.
         for name, value in variables.items():
             if isinstance(value, torch.Tensor) and value.is_leaf and value.requires_grad \
-                    and not any(n.get("name") == name and n["kind"] == "leaf" for n in nodes):
-                nodes.append(self._lonely_leaf(name, value, f"n{len(nodes)}",
-                                               value is output))
-        self._add_untracked(nodes, edges, variables, output)
+                    and ("leaf", id(value)) not in keys:
+                node_id = f"n{len(nodes)}"
+                keys["leaf", id(value)] = node_id
+                nodes.append(self._lonely_leaf(name, value, node_id, value is output))
+        self._add_untracked(nodes, edges, keys, variables, output)
         return {
             "nodes": nodes,
             "edges": edges,
-            "dataflow": [vars(step) for step in self.dataflow],
+            "dataflow": [step.as_data(keys) for step in self.dataflow],
             "truncated": truncated,
             "backward_order": [ids[n] for n in sorted(self.order, key=self.order.get)
                                if n in ids],
@@ -209,18 +232,32 @@ class GraphRecorder:
                 "is_view": False, "order": None, "is_output": is_output}
 
     def _add_untracked(self, nodes: list[dict[str, Any]], edges: list[dict[str, Any]],
-                       variables: dict[str, Any], output: Any) -> None:
+                       keys: dict[Any, str], variables: dict[str, Any],
+                       output: Any) -> None:
         """Values computed without recording (no_grad, detach): drawn from the dataflow.
 
-        Each gets a node of kind ``untracked`` with the reason, and dashed dataflow edges
-        from the variables it read (``recorded: False``).
+        Each gets a node of kind ``untracked`` with the reason and dashed edges
+        (``recorded: False``) from the boxes it read; where a recorded operation later
+        reads it, a dashed ``constant`` edge shows the value entering as a constant. The
+        steps are replayed in program order, so a reassigned name points at the box it
+        held at that line.
         """
-        by_name = {n["name"]: n["id"] for n in nodes if n.get("name")}
-        for step in self.dataflow:
+        untracked: dict[str, str] = {}  # name -> its untracked box, while it holds one
+        last_step = {step.target: index for index, step in enumerate(self.dataflow)}
+        for index, step in enumerate(self.dataflow):
+            sources = {read: untracked.get(read) or keys.get(step.read_keys.get(read))
+                       for read in step.reads}
             if step.tracked or step.reason is None:
+                target = keys.get(step.node_key)
+                for read in step.reads:
+                    if read in untracked and target:
+                        edges.append({"source": untracked[read], "target": target,
+                                      "index": 0, "recorded": False, "reason": "constant",
+                                      "constant": True})
+                untracked.pop(step.target, None)
                 continue
             node_id = f"u{len(nodes)}"
-            value = variables.get(step.target)
+            value = variables.get(step.target) if last_step[step.target] == index else None
             nodes.append({
                 "id": node_id, "kind": "untracked", "op": None, "label": step.code,
                 "name": step.target, "shape": step.value["shape"] if step.value else None,
@@ -228,11 +265,11 @@ class GraphRecorder:
                 "is_view": False, "order": None, "reason": step.reason,
                 "line": step.line, "is_output": value is output and value is not None,
             })
-            for read in step.reads:
-                if read in by_name:
-                    edges.append({"source": by_name[read], "target": node_id, "index": 0,
+            for source in sources.values():
+                if source:
+                    edges.append({"source": source, "target": node_id, "index": 0,
                                   "recorded": False, "reason": step.reason})
-            by_name[step.target] = node_id
+            untracked[step.target] = node_id
 
 
 def _walk(start: list[Any]):

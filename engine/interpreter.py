@@ -24,7 +24,7 @@ from engine import explain
 from engine import language as L
 from engine.checker import CheckedProgram, UserFunction
 from engine.errors import refuse
-from engine.graph import DataflowStep, GraphRecorder
+from engine.graph import DataflowStep, GraphRecorder, graph_key
 from engine.limits import Limits
 from engine.summary import summarize
 
@@ -230,7 +230,9 @@ class Interpreter:
             code=_segment(self.program, expr) if expr is not None else name,
             reads=reads, tracked=tracked,
             grad_fn=type(value.grad_fn).__name__ if value.grad_fn is not None else None,
-            reason=None if tracked else reason, value=summarize(value)))
+            reason=None if tracked else reason, value=summarize(value),
+            node_key=graph_key(value),
+            read_keys={r: graph_key(self.env[r]) for r in reads if r in self.env}))
 
     def _why_untracked(self, value: torch.Tensor, expr: ast.AST | None,
                        reads: list[str]) -> str | None:

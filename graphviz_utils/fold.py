@@ -44,13 +44,19 @@ class _Structure:
         self.attached: dict[str, list[str]] = {}
         for edge in drawing.edges:
             if edge.line == "saved":
-                owner, saved = (edge.source, edge.target) \
-                    if drawing.nodes[edge.target].kind == "saved" else \
-                    (edge.target, edge.source)
-                self.attached.setdefault(owner, []).append(saved)
+                # A saved tensor drawn as its own box goes wherever its operation goes;
+                # one that is also a leaf or output is a box of its own and stays put.
+                if drawing.nodes[edge.target].kind == "saved":
+                    self.attached.setdefault(edge.source, []).append(edge.target)
+                elif drawing.nodes[edge.source].kind == "saved":
+                    self.attached.setdefault(edge.target, []).append(edge.source)
                 continue
             self.inputs[edge.target].append(edge.source)
             self.consumers[edge.source].add(edge.target)
+
+    def weight(self, node_ids: list[str]) -> int:
+        """How many boxes disappear with ``node_ids`` (their saved tensors included)."""
+        return sum(1 + len(self.attached.get(n, ())) for n in node_ids)
 
     def side_tree(self, start: str, consumer: str, allow_named: bool) -> list[str] | None:
         """``start`` and everything upstream of it, if only ``consumer`` uses it and it
@@ -126,8 +132,9 @@ def fold_chains(drawing: Drawing, allow_named: bool, need: int) -> Drawing:
     for run in runs:
         if need <= 0:
             break
-        middle = _middle(run, [1 + len(sides[link]) for link in run], need)
-        need -= sum(1 + len(sides[link]) for link in middle) - 1
+        weights = [s.weight([link, *sides[link]]) for link in run]
+        middle = _middle(run, weights, need)
+        need -= s.weight([m for link in middle for m in (link, *sides[link])]) - 1
         chosen.append(middle)
     runs = chosen
     if not runs:
@@ -154,7 +161,7 @@ def fold_chains(drawing: Drawing, allow_named: bool, need: int) -> Drawing:
             folded.nodes[node_id] = node
     folded.edges = [e for e in drawing.edges
                     if e.source not in removed and e.target not in removed] + new_edges
-    total = sum(len(run) for run in runs)
+    total = sum(1 for m in removed if nodes[m].kind not in ("leaf", "saved"))
     folded.notes.append(f"{total:,} operations in {len(runs):,} chain"
                         f"{'s' if len(runs) > 1 else ''} are folded into purple boxes.")
     return folded
@@ -183,12 +190,13 @@ def _fold_notes(run: list[str], sides: dict[str, list[str]],
     members = [m for link in run for m in (link, *sides[link])]
     ops = Counter(nodes[m].words or nodes[m].op or nodes[m].kind for m in members
                   if nodes[m].kind != "leaf")
-    leaves = sum(1 for m in members if nodes[m].kind == "leaf")
-    notes = [f"{len(run):,} operations folded"]
+    leaves = len(members) - ops.total()
+    notes = [f"{ops.total():,} operations folded"]
     period = _period([_signature(link, sides[link], nodes) for link in run])
-    if period and len(run) // period >= 2:
+    if period:
+        repeats, rest = divmod(len(run), period)
         block = "operation" if period == 1 else f"{period}-operation block"
-        notes.append(f"the same {block} ×{len(run) // period:,}")
+        notes.append(f"the same {block} ×{repeats:,}" + (f" (+{rest})" if rest else ""))
     notes.append(", ".join(f"{op} ×{count:,}" for op, count in ops.most_common(4))
                  + (" …" if len(ops) > 4 else ""))
     if leaves:
@@ -203,10 +211,11 @@ def _signature(link: str, side: list[str], nodes: dict[str, Node]) -> str:
 
 
 def _period(signatures: list[str]) -> int | None:
-    """The smallest block length p that the run repeats exactly (``n % p == 0``)."""
+    """The shortest block that the run repeats at least twice (a partial block may end
+    it), or None."""
     n = len(signatures)
     for p in range(1, n // 2 + 1):
-        if n % p == 0 and all(signatures[i] == signatures[i - p] for i in range(p, n)):
+        if all(signatures[i] == signatures[i - p] for i in range(p, n)):
             return p
     return None
 
@@ -220,15 +229,17 @@ def fold_far(drawing: Drawing, budget: int) -> Drawing:
     sinks.sort(key=lambda n: nodes[n].kind != "output")
     keep: dict[str, None] = {}
     queue = deque(sinks)
-    while queue and len(keep) < budget - 1:
+    shown = 0
+    while queue:
         node_id = queue.popleft()
         if node_id in keep:
             continue
+        if shown + s.weight([node_id]) > budget - 1:
+            break
+        shown += s.weight([node_id])
         keep[node_id] = None
+        keep.update(dict.fromkeys(s.attached.get(node_id, ())))
         queue.extend(i for i in s.inputs[node_id] if i not in keep)
-    for owner in list(keep):
-        for saved in s.attached.get(owner, ()):
-            keep[saved] = None
     dropped = [n for n in nodes if n not in keep]
     fold_id = "fold_far"
     ops = Counter(nodes[n].words or nodes[n].op or nodes[n].kind for n in dropped)

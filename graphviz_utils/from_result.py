@@ -36,10 +36,11 @@ def from_result(result: Any, show_saved: bool = False, show_attrs: bool = False)
     for edge in graph["edges"]:
         if edge["recorded"]:
             drawing.connect(edge["source"], edge["target"])
+        elif edge.get("constant"):
+            drawing.connect(edge["source"], edge["target"], "untracked", "used as a constant")
         else:
             drawing.connect(edge["source"], edge["target"], "untracked",
-                            SHORT_WHY.get(edge.get("reason") or "", None))
-    _connect_constants(drawing, graph)
+                            SHORT_WHY.get(edge.get("reason") or ""))
     if graph.get("truncated"):
         drawing.notes.append(f"The engine stopped recording the graph at "
                              f"{len(graph['nodes']):,} nodes.")
@@ -82,27 +83,3 @@ def _add_saved(drawing: Drawing, node: Node, data: dict[str, Any]) -> None:
         drawing.add(Node(saved_id, "saved", name=saved["name"], value=value, notes=notes,
                          shape=value["shape"] if value else None))
         drawing.connect(node.id, saved_id, "saved")
-
-
-def _connect_constants(drawing: Drawing, graph: dict[str, Any]) -> None:
-    """A value autograd did not record, used later by a recorded operation, enters it
-    as a constant: draw that dashed, so the learner sees where the gradient path ends."""
-    untracked = {(n["name"], n.get("line")): n["id"] for n in graph["nodes"]
-                 if n["kind"] == "untracked"}
-    tracked = {n["name"]: n["id"] for n in graph["nodes"]
-               if n["kind"] != "untracked" and n.get("name")}
-    current: dict[str, str] = {}
-    seen = {(e.source, e.target) for e in drawing.edges}
-    for step in graph.get("dataflow", []):
-        if not step["tracked"]:
-            node_id = untracked.get((step["target"], step["line"]))
-            if node_id:
-                current[step["target"]] = node_id
-            continue
-        target = tracked.get(step["target"])
-        for read in step["reads"]:
-            source = current.get(read)
-            if target and source and (source, target) not in seen:
-                seen.add((source, target))
-                drawing.connect(source, target, "untracked", "used as a constant")
-        current.pop(step["target"], None)

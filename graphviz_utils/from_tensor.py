@@ -13,6 +13,7 @@ from collections.abc import Mapping
 from typing import Any
 
 import torch
+from torch.autograd.function import BackwardCFunction
 
 from engine.graph import describe_op, is_view_op
 from graphviz_utils.model import Drawing, Node
@@ -54,7 +55,7 @@ class _Walk:
                     self.drawing.connect(str(id(tensor)), str(id(view)), "base")
                 continue
             self._remember(tensor)
-            self.drawing.add(self._tensor_node(tensor, tensor_kind, "output"))
+            self.drawing.add(self._tensor_node(tensor, tensor_kind, tensor_kind))
             if tensor.grad_fn is not None:
                 self.add_functions(tensor.grad_fn)
                 self.drawing.connect(str(id(tensor.grad_fn)), str(id(tensor)))
@@ -73,7 +74,8 @@ class _Walk:
             fn_id = str(id(fn))
             if self.show_saved:
                 self._add_saved(fn)
-            if hasattr(fn, "variable"):
+            op = type(fn).__name__
+            if op == "AccumulateGrad":
                 var = fn.variable
                 self._remember(var)
                 self.drawing.add(self._tensor_node(var, "leaf", ""))
@@ -84,7 +86,9 @@ class _Walk:
             for child in children:
                 self.drawing.connect(str(id(child)), fn_id)
             stack.extend(reversed(children))
-            for saved in getattr(fn, "saved_tensors", ()) or ():
+            # Custom autograd.Function nodes keep ctx.save_for_backward tensors here.
+            saved_tensors = fn.saved_tensors if isinstance(fn, BackwardCFunction) else ()
+            for saved in saved_tensors or ():
                 self._remember(saved)
                 self.drawing.add(self._tensor_node(saved, "saved", ""))
                 self.drawing.connect(str(id(saved)), fn_id, "saved")

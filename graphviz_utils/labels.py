@@ -11,6 +11,7 @@ import html
 import textwrap
 from typing import Any
 
+import graphviz
 import torch
 
 from engine.summary import format_number, format_summary, summarize
@@ -104,6 +105,11 @@ def node_label(node: Node, theme: Theme, detailed: bool = True) -> str:
             + "".join(rows) + "</TABLE>>")
 
 
+def edge_label(label: str) -> str:
+    """An edge's words as an HTML-like label (escaped like every node label)."""
+    return f"<{text(label)}>"
+
+
 def _op_line(node: Node) -> str | None:
     if node.kind in ("leaf", "output", "base", "saved", "untracked", "folded") \
             and node.op in (None, "AccumulateGrad"):
@@ -122,8 +128,19 @@ def _number_rows(label: str, value: str | None, colour: str, theme: Theme) -> li
             f"{text(line)}{end}</FONT></TD></TR>" for line in lines]
 
 
+def attribute_text(value: str) -> str:
+    """Text for a plain (non-HTML) attribute such as a tooltip, shown as typed.
+
+    Graphviz decodes entities there and expands backslash escapes in more than one pass
+    (differently in the dot program and in the browser's WebAssembly build), so ``&``
+    becomes ``&amp;`` and a backslash is shown as its lookalike ``⧵`` (U+29F5); quotes
+    are escaped by the graphviz package when it writes the attribute, and ``nohtml``
+    stops it reading text like ``<b>x</b>`` as an HTML label."""
+    return graphviz.nohtml(value.replace("&", "&amp;").replace("\\", "⧵"))
+
+
 def tooltip(node: Node) -> str:
-    """Plain text for the hover box (the renderer escapes it for DOT)."""
+    """Plain text for the hover box; pass it through :func:`attribute_text`."""
     parts = [node.name or "", node.op or node.words or node.kind, shape_text(node.shape)]
     full = value_text(node.value, digits=8)
     if full is not None:

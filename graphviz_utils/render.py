@@ -1,8 +1,8 @@
 """A :class:`Drawing` to a ``graphviz.Digraph``: looks from the theme, labels from
 :mod:`graphviz_utils.labels`, a legend for every colour and line style used.
 
-Nothing here reads user text except through ``labels.text`` (HTML-like labels) and
-``graphviz.escape`` (plain attributes such as tooltips and edge labels).
+Nothing here writes user text except through :mod:`graphviz_utils.labels`: ``text`` for
+HTML-like labels (nodes, edges, notes) and ``attribute_text`` for tooltips.
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ from dataclasses import dataclass
 import graphviz
 
 from graphviz_utils.fold import fold
-from graphviz_utils.labels import node_label, text, tooltip
+from graphviz_utils.labels import attribute_text, edge_label, node_label, text, tooltip
 from graphviz_utils.model import Drawing
 from graphviz_utils.theme import KIND_MEANINGS, LINE_MEANINGS, Theme, get_theme
 
@@ -68,7 +68,7 @@ def render(drawing: Drawing, style: Style) -> graphviz.Digraph:
         dot.node(node.id, node_label(node, theme, detailed=not style.compact),
                  fillcolor=look.fill, color=look.border, fontcolor=look.text,
                  style=look.style, shape=look.shape,
-                 tooltip=graphviz.escape(tooltip(node)))
+                 tooltip=attribute_text(tooltip(node)))
     for edge in drawing.edges:
         look = theme.lines[edge.line]
         attrs = {"color": look.colour, "style": look.style}
@@ -77,7 +77,7 @@ def render(drawing: Drawing, style: Style) -> graphviz.Digraph:
         if edge.line == "saved":
             attrs["constraint"] = "false"  # saved tensors must not reshape the layout
         if edge.label and not style.compact:
-            attrs["label"] = graphviz.escape(edge.label)
+            attrs["label"] = edge_label(edge.label)
         dot.edge(edge.source, edge.target, **attrs)
     if drawing.notes:
         dot.attr(label="<" + "<BR ALIGN=\"LEFT\"/>".join(text(n) for n in drawing.notes)
