@@ -50,7 +50,7 @@ def render(drawing: Drawing, style: Style) -> graphviz.Digraph:
             "fontname": theme.font, "fontcolor": theme.text,
             "fontsize": f"{theme.font_size:g}", "nodesep": f"{theme.node_sep:g}",
             "ranksep": f"{theme.rank_sep:g}", "pad": "0.25", "labelloc": "b",
-            "labeljust": "l",
+            "labeljust": "l", "pack": "true",
         },
         node_attr={
             "shape": "box", "style": "filled", "fontname": theme.font,
