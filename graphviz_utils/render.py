@@ -50,7 +50,7 @@ def render(drawing: Drawing, style: Style) -> graphviz.Digraph:
             "fontname": theme.font, "fontcolor": theme.text,
             "fontsize": f"{theme.font_size:g}", "nodesep": f"{theme.node_sep:g}",
             "ranksep": f"{theme.rank_sep:g}", "pad": "0.25", "labelloc": "b",
-            "labeljust": "l", "pack": "true",
+            "labeljust": "l",
         },
         node_attr={
             "shape": "box", "style": "filled", "fontname": theme.font,
@@ -87,6 +87,9 @@ def render(drawing: Drawing, style: Style) -> graphviz.Digraph:
         lines = {e.line for e in drawing.edges}
         dot.node("legend", legend_label(theme, kinds, lines), shape="plain",
                  style="", fontcolor=theme.text, tooltip="legend")
+        # After the last box (below it top-down, right of it left-right), so the wide
+        # legend never shares a rank with the leaves and stretches their column.
+        dot.edge(_last_box(drawing), "legend", style="invis")
     return dot
 
 
@@ -112,3 +115,11 @@ def legend_label(theme: Theme, kinds: set[str], lines: set[str]) -> str:
     return (f'<<TABLE BORDER="1" COLOR="{theme.lines["recorded"].colour}" CELLBORDER="0" '
             f'CELLSPACING="4" CELLPADDING="3" BGCOLOR="{theme.background}">'
             + "".join(rows) + "</TABLE>>")
+
+
+def _last_box(drawing: Drawing) -> str:
+    """The output box if there is one, else a box nothing reads from."""
+    sources = {e.source for e in drawing.edges if e.line != "saved"}
+    sinks = [n for n in drawing.nodes.values() if n.id not in sources]
+    outputs = [n for n in sinks if n.kind == "output"]
+    return (outputs or sinks or list(drawing.nodes.values()))[0].id

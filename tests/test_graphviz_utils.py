@@ -58,7 +58,7 @@ def nodes(source: str) -> dict[str, str]:
 
 
 def edges(source: str) -> list[tuple[str, str, str]]:
-    return EDGE_LINE.findall(source)
+    return [e for e in EDGE_LINE.findall(source) if e[1] != "legend"]
 
 
 def attr(attrs: str, key: str) -> str | None:
@@ -182,7 +182,8 @@ def node_ids(source: str) -> set[str]:
 
 
 def edge_multiset(source: str) -> Counter:
-    return Counter(EDGE_START.findall(source))
+    """Edges with multiplicity, without the invisible one that places the legend."""
+    return Counter(e for e in EDGE_START.findall(source) if "legend" not in e)
 
 
 def sigmoid(v: float) -> float:
@@ -828,7 +829,7 @@ def test_make_dot_show_saved_matches_torchviz(case):
     assert sum(edge_multiset(ours).values()) == sum(edge_multiset(theirs).values())
 
     def recorded(source: str, saved: set[str]) -> Counter:
-        return Counter(e for e in EDGE_START.findall(source) if not set(e) & saved)
+        return Counter({e: n for e, n in edge_multiset(source).items() if not set(e) & saved})
 
     assert recorded(ours, set(our_saved)) == recorded(theirs, their_saved_ids)
 
