@@ -296,21 +296,28 @@ def is_view_op(op: str) -> bool:
     return op.split("Backward")[0] in _VIEW_STEMS
 
 
-def _saved_tensors(node: Any) -> list[dict[str, Any]]:
-    """What the node saved for backward (torchviz's orange boxes), as summaries."""
-    saved = []
+FREED = object()  # a saved value that a backward without retain_graph has freed
+
+
+def saved_values(node: Any):
+    """``(name, value)`` for everything a grad_fn saved for backward (``_saved_self``,
+    ``_saved_exponent``, ...); ``value`` is :data:`FREED` once backward freed it."""
     for attr in dir(node):
         if not attr.startswith("_saved_"):
             continue
         try:
             value = getattr(node, attr)
         except RuntimeError:  # freed after backward without retain_graph
-            saved.append({"name": attr[len("_saved_"):], "freed": True})
-            continue
-        if isinstance(value, torch.Tensor):
-            saved.append({"name": attr[len("_saved_"):], "freed": False,
-                          "value": summarize(value)})
-        elif isinstance(value, (int, float, bool)):
-            saved.append({"name": attr[len("_saved_"):], "freed": False,
-                          "value": summarize(value)})
+            value = FREED
+        yield attr[len("_saved_"):], value
+
+
+def _saved_tensors(node: Any) -> list[dict[str, Any]]:
+    """What the node saved for backward (torchviz's orange boxes), as summaries."""
+    saved = []
+    for name, value in saved_values(node):
+        if value is FREED:
+            saved.append({"name": name, "freed": True})
+        elif isinstance(value, (torch.Tensor, int, float, bool)):
+            saved.append({"name": name, "freed": False, "value": summarize(value)})
     return saved

@@ -15,10 +15,8 @@ from typing import Any
 import torch
 from torch.autograd.function import BackwardCFunction
 
-from engine.graph import describe_op, is_view_op
+from engine.graph import FREED, describe_op, is_view_op, saved_values
 from graphviz_utils.model import Drawing, Node
-
-SAVED_PREFIX = "_saved_"
 
 
 def from_tensor(outputs: torch.Tensor | tuple[torch.Tensor, ...] | list[torch.Tensor],
@@ -45,9 +43,9 @@ class _Walk:
         self.seen: set[int] = set()
         self.keep: list[Any] = []
 
-    def add_output(self, var: torch.Tensor, kind: str = "output") -> None:
+    def add_output(self, var: torch.Tensor) -> None:
         # Outputs that are views also draw their base tensor (dotted), as torchviz does.
-        pending: list[tuple[torch.Tensor, str, torch.Tensor | None]] = [(var, kind, None)]
+        pending: list[tuple[torch.Tensor, str, torch.Tensor | None]] = [(var, "output", None)]
         while pending:
             tensor, tensor_kind, view = pending.pop()
             if id(tensor) in self.seen:
@@ -55,7 +53,8 @@ class _Walk:
                     self.drawing.connect(str(id(tensor)), str(id(view)), "base")
                 continue
             self._remember(tensor)
-            self.drawing.add(self._tensor_node(tensor, tensor_kind, tensor_kind))
+            name = self.names.get(id(tensor)) or tensor_kind  # "output" or "base"
+            self.drawing.add(self._tensor_node(tensor, tensor_kind, name))
             if tensor.grad_fn is not None:
                 self.add_functions(tensor.grad_fn)
                 self.drawing.connect(str(id(tensor.grad_fn)), str(id(tensor)))
@@ -78,7 +77,7 @@ class _Walk:
             if op == "AccumulateGrad":
                 var = fn.variable
                 self._remember(var)
-                self.drawing.add(self._tensor_node(var, "leaf", ""))
+                self.drawing.add(self._tensor_node(var, "leaf"))
                 self.drawing.connect(str(id(var)), fn_id)
             self.drawing.add(self._function_node(fn))
             children = [child for child, _ in getattr(fn, "next_functions", ())
@@ -90,17 +89,18 @@ class _Walk:
             saved_tensors = fn.saved_tensors if isinstance(fn, BackwardCFunction) else ()
             for saved in saved_tensors or ():
                 self._remember(saved)
-                self.drawing.add(self._tensor_node(saved, "saved", ""))
+                self.drawing.add(self._tensor_node(saved, "saved"))
                 self.drawing.connect(str(id(saved)), fn_id, "saved")
 
     def _remember(self, obj: Any) -> None:
         self.seen.add(id(obj))
         self.keep.append(obj)
 
-    def _tensor_node(self, t: torch.Tensor, kind: str, default_name: str,
-                     name: str | None = None) -> Node:
+    def _tensor_node(self, t: torch.Tensor, kind: str, name: str | None = None) -> Node:
+        """A tensor's box, named ``name`` (a saved tensor's attribute), else from
+        ``params``."""
         grad = t.grad if (t.is_leaf or t.retains_grad) else None
-        return Node(str(id(t)), kind, name=name or self.names.get(id(t)) or default_name or None,
+        return Node(str(id(t)), kind, name=name or self.names.get(id(t)),
                     shape=list(t.shape), value=t.detach(), grad=grad,
                     grad_label=".grad")
 
@@ -114,14 +114,7 @@ class _Walk:
         return node
 
     def _add_saved(self, fn: Any) -> None:
-        for attr in dir(fn):
-            if not attr.startswith(SAVED_PREFIX):
-                continue
-            name = attr[len(SAVED_PREFIX):]
-            try:
-                value = getattr(fn, attr)
-            except RuntimeError:  # freed by a backward without retain_graph
-                continue
+        for name, value in saved_values(fn):
             if torch.is_tensor(value):
                 tensors = [(name, value)]
             elif isinstance(value, tuple):
@@ -132,7 +125,7 @@ class _Walk:
             for label, tensor in tensors:
                 self._remember(tensor)
                 self.drawing.connect(str(id(fn)), str(id(tensor)), "saved")
-                self.drawing.add(self._tensor_node(tensor, "saved", "", name=label))
+                self.drawing.add(self._tensor_node(tensor, "saved", label))
 
 
 def _saved_result(fn: Any) -> torch.Tensor | None:
@@ -147,19 +140,14 @@ def _saved_result(fn: Any) -> torch.Tensor | None:
 def _attributes(fn: Any) -> list[tuple[str, str]]:
     """Non-tensor saved attributes (``exponent = 2``), as torchviz's show_attrs."""
     rows = []
-    for attr in dir(fn):
-        if not attr.startswith(SAVED_PREFIX):
-            continue
-        try:
-            value = getattr(fn, attr)
-        except RuntimeError:
-            rows.append((attr[len(SAVED_PREFIX):], "[freed]"))
-            continue
-        if torch.is_tensor(value):
+    for name, value in saved_values(fn):
+        if value is FREED:
+            text = "[freed]"
+        elif torch.is_tensor(value):
             text = "[saved tensor]"
         elif isinstance(value, tuple) and any(torch.is_tensor(t) for t in value):
             text = "[saved tensors]"
         else:
             text = str(value)
-        rows.append((attr[len(SAVED_PREFIX):], text[:50]))
+        rows.append((name, text[:50]))
     return rows

@@ -49,11 +49,13 @@ def shape_text(shape: list[int] | None) -> str:
     return "shape " + "×".join(str(s) for s in shape)
 
 
-def value_text(value: Any, digits: int = 4) -> str | None:
+def as_summary(value: Any) -> dict[str, Any] | None:
+    """A tensor summarised (once per visible box: label and tooltip both read it)."""
+    return summarize(value) if isinstance(value, torch.Tensor) else value
+
+
+def value_text(summary: dict[str, Any] | None, digits: int = 4) -> str | None:
     """Scalars to 4 significant digits, small tensors in full, large ones as min/max."""
-    if value is None:
-        return None
-    summary = summarize(value) if isinstance(value, torch.Tensor) else value
     if summary is None:
         return None
     data = summary.get("data")

@@ -12,7 +12,14 @@ from dataclasses import dataclass
 import graphviz
 
 from graphviz_utils.fold import fold
-from graphviz_utils.labels import attribute_text, edge_label, node_label, text, tooltip
+from graphviz_utils.labels import (
+    as_summary,
+    attribute_text,
+    edge_label,
+    node_label,
+    text,
+    tooltip,
+)
 from graphviz_utils.model import Drawing
 from graphviz_utils.theme import KIND_MEANINGS, LINE_MEANINGS, Theme, get_theme
 
@@ -64,6 +71,7 @@ def render(drawing: Drawing, style: Style) -> graphviz.Digraph:
         },
     )
     for node in drawing.nodes.values():
+        node.value, node.grad = as_summary(node.value), as_summary(node.grad)
         look = theme.nodes[node.kind]
         dot.node(node.id, node_label(node, theme, detailed=not style.compact),
                  fillcolor=look.fill, color=look.border, fontcolor=look.text,

@@ -8,16 +8,7 @@ from engine.api import run_program
 from graphviz_utils import to_dot, to_html
 from graphviz_utils.model import Drawing, Node
 from graphviz_utils.render import Style, render
-
-BCE = """x = torch.tensor(6.7)
-y = torch.tensor(0.0)
-w = torch.tensor(1.0, requires_grad=True)
-b = torch.tensor(0.0, requires_grad=True)
-z = w*x + b
-y_pred = torch.sigmoid(z)
-loss = F.binary_cross_entropy(y_pred, y)
-loss.backward()
-"""
+from tests.test_graphviz_utils import BCE  # the seed's logistic neuron
 
 
 def open_offline(page, html: str, tmp_path: Path) -> list[str]:
