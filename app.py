@@ -15,6 +15,12 @@ def _start_workers() -> bool:
 
 
 _start_workers()
+# st.graphviz_chart styles every element inside its SVG with the app's font at 9.6px,
+# which overrides the fonts and sizes graphviz_utils lays the graph out with (text then
+# sits off-centre and the projector theme loses its large type). revert-layer gives the
+# SVG's own font attributes back.
+st.html("<style>[data-testid='stGraphVizChart'] svg * "
+        "{ font-family: revert-layer; font-size: revert-layer; }</style>")
 st.navigation([
     st.Page("pages/playground.py", title="Playground", icon=":material/science:", default=True),
 ]).run()

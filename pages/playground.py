@@ -1,7 +1,8 @@
 """Playground: type a small PyTorch program and its inputs; see the output and every .grad.
 
 UI only: the engine checks and runs the program (in a worker process) and returns plain
-data. (The graph, plots and lessons arrive with the app issue.)
+data; graphviz_utils draws the autograd graph from it. (Toggles, plots and lessons arrive
+with the app issue.)
 """
 
 import pandas as pd
@@ -9,6 +10,7 @@ import streamlit as st
 
 from engine import run_program
 from engine.summary import format_summary, summarize
+from graphviz_utils import to_dot
 
 EXAMPLE = "y = x**2\nz = torch.sin(y)\n"
 
@@ -47,3 +49,8 @@ with right:
         st.warning(warning, icon=":material/info:")
     if result.printed:
         st.code(result.printed, language=None)
+
+if result.graph and result.graph["nodes"]:
+    st.subheader("Autograd graph")
+    theme = "dark" if st.context.theme.type == "dark" else "light"
+    st.graphviz_chart(to_dot(result, theme=theme).source, width="content")

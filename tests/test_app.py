@@ -24,6 +24,13 @@ def test_playground_shows_output_and_grads(app):
     assert float(grads[".grad"][0]) == pytest.approx(8 * math.cos(16), rel=1e-3)
 
 
+def test_playground_draws_the_graph_with_names_values_and_grads(app):
+    dot = app.get("graphviz_chart")[0].proto.spec
+    assert "<B>x</B>" in dot and "<B>z</B>" in dot
+    assert f"value {math.sin(16):.4g}" in dot
+    assert f".grad {8 * math.cos(16):.4g}" in dot
+
+
 def test_edit_reruns_with_torch_numbers(app):
     app.text_area(key="source").input("y = (x**3).mean()").run()
     assert not app.exception and not app.error
@@ -36,4 +43,4 @@ def test_hostile_program_shows_error_only(app, tmp_path):
     assert not app.exception
     assert "`open` is not available here" in app.error[0].value
     assert "line 1, column 1" in app.error[0].value
-    assert not target.exists() and not app.metric
+    assert not target.exists() and not app.metric and not app.get("graphviz_chart")
