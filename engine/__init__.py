@@ -7,16 +7,19 @@
 No Streamlit here: pages call the engine, never the other way round.
 """
 
-from engine.api import derivative_curve, run_program, warm_up
+from engine.api import analytic_derivative, derivative_curve, run_program, warm_up
 from engine.errors import ProgramError
+from engine.formula import Formula
 from engine.limits import DEFAULT_LIMITS, Limits
 from engine.run import RunResult
 
 __all__ = [
            "DEFAULT_LIMITS",
+           "Formula",
            "Limits",
            "ProgramError",
            "RunResult",
+           "analytic_derivative",
            "derivative_curve",
            "run_program",
            "warm_up",

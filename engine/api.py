@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from typing import Any
 
+from engine.formula import Formula
 from engine.limits import DEFAULT_LIMITS, Limits
 from engine.run import RunOptions, RunResult, run_in_process
 
@@ -65,6 +66,37 @@ def derivative_curve(source: str, inputs: Mapping[str, Any] | None = None, wrt: 
     from engine.curve import curve_in_process
 
     return curve_in_process(source, inputs, wrt, lo, hi, n, options, limits)
+
+
+def analytic_derivative(source: str, inputs: Mapping[str, Any] | None = None,
+                        wrt: str = "x", *, lo: float | None = None, hi: float | None = None,
+                        n: int = 0, output: str | None = None,
+                        limits: Limits = DEFAULT_LIMITS, isolate: bool = True) -> Formula:
+    """The derivative by hand: the output as a textbook formula of the program's inputs
+    and its derivative with respect to ``wrt``, in LaTeX, with their values, and (for
+    ``n`` > 0) both over ``n`` points in ``[lo, hi]`` (default -3 to 3), the rest held.
+
+    Built with sympy from the checked program's syntax tree, never from text. The
+    mathematics of what is written: ``.detach()``, ``torch.no_grad()``, ``requires_grad``
+    flags and ``.item()`` are read as the values they pass on, so the formula is what
+    autograd would give had it followed every path (``Formula.notes`` lists where it does
+    not). ``inputs`` and ``output`` as in :func:`run_program`; every input and every name
+    assigned from ``torch.tensor(number, ...)`` is a symbol. A list input (up to 16
+    numbers) gives the gradient's components (``Formula.df_values``) and no curve.
+
+    Raises :class:`engine.errors.ProgramRefused` with a sentence for a learner where there
+    is no formula (random numbers, indexing, matrix products, comparisons, programs
+    too large to differentiate by hand) and for the checker's own refusals. ``isolate``
+    computes in a worker process (hard time and memory limits), as run_program does.
+    """
+    if isolate:
+        from engine.sandbox import shared_pool
+
+        return shared_pool().formula(source, dict(inputs or {}), wrt, lo, hi, n, output,
+                                     limits)
+    from engine.analytic import formula_in_process
+
+    return formula_in_process(source, inputs, wrt, lo, hi, n, output, limits)
 
 
 def warm_up() -> None:

@@ -27,7 +27,7 @@ def curve_in_process(source: str, inputs: Mapping[str, Any] | None, wrt: str, lo
                      hi: float, n: int, options: RunOptions, limits: Limits,
                      ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """(xs, ys, dys) as float64 arrays; raises ProgramRefused with a clear reason."""
-    _check_range(lo, hi, n, limits)
+    check_range(lo, hi, n, limits)
     state = TorchState()
     try:
         with warnings.catch_warnings():
@@ -47,7 +47,9 @@ def curve_in_process(source: str, inputs: Mapping[str, Any] | None, wrt: str, lo
         state.restore()
 
 
-def _check_range(lo: float, hi: float, n: int, limits: Limits) -> None:
+def check_range(lo: float, hi: float, n: int, limits: Limits) -> None:
+    """Refuse a curve range that is not finite, not lo < hi, or has too many points
+    (shared with engine.analytic, whose curves have the same bounds)."""
     problems = []
     if not (isinstance(n, int) and 2 <= n <= limits.max_curve_points):
         problems.append(f"the number of points must be 2 to {limits.max_curve_points:,}")

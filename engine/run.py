@@ -33,6 +33,7 @@ class RunResult:
     output: torch.Tensor | None = None
     output_name: str | None = None
     grads: dict[str, torch.Tensor | None] = field(default_factory=dict)
+    retained: dict[str, torch.Tensor] = field(default_factory=dict)  # non-leaf .grad kept
     variables: dict[str, torch.Tensor] = field(default_factory=dict)
     warnings: list[str] = field(default_factory=list)
     printed: str = ""
@@ -225,6 +226,8 @@ def _collect(interpreter: Interpreter, result: RunResult) -> None:
     result.variables = {n: v.detach().clone() for n, v in tensors.items()}
     result.grads = {n: (None if v.grad is None else v.grad.detach().clone())
                     for n, v in tensors.items() if v.is_leaf and v.requires_grad}
+    result.retained = {n: v.grad.detach().clone() for n, v in tensors.items()
+                       if not v.is_leaf and v.retains_grad and v.grad is not None}
     result.printed = "".join(interpreter.printed)
     result.echoes = interpreter.echoes
     result.warnings = interpreter.warnings + result.warnings

@@ -26,6 +26,7 @@ from typing import Any
 
 from engine import wire
 from engine.errors import ProgramError, ProgramRefused
+from engine.formula import Formula
 from engine.limits import DEFAULT_LIMITS, Limits
 from engine.run import RunOptions, RunResult
 from engine.worker import HEADER, write_message
@@ -203,6 +204,18 @@ class WorkerPool:
             raise ProgramRefused(wire.decode_error(reply["error"]))  # type: ignore[arg-type]
         return (wire.decode_array(reply["xs"]), wire.decode_array(reply["ys"]),
                 wire.decode_array(reply["dys"]))
+
+    def formula(self, source: str, inputs: dict[str, Any], wrt: str, lo: float | None,
+                hi: float | None, n: int, output: str | None, limits: Limits) -> Formula:
+        """The derivative by hand (engine.analytic), computed in a worker."""
+        reply = self._call({"op": "formula", "source": source,
+                            "inputs": _plain_inputs(inputs), "wrt": wrt,
+                            "lo": None if lo is None else float(lo),
+                            "hi": None if hi is None else float(hi), "n": int(n),
+                            "output": output, "limits": asdict(limits)}, limits)
+        if reply.get("error") is not None:
+            raise ProgramRefused(wire.decode_error(reply["error"]))  # type: ignore[arg-type]
+        return wire.decode_formula(reply["formula"])
 
 
 def _plain_options(options: RunOptions) -> dict[str, Any]:

@@ -17,6 +17,7 @@ import numpy as np
 import torch
 
 from engine.errors import ProgramError
+from engine.formula import Formula
 from engine.run import RunResult
 
 _DTYPES = {str(d).removeprefix("torch."): d for d in (
@@ -72,6 +73,7 @@ def encode_result(r: RunResult) -> dict[str, Any]:
         "output": encode_tensor(r.output),
         "output_name": r.output_name,
         "grads": {k: encode_tensor(v) for k, v in r.grads.items()},
+        "retained": {k: encode_tensor(v) for k, v in r.retained.items()},
         "variables": {k: encode_tensor(v) for k, v in r.variables.items()},
         "warnings": list(r.warnings),
         "printed": r.printed,
@@ -95,6 +97,7 @@ def decode_result(d: dict[str, Any]) -> RunResult:
         output=decode_tensor(d["output"]),
         output_name=d["output_name"],
         grads={k: decode_tensor(v) for k, v in d["grads"].items()},
+        retained={k: decode_tensor(v) for k, v in d["retained"].items()},
         variables={k: decode_tensor(v) for k, v in d["variables"].items()},  # type: ignore[misc]
         warnings=list(d["warnings"]),
         printed=d["printed"],
@@ -104,3 +107,23 @@ def decode_result(d: dict[str, Any]) -> RunResult:
         auto_backward=d["auto_backward"],
         seconds=d["seconds"],
     )
+
+
+def encode_formula(f: Formula) -> dict[str, Any]:
+    """A Formula as plain data: its text and numbers, arrays as raw bytes."""
+    return {"wrt": f.wrt, "output_name": f.output_name, "f_latex": f.f_latex,
+            "df_latex": f.df_latex, "too_long_to_show": f.too_long_to_show,
+            "f_value": f.f_value, "df_value": f.df_value, "df_values": list(f.df_values),
+            "values": dict(f.values), "notes": list(f.notes), "xs": encode_array(f.xs),
+            "fs": encode_array(f.fs), "dfs": encode_array(f.dfs)}
+
+
+def decode_formula(d: dict[str, Any]) -> Formula:
+    return Formula(
+        wrt=str(d["wrt"]), output_name=None if d["output_name"] is None
+        else str(d["output_name"]), f_latex=str(d["f_latex"]), df_latex=str(d["df_latex"]),
+        too_long_to_show=bool(d["too_long_to_show"]), f_value=float(d["f_value"]),
+        df_value=float(d["df_value"]), df_values=tuple(float(v) for v in d["df_values"]),
+        values={str(k): float(v) for k, v in d["values"].items()},
+        notes=tuple(str(n) for n in d["notes"]), xs=decode_array(d["xs"]),
+        fs=decode_array(d["fs"]), dfs=decode_array(d["dfs"]))

@@ -54,8 +54,20 @@ def handle(request: dict[str, Any]) -> dict[str, Any]:
     from engine.limits import Limits
     from engine.run import RunOptions, run_in_process
 
-    options = RunOptions.build(**request["options"])
+    if request["op"] == "ping":
+        return {"pong": True}
     limits = Limits(**request["limits"])
+    if request["op"] == "formula":
+        from engine.analytic import formula_in_process
+
+        try:
+            formula = formula_in_process(request["source"], request["inputs"],
+                                         request["wrt"], request["lo"], request["hi"],
+                                         request["n"], request["output"], limits)
+        except ProgramRefused as refusal:
+            return {"error": asdict(refusal.error)}
+        return {"error": None, "formula": wire.encode_formula(formula)}
+    options = RunOptions.build(**request["options"])
     if request["op"] == "run":
         return wire.encode_result(run_in_process(request["source"], request["inputs"],
                                                  options, limits))
@@ -68,8 +80,6 @@ def handle(request: dict[str, Any]) -> dict[str, Any]:
             return {"error": asdict(refusal.error)}
         return {"error": None, "xs": wire.encode_array(xs), "ys": wire.encode_array(ys),
                 "dys": wire.encode_array(dys)}
-    if request["op"] == "ping":
-        return {"pong": True}
     raise ValueError(f"unknown request {request['op']!r}")
 
 
@@ -82,6 +92,10 @@ def warm_up() -> None:
                    {"x": 1.0})
     curve_in_process("y = torch.sin(x ** 2)", {"x": 1.0}, "x", -1.0, 1.0, 11, RunOptions(),
                      DEFAULT_LIMITS)
+    from engine.analytic import formula_in_process  # sympy: about a second to import
+
+    formula_in_process("y = torch.sigmoid(torch.sin(x ** 2))", {"x": 1.0}, "x", -1.0, 1.0,
+                       11, None, DEFAULT_LIMITS)
 
 
 def main() -> None:

@@ -1,0 +1,128 @@
+"""Which names a program reads from outside (its inputs) and which it assigns.
+
+The Playground offers one input box per name the program reads before (or without)
+assigning it, so a learner types ``y = w * x + b`` and gets boxes for w, x and b, and a
+name the program assigns itself (``x = torch.tensor(3.0, requires_grad=True)``) never gets
+a box it would silently ignore. The detach toggle offers the names the program assigns.
+
+Only ``ast.parse`` runs on the text (it builds a tree and executes nothing); a program
+that does not parse has no names here, and the engine reports why when it runs.
+"""
+
+from __future__ import annotations
+
+import ast
+
+from engine.language import RESERVED
+
+_MAX_SOURCE_CHARS = 20_000  # the same order as Limits.max_source_chars; parsing is linear
+
+
+def _parse(source: str) -> ast.Module | None:
+    if not isinstance(source, str) or len(source) > _MAX_SOURCE_CHARS or "\x00" in source:
+        return None
+    try:
+        return ast.parse(source)
+    except (SyntaxError, ValueError, RecursionError, MemoryError):
+        return None
+
+
+def _stores(node: ast.AST) -> list[str]:
+    """Names a statement binds at its own level (not inside a nested def)."""
+    if isinstance(node, ast.FunctionDef):
+        return [node.name]
+    if isinstance(node, (ast.Import, ast.ImportFrom)):
+        return [(a.asname or a.name).split(".")[0] for a in node.names]
+    targets: list[ast.AST] = []
+    if isinstance(node, ast.Assign):
+        targets = list(node.targets)
+    elif isinstance(node, (ast.AugAssign, ast.AnnAssign)):
+        targets = [node.target]
+    elif isinstance(node, ast.With):
+        targets = [item.optional_vars for item in node.items if item.optional_vars]
+    names: list[str] = []
+    for target in targets:
+        names += [n.id for n in ast.walk(target) if isinstance(n, ast.Name)]
+    return names
+
+
+def _reads(node: ast.AST) -> list[ast.Name]:
+    """Loaded names in source order, skipping the bodies of nested defs and names that are
+    called (``open(...)`` is a function the language lacks, not an input to type)."""
+    found: list[ast.Name] = []
+    stack: list[ast.AST] = [node]
+    called = {id(n.func) for n in ast.walk(node) if isinstance(n, ast.Call)}
+    while stack:
+        current = stack.pop()
+        if isinstance(current, ast.Name) and isinstance(current.ctx, ast.Load) \
+                and id(current) not in called:
+            found.append(current)
+        children = list(ast.iter_child_nodes(current))
+        if isinstance(current, ast.FunctionDef):
+            children = current.decorator_list + current.args.defaults
+        stack.extend(reversed(children))
+    return sorted(found, key=lambda n: (n.lineno, n.col_offset))
+
+
+def _statements(body: list[ast.stmt]) -> list[ast.stmt]:
+    """Top-level statements in order, with the bodies of ``with`` blocks spliced in."""
+    out: list[ast.stmt] = []
+    for stmt in body:
+        if isinstance(stmt, ast.With):
+            out += [ast.With(items=stmt.items, body=[], lineno=stmt.lineno,
+                             col_offset=stmt.col_offset)]
+            out += _statements(stmt.body)
+        else:
+            out.append(stmt)
+    return out
+
+
+def program_inputs(source: str) -> list[str]:
+    """Names the program reads before assigning them, in order of first use.
+
+    Language names (torch, F, math, sin, print, ...) and the program's own functions are
+    not inputs. A def's parameters and locals are its own; a name a def body reads from
+    outside counts when the program never assigns it.
+    """
+    tree = _parse(source)
+    if tree is None:
+        return []
+    defined: set[str] = set(RESERVED)
+    inputs: list[str] = []
+    all_stores = {name for stmt in ast.walk(tree) if isinstance(stmt, ast.stmt)
+                  for name in _stores(stmt)}
+    for stmt in _statements(tree.body):
+        if isinstance(stmt, ast.FunctionDef):
+            local = {a.arg for a in stmt.args.args} | {
+                name for inner in ast.walk(stmt) if isinstance(inner, ast.stmt)
+                and inner is not stmt for name in _stores(inner)}
+            for node in _reads(ast.Module(body=stmt.body, type_ignores=[])):
+                if (isinstance(node, ast.Name)
+                        and node.id not in local | defined | all_stores
+                        and node.id not in inputs):
+                    inputs.append(node.id)
+        else:
+            value_part = stmt.value if isinstance(stmt, ast.AugAssign) else stmt
+            for node in _reads(value_part):
+                if node.id not in defined and node.id not in inputs:
+                    inputs.append(node.id)
+            if isinstance(stmt, ast.AugAssign) and isinstance(stmt.target, ast.Name) \
+                    and stmt.target.id not in defined and stmt.target.id not in inputs:
+                inputs.append(stmt.target.id)  # x += 1 reads x first
+        defined.update(_stores(stmt))
+    return inputs
+
+
+def assigned_names(source: str) -> list[str]:
+    """Variables the program assigns at top level (or inside ``with``), in order."""
+    tree = _parse(source)
+    if tree is None:
+        return []
+    names: list[str] = []
+    for stmt in _statements(tree.body):
+        if isinstance(stmt, (ast.FunctionDef, ast.Import, ast.ImportFrom)):
+            continue
+        for name in _stores(stmt):
+            if name not in names and name not in RESERVED:
+                names.append(name)
+    return names
