@@ -19,8 +19,22 @@ _start_workers()
 # which overrides the fonts and sizes graphviz_utils lays the graph out with (text then
 # sits off-centre and the projector theme loses its large type). revert-layer gives the
 # SVG's own font attributes back.
+# Programs are code: the editor uses the app's monospace font.
 st.html("<style>[data-testid='stGraphVizChart'] svg * "
-        "{ font-family: revert-layer; font-size: revert-layer; }</style>")
-st.navigation([
-    st.Page("pages/playground.py", title="Playground", icon=":material/science:", default=True),
-]).run()
+        "{ font-family: revert-layer; font-size: revert-layer; }"
+        "[data-testid='stTextArea'] textarea { font-family: 'Source Code Pro', monospace; }"
+        "</style>")
+PLAYGROUND = st.Page("pages/playground.py", title="Playground", icon=":material/science:",
+                     default=True)
+# One lesson per section of the seed notebook, in its order. A new lesson: one file in
+# pages/ and one line here.
+LESSONS = [
+    st.Page("pages/derivatives.py", title="1. Derivatives", icon=":material/show_chart:"),
+    st.Page("pages/chain_rule.py", title="2. Chain rule: BCE neuron", icon=":material/link:"),
+    st.Page("pages/vectors.py", title="3. Vectors", icon=":material/data_array:"),
+    st.Page("pages/accumulation.py", title="4. Gradients add up", icon=":material/add:"),
+    st.Page("pages/leaves.py", title="5. Leaves and .grad", icon=":material/eco:"),
+    st.Page("pages/stopping_gradients.py", title="6. Stopping gradients",
+            icon=":material/block:"),
+]
+st.navigation({"Explore": [PLAYGROUND], "Lessons": LESSONS}).run()

@@ -1,56 +1,178 @@
-"""Playground: type a small PyTorch program and its inputs; see the output and every .grad.
+"""Playground: type a small PyTorch program and its inputs; see the output, every .grad,
+the annotated autograd graph and the curves of f and f', and share all of it as a link.
 
-UI only: the engine checks and runs the program (in a worker process) and returns plain
-data; graphviz_utils draws the autograd graph from it. (Toggles, plots and lessons arrive
-with the app issue.)
+UI only. The page state lives in one PlaygroundState (ui.share): widgets are filled from
+it, it is rebuilt from the widgets after each edit, and it is written to the URL, so the
+address bar is always a link to exactly this view.
 """
 
-import pandas as pd
+from __future__ import annotations
+
+from dataclasses import replace
+
 import streamlit as st
 
-from engine import run_program
-from engine.summary import format_summary, summarize
-from graphviz_utils import to_dot
+from engine.names import assigned_names, program_inputs
+from ui import show
+from ui.examples import EXAMPLES
+from ui.share import PlaygroundState, from_query, query_string, to_query
 
-EXAMPLE = "y = x**2\nz = torch.sin(y)\n"
+STATE, SYNCED, PROBLEMS = "pg_state", "pg_synced", "pg_problems"
+EXAMPLE_TITLES = [e.title for e in EXAMPLES]
 
-st.title("Playground")
-left, right = st.columns([3, 2])
+
+def _as_lists(query: dict) -> dict[str, list[str]]:
+    return {k: list(v) if isinstance(v, list) else [v] for k, v in query.items()}
+
+
+def _put(state: PlaygroundState, *, overwrite: bool) -> None:
+    """Fill the widgets from ``state``: all of them when a link or example replaces the
+    view, else only those Streamlit forgot (after a page switch or a hidden editor)."""
+    st.session_state[STATE] = state
+    wanted = {"pg_code": state.code, "pg_no_grad": state.no_grad,
+              "pg_retain": state.retain_grad, "pg_detach": list(state.detach),
+              "pg_hide_editor": state.hide_editor, "pg_projector": state.projector,
+              "pg_lo": state.lo, "pg_hi": state.hi}
+    if state.wrt:
+        wanted["pg_wrt"] = state.wrt
+    for name, value in state.values.items():
+        wanted[f"pg_in_{name}"] = value
+        wanted[f"pg_rg_{name}"] = name not in state.constants
+    if overwrite:
+        for key in [k for k in st.session_state if str(k).startswith("pg_")]:
+            if key not in (STATE, SYNCED, PROBLEMS, "pg_example"):
+                del st.session_state[key]
+    for key, value in wanted.items():
+        if overwrite or key not in st.session_state:
+            st.session_state[key] = value
+
+
+def _load() -> PlaygroundState:
+    """The state to show: the link's, when the URL is not the one this page wrote last
+    (a shared link, or "open in Playground" from a lesson), else this session's."""
+    query = {k: st.query_params.get_all(k) for k in st.query_params}
+    if query and query != st.session_state.get(SYNCED):
+        state, problems = from_query(query)
+        st.session_state[PROBLEMS] = problems
+        _put(state, overwrite=True)
+        return state
+    state = st.session_state.get(STATE, PlaygroundState())
+    _put(state, overwrite=False)
+    return state
+
+
+def _pick_example() -> None:
+    example = EXAMPLES[EXAMPLE_TITLES.index(st.session_state["pg_example"])]
+    state = st.session_state.get(STATE, PlaygroundState()).with_program(
+        example.code, example.values)
+    _put(replace(state, constants=example.constants), overwrite=True)
+    st.session_state[PROBLEMS] = []
+
+
+state = _load()
+
+with st.sidebar:
+    st.subheader("Presenter")
+    hide_editor = st.toggle("Hide the editor", key="pg_hide_editor",
+                            help="Show the program as large read-only text.")
+    projector = st.toggle("Projector style", key="pg_projector",
+                          help="Large type and thick lines for a lecture hall.")
+if projector:
+    st.html("<style>html { font-size: 22px; } textarea { font-size: 1.1rem !important; }"
+            "</style>")
+
+title, share = st.columns([4, 1], vertical_alignment="bottom")
+title.title("Playground")
+for problem in st.session_state.get(PROBLEMS, []):
+    st.warning(f"Share link: {problem}", icon=":material/link_off:")
+
+left, right = st.columns([5, 6], gap="large")
 with left:
-    source = st.text_area("Program", EXAMPLE, height=220, key="source")
-    table = st.data_editor(
-        pd.DataFrame([{"name": "x", "value": "4", "requires_grad": True}]),
-        num_rows="dynamic", key="inputs", width="stretch",
-        column_config={"value": st.column_config.TextColumn("value")},
-    )
-inputs, requires_grad = {}, {}
-for row in table.to_dict("records"):
-    name = str(row.get("name") or "").strip()
-    if name:
-        inputs[name] = str(row.get("value") or "")
-        requires_grad[name] = bool(row.get("requires_grad"))
+    if hide_editor:
+        source = state.code
+        st.code(source, language="python")
+    else:
+        st.selectbox("Start from an example", EXAMPLE_TITLES, index=None,
+                     placeholder="Pick an example program…", key="pg_example",
+                     on_change=_pick_example)
+        source = st.text_area("Program", key="pg_code", height=240,
+                              help="A small PyTorch program. Ctrl+Enter runs it.")
+    error_box = st.container()
 
-result = run_program(source, inputs, requires_grad=requires_grad)
-with right:
+    names = program_inputs(source)
+    values: dict[str, str] = {}
+    constants: set[str] = set()
+    if names:
+        st.markdown("**Inputs**: each becomes a float tensor leaf")
+    for name in names:
+        value_col, grad_col = st.columns([3, 2], vertical_alignment="bottom")
+        if f"pg_in_{name}" not in st.session_state:
+            st.session_state[f"pg_in_{name}"] = "1.0"
+            st.session_state[f"pg_rg_{name}"] = True
+        values[name] = value_col.text_input(name, key=f"pg_in_{name}",
+                                            help="A number or a list, e.g. [1, 2, 3]")
+        if not grad_col.checkbox("requires_grad", key=f"pg_rg_{name}"):
+            constants.add(name)
+
+    st.markdown("**Stop tracking**")
+    no_grad = st.toggle("Run the whole program under torch.no_grad()", key="pg_no_grad")
+    assigned = assigned_names(source)
+    st.session_state["pg_detach"] = [d for d in st.session_state.get("pg_detach", [])
+                                     if d in assigned]
+    detach = st.multiselect("Detach these variables where they are assigned", assigned,
+                            key="pg_detach")
+    retain = st.toggle("Keep .grad of intermediates (retain_grad)", key="pg_retain")
+
+setup = show.Setup(source, tuple(values.items()), frozenset(constants), no_grad,
+                   tuple(detach), retain)
+result = setup.run()
+
+with error_box:
     if result.error is not None:
-        where = f"line {result.error.line}, column {result.error.col}: " \
-            if result.error.line else ""
-        st.error(f"{where}{result.error.message}", icon=":material/error:")
-    if result.output is not None:
-        st.metric(f"output {result.output_name or ''}".strip(),
-                  format_summary(summarize(result.output)))
-    if result.grads:
-        st.dataframe(
-            pd.DataFrame([{"leaf": name, ".grad": format_summary(summarize(grad))}
-                          for name, grad in result.grads.items()]),
-            hide_index=True, width="stretch",
-        )
-    for warning in result.warnings:
-        st.warning(warning, icon=":material/info:")
-    if result.printed:
-        st.code(result.printed, language=None)
+        show.show_error(result.error, source)
 
-if result.graph and result.graph["nodes"]:
-    st.subheader("Autograd graph")
-    theme = "dark" if st.context.theme.type == "dark" else "light"
-    st.graphviz_chart(to_dot(result, theme=theme).source, width="content")
+showable = result.error is None or result.error.kind in ("autograd", "runtime")
+with right:
+    if result.error is None:
+        show.show_output(result)
+        show.show_grads(result, show.hand_gradients(setup, result))
+    if showable:
+        show.show_warnings(result)
+        if result.graph and result.graph.get("nodes"):
+            st.subheader("Autograd graph")
+            show.show_graph(result, projector)
+
+wrt, lo, hi = state.wrt, state.lo, state.hi
+if result.error is None:
+    st.subheader("f and its derivative")
+    choices = show.scalar_leaves(result)
+    if not choices:
+        st.caption("Curves vary one number: give the program a single-number input that "
+                   "requires grad.")
+    else:
+        if st.session_state.get("pg_wrt") not in choices:
+            st.session_state["pg_wrt"] = choices[0]
+        pick, lo_col, hi_col = st.columns([2, 1, 1])
+        wrt = pick.selectbox("With respect to", choices, key="pg_wrt")
+        auto_lo, auto_hi = show.default_range(float(result.variables[wrt].reshape(())))
+        lo = lo_col.number_input("from", key="pg_lo", placeholder=f"{auto_lo:g}")
+        hi = hi_col.number_input("to", key="pg_hi", placeholder=f"{auto_hi:g}")
+        if lo is None or hi is None or not lo < hi:
+            if lo is not None and hi is not None:
+                st.caption("The range needs from < to; showing the automatic range.")
+            lo, hi = None, None
+        show.show_curves(setup, result, wrt, lo if lo is not None else auto_lo,
+                         hi if hi is not None else auto_hi, projector)
+
+state = PlaygroundState(code=source, values=values, constants=frozenset(constants),
+                        no_grad=no_grad, detach=tuple(detach), retain_grad=retain,
+                        wrt=wrt, lo=lo, hi=hi, hide_editor=hide_editor, projector=projector)
+st.session_state[STATE] = state
+query = _as_lists(to_query(state))
+if query != st.session_state.get(SYNCED):
+    st.query_params.from_dict(to_query(state))
+    st.session_state[SYNCED] = query
+with share.popover("Share", icon=":material/link:", width="stretch"):
+    st.caption("This link opens exactly this view:")
+    base = (st.context.url or "http://localhost:8501/").split("?")[0]
+    st.code(f"{base}?{query_string(state)}", language=None, wrap_lines=True)

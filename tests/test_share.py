@@ -1,0 +1,105 @@
+"""Share links (ui.share) and the Playground's input names (engine.names), without a
+server: every state survives the trip through a real URL, and any query string a stranger
+types is turned into a valid state plus sentences, never an exception."""
+
+from __future__ import annotations
+
+from urllib.parse import parse_qs, urlsplit
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from engine.names import assigned_names, program_inputs
+from ui.share import MAX_INPUTS, PlaygroundState, from_query, query_string, to_query
+
+NAMES = st.from_regex(r"[a-z][a-z0-9_]{0,9}", fullmatch=True)
+TEXT = st.text(alphabet=st.characters(codec="utf-8", exclude_categories=("Cs",)),
+               max_size=200)
+STATES = st.builds(
+    PlaygroundState,
+    code=TEXT,
+    values=st.dictionaries(NAMES, TEXT.map(str.strip), max_size=MAX_INPUTS),
+    no_grad=st.booleans(),
+    detach=st.lists(NAMES, unique=True, max_size=4).map(tuple),
+    retain_grad=st.booleans(),
+    wrt=st.none() | NAMES,
+    hide_editor=st.booleans(),
+    projector=st.booleans(),
+).flatmap(lambda s: st.builds(
+    lambda constants, bounds: PlaygroundState(**{
+        **s.__dict__, "constants": frozenset(constants),
+        "lo": bounds[0] if bounds else None, "hi": bounds[1] if bounds else None}),
+    st.sets(st.sampled_from(sorted(s.values))) if s.values else st.just(set()),
+    st.none() | st.tuples(st.floats(-1e6, 0, allow_nan=False),
+                          st.floats(1e-3, 1e6, allow_nan=False)),
+))
+
+
+def through_a_url(state: PlaygroundState) -> dict[str, list[str]]:
+    """What the browser sends back for the link the page shows."""
+    url = f"http://localhost:8501/?{query_string(state)}"
+    return parse_qs(urlsplit(url).query, keep_blank_values=True)
+
+
+@settings(max_examples=300, deadline=None)
+@given(STATES)
+def test_every_state_survives_a_real_url(state):
+    back, problems = from_query(through_a_url(state))
+    assert problems == []
+    assert back == state
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.dictionaries(st.sampled_from(["code", "in", "const", "no_grad", "retain_grad",
+                                        "detach", "wrt", "lo", "hi", "editor", "style",
+                                        "other", "__proto__"]),
+                       st.lists(TEXT, min_size=1, max_size=4)))
+def test_any_query_gives_a_valid_state_and_reasons(query):
+    state, problems = from_query(query)
+    assert all(isinstance(p, str) and p for p in problems)
+    assert len(state.values) <= MAX_INPUTS
+    assert all(name.isidentifier() and name.isascii() for name in state.values)
+    assert state.constants <= set(state.values)
+    assert (state.lo is None) == (state.hi is None)
+    if state.lo is not None:
+        assert state.lo < state.hi
+    assert from_query(to_query(state))[0] == state
+
+
+def test_default_link_is_short_and_readable():
+    assert query_string(PlaygroundState()) == \
+        "code=y%20%3D%20x%2A%2A2%0Az%20%3D%20torch.sin%28y%29%0A&in=x%3A4"
+
+
+def test_values_keep_colons_and_brackets():
+    state, problems = from_query({"code": ["y = x.sum()"], "in": ["x:[1, 2]", "t:a:b"]})
+    assert problems == [] and state.values == {"x": "[1, 2]", "t": "a:b"}
+
+
+def test_overlong_code_is_refused_with_a_reason():
+    state, problems = from_query({"code": ["y = x\n" * 2000]})
+    assert state.code == PlaygroundState().code and "longer than" in problems[0]
+
+
+def test_program_inputs_are_read_before_assigned_in_order():
+    assert program_inputs("y = w * x + b\nz = torch.sin(y)") == ["w", "x", "b"]
+    assert program_inputs("x = torch.tensor(3.0, requires_grad=True)\ny = x**2") == []
+    assert program_inputs("x += 1") == ["x"]
+    assert program_inputs("with torch.no_grad():\n    y = x * k\nz = y") == ["x", "k"]
+
+
+def test_program_inputs_skip_language_names_functions_and_calls():
+    source = ("import torch.nn.functional as F\n"
+              "def loss(p, t):\n    eps = 1e-8\n    return -(t * torch.log(p + eps))\n"
+              "y = loss(F.sigmoid(w * x), label) + sin(x) + open(x)")
+    assert program_inputs(source) == ["w", "x", "label"]
+
+
+def test_program_inputs_of_text_that_does_not_parse_is_empty():
+    assert program_inputs("y = (x") == [] and program_inputs("\x00") == []
+    assert assigned_names("y = (x") == []
+
+
+def test_assigned_names_include_with_blocks_and_tuples():
+    assert assigned_names("a, b = x, 2*x\nwith torch.no_grad():\n    c = a\n") == \
+        ["a", "b", "c"]

@@ -1,0 +1,179 @@
+"""The Playground's whole state as URL query parameters, and back, validated.
+
+A share link must reproduce exactly what the sender saw, and anyone can craft one, so
+reading a link is input validation like any other: every parameter is checked here, a bad
+one is dropped with a sentence saying why, and the program text itself is left to the
+engine, which refuses what it does not allow. No Streamlit here (pure functions, tested
+with hypothesis round trips).
+
+Parameters (all optional)::
+
+    code=<program text>          in=x:4 (repeated)      const=t (repeated: requires_grad off)
+    no_grad=1   retain_grad=1    detach=y (repeated)    wrt=x   lo=-3   hi=3
+    editor=hidden                style=projector
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field, replace
+from urllib.parse import quote, urlencode
+
+MAX_CODE_CHARS = 4_000
+MAX_INPUTS = 16
+MAX_NAME_CHARS = 40
+MAX_VALUE_CHARS = 2_000
+MAX_RANGE = 1e6
+KNOWN = frozenset({"code", "in", "const", "no_grad", "retain_grad", "detach", "wrt", "lo",
+                   "hi", "editor", "style"})
+
+
+@dataclass(frozen=True)
+class PlaygroundState:
+    """Everything a Playground view depends on. ``values`` maps input names to the text of
+    their boxes; ``constants`` are the inputs with requires_grad switched off; ``lo``/``hi``
+    None mean "around the current value"."""
+
+    code: str = "y = x**2\nz = torch.sin(y)\n"
+    values: Mapping[str, str] = field(default_factory=lambda: {"x": "4"})
+    constants: frozenset[str] = frozenset()
+    no_grad: bool = False
+    detach: tuple[str, ...] = ()
+    retain_grad: bool = False
+    wrt: str | None = None
+    lo: float | None = None
+    hi: float | None = None
+    hide_editor: bool = False
+    projector: bool = False
+
+    def with_program(self, code: str, values: Mapping[str, str]) -> PlaygroundState:
+        """A fresh view of another program (examples, lessons): toggles reset."""
+        return replace(PlaygroundState(), code=code, values=dict(values),
+                       hide_editor=self.hide_editor, projector=self.projector)
+
+
+def _is_name(text: str) -> bool:
+    return (0 < len(text) <= MAX_NAME_CHARS and text.isascii() and text.isidentifier()
+            and not text.startswith("__"))
+
+
+def to_query(state: PlaygroundState) -> dict[str, str | list[str]]:
+    """Query parameters for ``state``, leaving out what equals the default view."""
+    query: dict[str, str | list[str]] = {"code": state.code}
+    if state.values:
+        query["in"] = [f"{name}:{value}" for name, value in state.values.items()]
+    if state.constants:
+        query["const"] = sorted(state.constants)
+    if state.no_grad:
+        query["no_grad"] = "1"
+    if state.retain_grad:
+        query["retain_grad"] = "1"
+    if state.detach:
+        query["detach"] = list(state.detach)
+    if state.wrt:
+        query["wrt"] = state.wrt
+    if state.lo is not None and state.hi is not None:
+        query["lo"], query["hi"] = repr(float(state.lo)), repr(float(state.hi))
+    if state.hide_editor:
+        query["editor"] = "hidden"
+    if state.projector:
+        query["style"] = "projector"
+    return query
+
+
+def query_string(state: PlaygroundState) -> str:
+    """``to_query`` as URL text (spaces as %20, newlines as %0A)."""
+    return urlencode(to_query(state), doseq=True, quote_via=quote)
+
+
+def _flag(raw: Sequence[str], name: str, problems: list[str]) -> bool:
+    if not raw:
+        return False
+    if raw[-1] in ("1", "true", "on"):
+        return True
+    if raw[-1] not in ("0", "false", "off", ""):
+        problems.append(f"`{name}` must be 1 or 0; it was ignored.")
+    return False
+
+
+def _number(raw: Sequence[str], name: str, problems: list[str]) -> float | None:
+    if not raw:
+        return None
+    try:
+        value = float(raw[-1])
+    except ValueError:
+        problems.append(f"`{name}` is not a number; the range was chosen automatically.")
+        return None
+    if not math.isfinite(value) or abs(value) > MAX_RANGE:
+        problems.append(f"`{name}` must be a finite number within ±{MAX_RANGE:g}.")
+        return None
+    return value
+
+
+def from_query(query: Mapping[str, Sequence[str]]) -> tuple[PlaygroundState, list[str]]:
+    """The state a link describes, and a sentence for every parameter that was dropped.
+
+    ``query`` maps each parameter to all its values (``st.query_params.get_all``), or to
+    one value as ``to_query`` writes it. Without ``code`` the link is the default view.
+    """
+    query = {k: [v] if isinstance(v, str) else list(v) for k, v in query.items()}
+    problems: list[str] = []
+    unknown = sorted(set(query) - KNOWN)
+    if unknown:
+        problems.append("Unknown link parameters were ignored: "
+                        + ", ".join(f"`{u[:20]}`" for u in unknown[:5]) + ".")
+    default = PlaygroundState()
+    code = query.get("code", [])
+    if code and len(code[-1]) > MAX_CODE_CHARS:
+        problems.append(f"The program in the link is longer than {MAX_CODE_CHARS:,} "
+                        "characters; the example program is shown instead.")
+        code = []
+    values: dict[str, str] = {} if code else dict(default.values)
+    for item in query.get("in", []):
+        name, sep, value = item.partition(":")
+        name = name.strip()
+        if not sep or not _is_name(name):
+            problems.append(f"The input `{item[:30]}` is not `name:value`; it was ignored.")
+        elif len(value) > MAX_VALUE_CHARS:
+            problems.append(f"The value of input `{name}` is too long; it was ignored.")
+        elif len(values) >= MAX_INPUTS and name not in values:
+            problems.append(f"At most {MAX_INPUTS} inputs; `{name}` was ignored.")
+        else:
+            values[name] = value.strip()
+    constants = {c for c in query.get("const", []) if _is_name(c)}
+    detach = tuple(dict.fromkeys(d for d in query.get("detach", []) if _is_name(d)))
+    if len(detach) > MAX_INPUTS:
+        detach = detach[:MAX_INPUTS]
+    bad_names = [n for n in [*query.get("const", []), *query.get("detach", [])]
+                 if not _is_name(n)]
+    if bad_names:
+        problems.append("Names that are not variable names were ignored.")
+    wrt_raw = query.get("wrt", [])
+    wrt = wrt_raw[-1] if wrt_raw and _is_name(wrt_raw[-1]) else None
+    if wrt_raw and wrt is None:
+        problems.append("`wrt` is not a variable name; it was ignored.")
+    lo = _number(query.get("lo", []), "lo", problems)
+    hi = _number(query.get("hi", []), "hi", problems)
+    if lo is None or hi is None or lo >= hi:
+        if lo is not None and hi is not None:
+            problems.append("The plot range needs lo < hi; it was chosen automatically.")
+        lo = hi = None
+    editor = query.get("editor", [])
+    if editor and editor[-1] not in ("hidden", "shown"):
+        problems.append("`editor` must be hidden or shown; it was ignored.")
+    style = query.get("style", [])
+    if style and style[-1] not in ("projector", "normal"):
+        problems.append("`style` must be projector or normal; it was ignored.")
+    state = PlaygroundState(
+        code=code[-1] if code else default.code,
+        values=values,
+        constants=frozenset(constants & set(values)),
+        no_grad=_flag(query.get("no_grad", []), "no_grad", problems),
+        detach=detach,
+        retain_grad=_flag(query.get("retain_grad", []), "retain_grad", problems),
+        wrt=wrt, lo=lo, hi=hi,
+        hide_editor=bool(editor) and editor[-1] == "hidden",
+        projector=bool(style) and style[-1] == "projector",
+    )
+    return state, problems

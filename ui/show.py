@@ -1,0 +1,222 @@
+"""Showing one run: its error, numbers, warnings, graph and curves, the same on every page.
+
+Each function draws one part where the page calls it (pages choose the layout). Plain
+data is cached (curves, formulas: arrays and text); runs are not, because a RunResult
+holds tensors and a run costs a few milliseconds.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+import streamlit as st
+import sympy
+
+import engine
+from engine import ProgramError, RunResult
+from engine.errors import ProgramRefused
+from engine.summary import format_number, format_summary, summarize
+from graphviz_utils import to_dot
+from ui.plots import CurveView, derivative_figure, function_figure
+
+CURVE_POINTS = 801
+
+
+@dataclass(frozen=True)
+class Setup:
+    """One program and its switches, as the engine takes them (hashable for caching)."""
+
+    source: str
+    inputs: tuple[tuple[str, str], ...] = ()
+    constants: frozenset[str] = frozenset()
+    no_grad: bool = False
+    detach: tuple[str, ...] = ()
+    retain_grad: bool | tuple[str, ...] = False
+    output: str | None = None
+
+    @property
+    def values(self) -> dict[str, str]:
+        return dict(self.inputs)
+
+    @property
+    def requires_grad(self) -> dict[str, bool]:
+        return {name: name not in self.constants for name, _ in self.inputs}
+
+    def run(self) -> RunResult:
+        return engine.run_program(self.source, self.values, output=self.output,
+                           no_grad=self.no_grad, detach=self.detach,
+                           requires_grad=self.requires_grad, retain_grad=self.retain_grad)
+
+
+def graph_theme(projector: bool = False) -> str:
+    """The graph's colours: the projector theme when presenting, else the app's theme."""
+    if projector:
+        return "projector"
+    return "dark" if st.context.theme.type == "dark" else "light"
+
+
+def tex(name: str) -> str:
+    """A variable name as LaTeX the way sympy writes it (``y_pred`` as y with subscript)."""
+    return sympy.latex(sympy.Symbol(name))
+
+
+def where(error: ProgramError) -> str:
+    return f"line {error.line}, column {error.col}: " if error.line else ""
+
+
+def show_error(error: ProgramError, source: str) -> None:
+    """The refusal or failure in one sentence, with the line it points at and a caret."""
+    st.error(f"{where(error)}{error.message}", icon=":material/error:")
+    lines = source.splitlines()
+    if error.line and 1 <= error.line <= len(lines):
+        text = lines[error.line - 1]
+        caret = " " * (max(error.col or 1, 1) - 1 + len(f"{error.line} | ")) + "^"
+        st.code(f"{error.line} | {text}\n{caret}", language=None)
+
+
+def show_output(result: RunResult) -> None:
+    if result.output is not None:
+        st.metric(f"output {result.output_name or ''}".strip(),
+                  format_summary(summarize(result.output)))
+
+
+def grads_frame(result: RunResult, by_hand: Mapping[str, float | None] | None = None,
+                ) -> pd.DataFrame:
+    """One row per leaf that requires grad (its value, autograd's .grad and, when given,
+    the derivative by hand at the same point), then the intermediates whose .grad was
+    kept with retain_grad()."""
+    rows = []
+    for name, grad in result.grads.items():
+        row = {"tensor": name, "kind": "leaf",
+               "value": format_summary(summarize(result.variables.get(name))),
+               ".grad (autograd)": "None" if grad is None else format_summary(summarize(grad))}
+        if by_hand is not None:
+            hand = by_hand.get(name)
+            row["by hand"] = "—" if hand is None else format_number(hand)
+        rows.append(row)
+    for name, grad in result.retained.items():
+        rows.append({"tensor": name, "kind": "kept by retain_grad()",
+                     "value": format_summary(summarize(result.variables.get(name))),
+                     ".grad (autograd)": format_summary(summarize(grad))}
+                    | ({"by hand": ""} if by_hand is not None else {}))
+    return pd.DataFrame(rows)
+
+
+def show_grads(result: RunResult, by_hand: Mapping[str, float | None] | None = None) -> None:
+    if result.grads:
+        st.dataframe(grads_frame(result, by_hand), hide_index=True, width="stretch")
+
+
+def show_warnings(result: RunResult) -> None:
+    for warning in result.warnings:
+        st.warning(warning, icon=":material/info:")
+    if result.printed:
+        st.code(result.printed, language=None)
+
+
+def show_graph(result: RunResult, projector: bool = False, **style: object) -> None:
+    """The annotated autograd graph with its legend (nothing when nothing ran)."""
+    if result.graph and result.graph.get("nodes"):
+        dot = to_dot(result, theme=graph_theme(projector), **style)
+        st.graphviz_chart(dot.source, width="content")
+
+
+@st.cache_data(max_entries=256, show_spinner=False)
+def cached_curve(setup: Setup, wrt: str, lo: float, hi: float, n: int = CURVE_POINTS,
+                 ) -> tuple[np.ndarray, np.ndarray, np.ndarray] | ProgramError:
+    """f and autograd's f' at n points (plain arrays, safe to cache), or why not."""
+    try:
+        return engine.derivative_curve(setup.source, setup.values, wrt=wrt, lo=lo, hi=hi, n=n,
+                                output=setup.output, no_grad=setup.no_grad,
+                                detach=setup.detach, requires_grad=setup.requires_grad)
+    except ProgramRefused as refusal:
+        return refusal.error
+
+
+@st.cache_data(max_entries=256, show_spinner=False)
+def cached_formula(setup: Setup, wrt: str, lo: float | None = None, hi: float | None = None,
+                   n: int = 0):
+    """The derivative by hand (sympy, from the checked program), or why there is none."""
+    try:
+        return engine.analytic_derivative(setup.source, setup.values, wrt, lo=lo, hi=hi, n=n,
+                                   output=setup.output)
+    except ProgramRefused as refusal:
+        return refusal.error
+
+
+def hand_gradients(setup: Setup, result: RunResult) -> dict[str, float | None]:
+    """d output / d leaf by hand for every single-number leaf (None where no formula)."""
+    hand: dict[str, float | None] = {}
+    for name in result.grads:
+        value = result.variables.get(name)
+        if value is None or value.numel() != 1:
+            hand[name] = None
+            continue
+        formula = cached_formula(setup, name)
+        hand[name] = None if isinstance(formula, ProgramError) else formula.df_value
+    return hand
+
+
+def scalar_leaves(result: RunResult) -> list[str]:
+    """Leaves a curve can vary: single numbers that require grad."""
+    return [name for name in result.grads
+            if (v := result.variables.get(name)) is not None and v.numel() == 1]
+
+
+def default_range(x0: float) -> tuple[float, float]:
+    """A window of width 6 around the current value, on whole numbers."""
+    centre = float(np.round(x0)) if np.isfinite(x0) else 0.0
+    return centre - 3.0, centre + 3.0
+
+
+def show_curves(setup: Setup, result: RunResult, wrt: str, lo: float, hi: float,
+                projector: bool = False) -> None:
+    """f with its tangent and f' (autograd, with the formula by hand over it) side by
+    side, and the formulas in LaTeX; a sentence instead where a curve cannot be drawn."""
+    x0 = float(result.variables[wrt].reshape(()))
+    curve = cached_curve(setup, wrt, lo, hi)
+    if isinstance(curve, ProgramError):
+        st.info(curve.message, icon=":material/show_chart:")
+        return
+    xs, ys, dys = curve
+    formula = cached_formula(setup, wrt, lo, hi, CURVE_POINTS)
+    hand = None if isinstance(formula, ProgramError) else np.asarray(formula.dfs)
+    output = result.output_name or "output"
+    grad = result.grads.get(wrt)
+    dy0 = None if grad is None else float(grad.reshape(()))
+    y0 = float(result.output.reshape(())) if result.output is not None \
+        and result.output.numel() == 1 else float(np.interp(x0, xs, ys))
+    view = CurveView(wrt, output, xs, ys, dys, x0, y0, dy0, hand, big=projector)
+    left, right = st.columns(2)
+    left.plotly_chart(function_figure(view), width="stretch", key=f"f-{wrt}")
+    right.plotly_chart(derivative_figure(view), width="stretch", key=f"df-{wrt}")
+    if isinstance(formula, ProgramError):
+        st.caption(f"No formula by hand: {formula.message}")
+    elif formula.too_long_to_show:
+        st.caption("The formula by hand is too long to show; its curve is drawn dashed.")
+    else:
+        out, var = tex(output), tex(wrt)
+        st.latex(rf"{out} = {formula.f_latex} \qquad "
+                 rf"\frac{{\partial {out}}}{{\partial {var}}} = {formula.df_latex}")
+    if np.all(np.isnan(dys)):
+        st.caption(f"autograd recorded no path from {wrt} to {output}, so it has no "
+                   "derivative to draw: see the warnings above.")
+
+
+def open_in_playground(code: str, values: Mapping[str, str],
+                       constants: frozenset[str] = frozenset(), *, key: str,
+                       **options: object) -> None:
+    """A button that opens ``code`` with these inputs (and toggles such as
+    ``no_grad=True``, ``detach=("y",)``, ``retain_grad=True``, ``wrt="w"``) in the
+    Playground, through the same link parameters a share link uses."""
+    from dataclasses import replace
+
+    from ui.share import PlaygroundState, to_query
+
+    state = replace(PlaygroundState(), code=code, values=dict(values),
+                    constants=frozenset(constants), **options)
+    if st.button("Open in Playground", key=key, icon=":material/science:"):
+        st.switch_page("pages/playground.py", query_params=to_query(state))
