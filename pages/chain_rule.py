@@ -23,17 +23,13 @@ from ui.examples import BCE_CODE
 FLOAT32_SIGMOID_IS_1 = 16.6  # torch.sigmoid(z) == 1.0 in float32 from z ≈ 16.64 on
 
 
-def number_text(value: float) -> str:
-    """A slider value as a Python float literal: 1.0 -> "1.0", 0.30000000000000004 -> "0.3"."""
-    return repr(round(float(value), 4) + 0.0)
-
-
 def neuron_code(w: float, b: float) -> str:
     """The seed's neuron with the learner's starting w and b in its two leaf lines."""
     code = BCE_CODE
     for name, value in (("w", w), ("b", b)):
+        literal = show.number_text(value, literal=True)
         code, found = re.subn(rf"^{name} = torch\.tensor\([^,]+, requires_grad=True\)$",
-                              f"{name} = torch.tensor({number_text(value)}, requires_grad=True)",
+                              f"{name} = torch.tensor({literal}, requires_grad=True)",
                               code, flags=re.MULTILINE)
         assert found == 1, f"BCE_CODE has no line creating {name}"
     return code
@@ -70,8 +66,9 @@ y = y_col.segmented_control("y (the label)", [0, 1], default=0, required=True,
 w = w_col.slider("w (weight)", -3.0, 3.0, 1.0, step=0.1, key="chain_w")
 b = b_col.slider("b (bias)", -5.0, 5.0, 0.0, step=0.1, key="chain_b")
 
+w, b = (float(show.number_text(v, literal=True)) for v in (w, b))  # as the code shows them
 code = neuron_code(w, b)
-values = {"x": number_text(x), "y": str(y)}
+values = {"x": show.number_text(x, literal=True), "y": str(y)}
 constants = frozenset({"x", "y"})
 setup = show.Setup(code, inputs=tuple(values.items()), constants=constants)
 result = setup.run()
@@ -85,8 +82,7 @@ if result.error is not None:
     with left:
         show.show_error(result.error, code)
 else:
-    hand = chain_rule(float(values["x"]), float(y), float(number_text(w)),
-                      float(number_text(b)))
+    hand = chain_rule(float(values["x"]), float(y), w, b)
     autograd = {name: float(result.grads[name]) if result.grads.get(name) is not None
                 else math.nan for name in ("w", "b")}
     with right:
@@ -124,10 +120,9 @@ else:
         st.markdown("**The autograd graph**: values forward, gradients backward")
         show.show_graph(result)
     st.subheader("Move w: the loss and its slope dL/dw")
-    lo, hi = show.default_range(float(number_text(w)))
+    lo, hi = show.default_range(w)
     show.show_curves(setup, result, "w", lo, hi)
-    if y == 0 and max(lo * hand["dz/dw"], hi * hand["dz/dw"]) + float(number_text(b)) \
-            > FLOAT32_SIGMOID_IS_1:
+    if y == 0 and max(lo * hand["dz/dw"], hi * hand["dz/dw"]) + b > FLOAT32_SIGMOID_IS_1:
         st.caption(f"Where the autograd curves stop, w·x + b is above "
                    f"{FLOAT32_SIGMOID_IS_1}: float32 rounds y_pred to exactly 1, so the loss "
                    "is -log 0 = inf and the gradient nan. The formula by hand runs in "

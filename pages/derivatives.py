@@ -28,12 +28,6 @@ FORMULAS = {
 }
 
 
-def number_text(value: float) -> str:
-    """A slider value as the text of an input box: 3.0 -> "3", 0.30000000000000004 -> "0.3"."""
-    text = repr(round(float(value), 4) + 0.0)
-    return text.removesuffix(".0")
-
-
 def by_hand(fn: str, x: float) -> float:
     """The seed's derivative by hand: dy_dx (cell 1) or dz_dx (cell 8)."""
     if fn == "x**2":
@@ -63,7 +57,7 @@ latex, hand_name = FORMULAS[fn]
 st.latex(latex)
 
 source = PROGRAMS[fn]
-x_text = number_text(x)
+x_text = show.number_text(x)
 setup = show.Setup(source, inputs=(("x", x_text),))
 result = setup.run()
 

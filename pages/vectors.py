@@ -17,11 +17,6 @@ from ui import show
 MAX_N = 8
 
 
-def number_text(value: float) -> str:
-    """A number box's value as list text: 2.0 -> "2", 0.30000000000000004 -> "0.3"."""
-    return repr(round(float(value), 4) + 0.0).removesuffix(".0")
-
-
 def program(drop_mean: bool, gradient: bool) -> str:
     """The seed's cells 34-35, with the .mean() dropped and the gradient passed on request."""
     forward = "y = x**2\n" if drop_mean else "y = (x**2).mean()\n"
@@ -46,7 +41,7 @@ drop_mean = st.toggle("Drop the .mean(): y = x**2", key="vec_drop_mean")
 gradient = drop_mean and st.toggle("Pass a gradient: y.backward(torch.ones_like(y))",
                                    key="vec_gradient")
 
-x_text = "[" + ", ".join(number_text(v) for v in xs) + "]"
+x_text = "[" + ", ".join(show.number_text(v) for v in xs) + "]"
 source = program(drop_mean, gradient)
 setup = show.Setup(source, inputs=(("x", x_text),))
 result = setup.run()
@@ -75,9 +70,9 @@ with left:
         if grads is not None:
             hand_name = "2·x_i" if gradient else f"2·x_i / {n}"
             hand = [2 * float(v) if gradient else 2 * float(v) / n
-                    for v in (number_text(v) for v in xs)]
+                    for v in (show.number_text(v) for v in xs)]
             st.dataframe(pd.DataFrame(
-                {"i": range(n), "x_i": [number_text(v) for v in xs],
+                {"i": range(n), "x_i": [show.number_text(v) for v in xs],
                  "x.grad[i] (autograd)": [format_number(g) for g in grads.tolist()],
                  f"by hand: {hand_name}": [format_number(h) for h in hand],
                  "difference": [format_number(g - h)

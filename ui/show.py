@@ -58,6 +58,14 @@ def graph_theme(projector: bool = False) -> str:
     return "dark" if st.context.theme.type == "dark" else "light"
 
 
+def number_text(value: float, *, literal: bool = False) -> str:
+    """A slider's float as the text a learner reads: rounded to 4 decimals
+    (0.30000000000000004 -> "0.3"), "3" for 3.0, or "3.0" with ``literal`` (a float
+    literal inside code, ``torch.tensor(3.0, ...)``)."""
+    text = repr(round(float(value), 4) + 0.0)
+    return text if literal else text.removesuffix(".0")
+
+
 def tex(name: str) -> str:
     """A variable name as LaTeX the way sympy writes it (``y_pred`` as y with subscript)."""
     return sympy.latex(sympy.Symbol(name))
