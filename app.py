@@ -1,4 +1,11 @@
-"""Autograd Explorer: the entry point. Each page is one file under pages/."""
+"""Autograd Explorer: the entry point. Each page is one file under app_pages/.
+
+Not ``pages/``: Streamlit decides once per server process whether a ``pages/`` folder
+exists, and until this file has called st.navigation it serves ``/vectors`` by running
+pages/vectors.py on its own (auto-discovered menu, no layout, no styles). On a freshly
+woken server every student opening a lesson link would get that until someone opened the
+root URL. Under another name, every URL runs this file first.
+"""
 
 import streamlit as st
 
@@ -24,17 +31,18 @@ st.html("<style>[data-testid='stGraphVizChart'] svg * "
         "{ font-family: revert-layer; font-size: revert-layer; }"
         "[data-testid='stTextArea'] textarea { font-family: 'Source Code Pro', monospace; }"
         "</style>")
-PLAYGROUND = st.Page("pages/playground.py", title="Playground", icon=":material/science:",
+PLAYGROUND = st.Page("app_pages/playground.py", title="Playground", icon=":material/science:",
                      default=True)
 # One lesson per section of the seed notebook, in its order. A new lesson: one file in
-# pages/ and one line here.
+# app_pages/ and one line here.
 LESSONS = [
-    st.Page("pages/derivatives.py", title="1. Derivatives", icon=":material/show_chart:"),
-    st.Page("pages/chain_rule.py", title="2. Chain rule: BCE neuron", icon=":material/link:"),
-    st.Page("pages/vectors.py", title="3. Vectors", icon=":material/data_array:"),
-    st.Page("pages/accumulation.py", title="4. Gradients add up", icon=":material/add:"),
-    st.Page("pages/leaves.py", title="5. Leaves and .grad", icon=":material/eco:"),
-    st.Page("pages/stopping_gradients.py", title="6. Stopping gradients",
+    st.Page("app_pages/derivatives.py", title="1. Derivatives", icon=":material/show_chart:"),
+    st.Page("app_pages/chain_rule.py", title="2. Chain rule: BCE neuron",
+            icon=":material/link:"),
+    st.Page("app_pages/vectors.py", title="3. Vectors", icon=":material/data_array:"),
+    st.Page("app_pages/accumulation.py", title="4. Gradients add up", icon=":material/add:"),
+    st.Page("app_pages/leaves.py", title="5. Leaves and .grad", icon=":material/eco:"),
+    st.Page("app_pages/stopping_gradients.py", title="6. Stopping gradients",
             icon=":material/block:"),
 ]
 st.navigation({"Explore": [PLAYGROUND], "Lessons": LESSONS}).run()

@@ -138,9 +138,12 @@ with right:
         show.show_grads(result, show.hand_gradients(setup, result))
     if showable:
         show.show_warnings(result)
-        if result.graph and result.graph.get("nodes"):
-            st.subheader("Autograd graph")
-            show.show_graph(result, projector)
+# On a projector the graph's large type needs the full width: beside the editor it would
+# be scaled down to fit the column.
+with st.container() if projector else right:
+    if showable and result.graph and result.graph.get("nodes"):
+        st.subheader("Autograd graph")
+        show.show_graph(result, projector)
 
 wrt, lo, hi = state.wrt, state.lo, state.hi
 if result.error is None:

@@ -227,4 +227,4 @@ def open_in_playground(code: str, values: Mapping[str, str],
     state = replace(PlaygroundState(), code=code, values=dict(values),
                     constants=frozenset(constants), **options)
     if st.button("Open in Playground", key=key, icon=":material/science:"):
-        st.switch_page("pages/playground.py", query_params=to_query(state))
+        st.switch_page("app_pages/playground.py", query_params=to_query(state))
