@@ -8,6 +8,7 @@ import sys
 import time
 import urllib.request
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -22,9 +23,9 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
-@pytest.fixture(scope="module")
-def server() -> Iterator[str]:
-    """`streamlit run app.py` on a free port, health-polled, stopped after the module."""
+@contextmanager
+def serve() -> Iterator[str]:
+    """`streamlit run app.py` on a free port, health-polled, stopped afterwards."""
     port = _free_port()
     process = subprocess.Popen(
         [sys.executable, "-m", "streamlit", "run", "app.py", "--server.headless", "true",
@@ -47,6 +48,25 @@ def server() -> Iterator[str]:
     finally:
         process.terminate()
         process.wait(timeout=20)
+
+
+@pytest.fixture(scope="module")
+def server() -> Iterator[str]:
+    with serve() as url:
+        yield url
+
+
+def test_a_lesson_link_on_a_fresh_server_gets_the_app(page):
+    """The first request a new server ever gets is a lesson URL (a class opening the
+    teacher's link after the app woke up): it must run app.py's navigation and layout,
+    not a page on its own with Streamlit's auto-discovered menu ("app", "vectors", ...)."""
+    with serve() as url:
+        page.goto(f"{url}/vectors")
+        page.wait_for_selector("[data-testid='stGraphVizChart'] svg g.node", timeout=60_000)
+        page.wait_for_selector(IDLE)
+        menu = page.locator("[data-testid='stSidebarNav']").inner_text()
+        assert "3. Vectors" in menu and "Playground" in menu and "app" not in menu.split()
+        assert page.locator(".streamlit-wide").count() == 1
 
 
 def test_playground_graph_keeps_its_own_fonts(server, page):
