@@ -7,31 +7,17 @@ page's own output.
 
 from __future__ import annotations
 
-import base64
 import math
-from pathlib import Path
 
-import numpy as np
 import plotly.graph_objects as go
 import plotly.io as pio
 import pytest
-import streamlit as st
 from streamlit.testing.v1 import AppTest
 
-APP = Path(__file__).resolve().parent.parent / "app.py"
+from tests.apptest_tools import dot, plotly_array, start
 
+pytestmark = pytest.mark.usefixtures("fresh_caches")
 
-@pytest.fixture(autouse=True)
-def _fresh_caches():
-    st.cache_data.clear()
-    yield
-
-
-def start(query: dict[str, str | list[str]] | None = None) -> AppTest:
-    at = AppTest.from_file(str(APP), default_timeout=60)
-    for key, value in (query or {}).items():
-        at.query_params[key] = value
-    return at.run()
 
 
 @pytest.fixture
@@ -56,24 +42,13 @@ def by_hand(at: AppTest) -> dict[str, str]:
     return dict(zip(frame["tensor"], frame["by hand"]))
 
 
-def dot(at: AppTest) -> str:
-    return at.get("graphviz_chart")[0].proto.spec
-
-
 def figures(at: AppTest) -> list[go.Figure]:
     return [pio.from_json(chart.proto.spec) for chart in at.get("plotly_chart")]
 
 
-def numbers(data: object) -> list[float]:
-    """Plotly stores arrays as {"dtype", "bdata" (base64)} in its JSON; lists stay lists."""
-    if isinstance(data, dict) and "bdata" in data:
-        return np.frombuffer(base64.b64decode(data["bdata"]), dtype=data["dtype"]).tolist()
-    return [float(v) for v in data]
-
-
 def trace(figure: go.Figure, name: str) -> dict[str, list[float]]:
     found = next(t for t in figure.data if t.name == name)
-    return {"x": numbers(found.x), "y": numbers(found.y)}
+    return {"x": plotly_array(found.x).tolist(), "y": plotly_array(found.y).tolist()}
 
 
 def link(at: AppTest) -> dict[str, list[str]]:

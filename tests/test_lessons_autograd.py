@@ -6,40 +6,21 @@ the derivative by hand), never from the page's own output.
 
 from __future__ import annotations
 
-import base64
 import json
 import math
-from pathlib import Path
 
 import numpy as np
 import pytest
-import streamlit as st
 import torch
 from streamlit.testing.v1 import AppTest
 
 from engine import run_program
 from engine.summary import format_number
+from tests.apptest_tools import dot, open_page, plotly_array
 
-APP = Path(__file__).resolve().parent.parent / "app.py"
+pytestmark = pytest.mark.usefixtures("fresh_caches")
+
 F32 = {"rel": 1e-6, "abs": 1e-6}  # float32 against float64 references
-
-
-@pytest.fixture(autouse=True)
-def _clear_caches():
-    st.cache_data.clear()
-    yield
-    st.cache_data.clear()
-
-
-def open_page(page: str) -> AppTest:
-    at = AppTest.from_file(str(APP), default_timeout=60).run()
-    at.switch_page(f"app_pages/{page}.py").run()
-    assert not at.exception, at.exception
-    return at
-
-
-def dot(at: AppTest, index: int = 0) -> str:
-    return at.get("graphviz_chart")[index].proto.spec
 
 
 def metric(at: AppTest, label: str) -> str:
@@ -169,13 +150,6 @@ def test_leaves_draws_curves_of_z_and_its_derivative():
     xs, dys = plotly_array(autograd["x"]), plotly_array(autograd["y"])
     assert xs[0] == pytest.approx(1.0) and xs[-1] == pytest.approx(7.0)  # 4 ± 3
     assert dys == pytest.approx(2 * xs * np.cos(xs**2), rel=1e-4, abs=1e-3)
-
-
-def plotly_array(data: list | dict) -> np.ndarray:
-    """A trace's array from the figure JSON (plotly 6 sends numpy arrays as base64)."""
-    if isinstance(data, dict):
-        return np.frombuffer(base64.b64decode(data["bdata"]), dtype=data["dtype"])
-    return np.asarray(data, dtype=float)
 
 
 def test_leaves_opens_in_playground():

@@ -8,52 +8,27 @@ float32 gradient at the current point, which is checked to float32 tolerance.
 
 from __future__ import annotations
 
-import base64
 import json
 import math
-from pathlib import Path
 
 import numpy as np
 import pytest
-import streamlit as st
 from streamlit.testing.v1 import AppTest
 
-APP = Path(__file__).resolve().parent.parent / "app.py"
+from tests.apptest_tools import dot, open_page, plotly_array
+
+pytestmark = pytest.mark.usefixtures("fresh_caches")
+
 FLOAT32 = {"rel": 1e-5, "abs": 1e-5}  # float32 autograd against a float64 formula
 SHOWN = {"rel": 1e-3, "abs": 1e-4}  # numbers shown to 4 significant digits
-
-
-@pytest.fixture(autouse=True)
-def _clear_caches():
-    st.cache_data.clear()
-    yield
-    st.cache_data.clear()
-
-
-def open_page(page: str) -> AppTest:
-    at = AppTest.from_file(str(APP), default_timeout=60).run()
-    at.switch_page(f"app_pages/{page}.py").run()
-    assert not at.exception
-    return at
 
 
 def metric(at: AppTest, label: str) -> float:
     return float(next(m for m in at.metric if m.label == label).value)
 
 
-def dot(at: AppTest) -> str:
-    return at.get("graphviz_chart")[0].proto.spec
-
-
 def plots(at: AppTest) -> list[dict]:
     return [json.loads(chart.proto.spec) for chart in at.get("plotly_chart")]
-
-
-def array(data: object) -> np.ndarray:
-    """A plotly array: a list, or plotly 6's {"dtype", "bdata"} base64 form."""
-    if isinstance(data, dict):
-        return np.frombuffer(base64.b64decode(data["bdata"]), dtype=data["dtype"])
-    return np.asarray(data, dtype=float)
 
 
 def trace(figure: dict, name_start: str) -> dict:
@@ -62,7 +37,7 @@ def trace(figure: dict, name_start: str) -> dict:
 
 def grad_at_point(at: AppTest, wrt: str) -> float:
     """The full-precision .grad the derivative plot marks at the current point."""
-    return float(array(trace(plots(at)[1], f"{wrt}.grad =")["y"])[0])
+    return float(plotly_array(trace(plots(at)[1], f"{wrt}.grad =")["y"])[0])
 
 
 def f32(x: float) -> float:
@@ -98,7 +73,7 @@ def test_derivatives_slider_gives_2x(x):
     assert abs(metric(at, "difference")) < 1e-5
     # the plotted derivative is 2x over the whole range, not just at the point
     curve = trace(plots(at)[1], "autograd")
-    xs, dys = array(curve["x"]), array(curve["y"])
+    xs, dys = plotly_array(curve["x"]), plotly_array(curve["y"])
     assert xs.min() < x < xs.max()
     np.testing.assert_allclose(dys, 2 * xs, rtol=1e-5, atol=1e-5)
 
