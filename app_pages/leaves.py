@@ -101,8 +101,8 @@ if y_grad is not None:
 
 st.subheader("The graph")
 st.caption("Blue: the leaf x, whose `.grad` is kept. Grey: y, an operation "
-           "(PowBackward0); its box shows the gradient that flowed through it, which "
-           "`y.grad` keeps only after `y.retain_grad()`.")
+           "(PowBackward0). Its box shows the gradient that flowed through it as `grad`; "
+           "after `y.retain_grad()` it reads `.grad`, because now `y.grad` keeps it.")
 show.show_graph(result)
 
 st.subheader("z and dz/dx over a range of x")

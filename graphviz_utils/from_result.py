@@ -28,8 +28,11 @@ def from_result(result: Any, show_saved: bool = False, show_attrs: bool = False)
     graph = graph_data(result)
     drawing = Drawing()
     backward_ran = bool(graph.get("backward_order"))
+    kept = set(getattr(result, "retained", None) or ())  # intermediates with retain_grad()
     for data in graph["nodes"]:
         node = drawing.add(_node(data, show_attrs))
+        if node.kind in ("op", "view", "output") and node.name in kept:
+            node.grad_label = ".grad"  # torch kept it: y.grad now holds this value
         node.grad_missing = backward_ran and node.kind != "untracked"
         if show_saved:
             _add_saved(drawing, node, data)

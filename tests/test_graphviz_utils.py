@@ -988,3 +988,14 @@ def test_html_title_and_background_are_escaped():
     assert page.count("<title>") == 1
     assert page.lower().count("<script") == 3
     assert page.lower().count("</style") == 1
+
+
+def test_a_kept_intermediate_grad_is_labelled_dot_grad():
+    """y.grad exists only after y.retain_grad(): its box then says ".grad" (what y.grad
+    holds, dz/dy = cos(x^2)); without it the same number is the gradient that flowed
+    through y ("grad"), which y.grad does not keep."""
+    source = "y = x**2\n{}z = torch.sin(y)\n"
+    kept = by_name(to_dot(run(source.format("y.retain_grad()\n"), {"x": 4})).source)["y"][1]
+    flowed = by_name(to_dot(run(source.format(""), {"x": 4})).source)["y"][1]
+    assert same_number(row(kept, ".grad"), math.cos(16)) and row(kept, "grad") is None
+    assert same_number(row(flowed, "grad"), math.cos(16)) and row(flowed, ".grad") is None
