@@ -135,7 +135,7 @@ showable = result.error is None or result.error.kind in ("autograd", "runtime")
 with right:
     if result.error is None:
         show.show_output(result)
-        show.show_grads(result, show.hand_gradients(setup, result))
+        grads_box = st.container()  # filled after the curves: it reuses their formula
     if showable:
         show.show_warnings(result)
 # On a projector the graph's large type needs the full width: beside the editor it would
@@ -146,6 +146,7 @@ with st.container() if projector else right:
         show.show_graph(result, projector)
 
 wrt, lo, hi = state.wrt, state.lo, state.hi
+plotted: tuple[str, float, float] | None = None
 if result.error is None:
     st.subheader("f and its derivative")
     choices = show.scalar_leaves(result)
@@ -164,8 +165,10 @@ if result.error is None:
             if lo is not None and hi is not None:
                 st.caption("The range needs from < to; showing the automatic range.")
             lo, hi = None, None
-        show.show_curves(setup, result, wrt, lo if lo is not None else auto_lo,
-                         hi if hi is not None else auto_hi, projector)
+        plotted = (wrt, lo if lo is not None else auto_lo, hi if hi is not None else auto_hi)
+        show.show_curves(setup, result, *plotted, projector)
+    with grads_box:
+        show.show_grads(result, show.hand_gradients(setup, result, plotted))
 
 state = PlaygroundState(code=source, values=values, constants=frozenset(constants),
                         no_grad=no_grad, detach=tuple(detach), retain_grad=retain,

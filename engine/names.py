@@ -14,12 +14,12 @@ from __future__ import annotations
 import ast
 
 from engine.language import RESERVED
-
-_MAX_SOURCE_CHARS = 20_000  # the same order as Limits.max_source_chars; parsing is linear
+from engine.limits import DEFAULT_LIMITS
 
 
 def _parse(source: str) -> ast.Module | None:
-    if not isinstance(source, str) or len(source) > _MAX_SOURCE_CHARS or "\x00" in source:
+    if not isinstance(source, str) or "\x00" in source \
+            or len(source) > DEFAULT_LIMITS.max_source_chars:  # the engine refuses it anyway
         return None
     try:
         return ast.parse(source)

@@ -297,3 +297,29 @@ def test_bad_link_parameters_are_dropped_with_a_reason():
     assert "`nocolon` is not `name:value`" in shown and "Unknown link parameters" in shown
     assert "`no_grad` must be 1 or 0" in shown and "`lo`" in shown
     assert grads(at)["x"] == pytest.approx(4.0)
+
+
+def test_formula_notes_say_where_autograd_stops(app):
+    app.text_area(key="pg_code").input("y = x.detach()**2 * x").run()
+    healthy(app)
+    assert grads(app)["x"] == pytest.approx(16.0)  # autograd: x.detach()**2 is a constant
+    assert float(by_hand(app)["x"]) == pytest.approx(48.0)  # the textbook: d(x^3)/dx
+    assert any("detaches" in c.value for c in app.caption)
+
+
+def test_each_formula_is_built_once_and_toggles_reuse_it(app, monkeypatch):
+    """The formula is the mathematics of the text: the plotted leaf's curve formula also
+    gives its value in the grads table, and no toggle rebuilds it."""
+    import engine
+
+    calls = []
+    real = engine.analytic_derivative
+    monkeypatch.setattr(engine, "analytic_derivative",
+                        lambda *a, **k: calls.append((a, k)) or real(*a, **k))
+    app.text_area(key="pg_code").input("y = torch.sin(w * x)").run()
+    assert len(calls) == 2  # w by hand at a point, x (plotted) with its curve
+    for key in ("pg_no_grad", "pg_retain"):
+        app.toggle(key=key).set_value(True).run()
+        healthy(app)
+    app.checkbox(key="pg_rg_w").uncheck().run()
+    assert len(calls) == 2

@@ -8,7 +8,7 @@ holds tensors and a run costs a few milliseconds.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 import pandas as pd
@@ -16,11 +16,12 @@ import streamlit as st
 import sympy
 
 import engine
-from engine import ProgramError, RunResult
+from engine import Formula, ProgramError, RunResult
 from engine.errors import ProgramRefused
 from engine.summary import format_number, format_summary, summarize
 from graphviz_utils import to_dot
 from ui.plots import CurveView, derivative_figure, function_figure
+from ui.share import PlaygroundState, to_query
 
 CURVE_POINTS = 801
 
@@ -133,37 +134,57 @@ def show_graph(result: RunResult, projector: bool = False, **style: object) -> N
 
 
 @st.cache_data(max_entries=256, show_spinner=False)
-def cached_curve(setup: Setup, wrt: str, lo: float, hi: float, n: int = CURVE_POINTS,
-                 ) -> tuple[np.ndarray, np.ndarray, np.ndarray] | ProgramError:
-    """f and autograd's f' at n points (plain arrays, safe to cache), or why not."""
+def _curve(setup: Setup, wrt: str, lo: float, hi: float, n: int,
+           ) -> tuple[np.ndarray, np.ndarray, np.ndarray] | ProgramError:
     try:
         return engine.derivative_curve(setup.source, setup.values, wrt=wrt, lo=lo, hi=hi, n=n,
-                                output=setup.output, no_grad=setup.no_grad,
-                                detach=setup.detach, requires_grad=setup.requires_grad)
+                                       output=setup.output, no_grad=setup.no_grad,
+                                       detach=setup.detach,
+                                       requires_grad=setup.requires_grad)
     except ProgramRefused as refusal:
         return refusal.error
+
+
+def cached_curve(setup: Setup, wrt: str, lo: float, hi: float, n: int = CURVE_POINTS,
+                 ) -> tuple[np.ndarray, np.ndarray, np.ndarray] | ProgramError:
+    """f and autograd's f' at n points (plain arrays, safe to cache), or why not.
+    retain_grad cannot change a curve, so toggling it reuses the cached one."""
+    return _curve(replace(setup, retain_grad=False), wrt, lo, hi, n)
 
 
 @st.cache_data(max_entries=256, show_spinner=False)
-def cached_formula(setup: Setup, wrt: str, lo: float | None = None, hi: float | None = None,
-                   n: int = 0):
-    """The derivative by hand (sympy, from the checked program), or why there is none."""
+def _formula(source: str, inputs: tuple[tuple[str, str], ...], output: str | None, wrt: str,
+             lo: float | None, hi: float | None, n: int) -> Formula | ProgramError:
     try:
-        return engine.analytic_derivative(setup.source, setup.values, wrt, lo=lo, hi=hi, n=n,
-                                   output=setup.output)
+        return engine.analytic_derivative(source, dict(inputs), wrt, lo=lo, hi=hi, n=n,
+                                          output=output)
     except ProgramRefused as refusal:
         return refusal.error
 
 
-def hand_gradients(setup: Setup, result: RunResult) -> dict[str, float | None]:
-    """d output / d leaf by hand for every single-number leaf (None where no formula)."""
+def cached_formula(setup: Setup, wrt: str, lo: float | None = None, hi: float | None = None,
+                   n: int = 0) -> Formula | ProgramError:
+    """The derivative by hand (sympy, from the checked program), or why there is none.
+    It is the mathematics of the text alone: the toggles (no_grad, detach, requires_grad,
+    retain_grad) do not change it, so they reuse the cached formula."""
+    return _formula(setup.source, setup.inputs, setup.output, wrt, lo, hi, n)
+
+
+def hand_gradients(setup: Setup, result: RunResult,
+                   plotted: tuple[str, float, float] | None = None,
+                   ) -> dict[str, float | None]:
+    """d output / d leaf by hand for every single-number leaf (None where no formula).
+    For the ``plotted`` leaf (name, lo, hi) the curve's formula is reused, not rebuilt."""
     hand: dict[str, float | None] = {}
     for name in result.grads:
         value = result.variables.get(name)
         if value is None or value.numel() != 1:
             hand[name] = None
             continue
-        formula = cached_formula(setup, name)
+        if plotted is not None and plotted[0] == name:
+            formula = cached_formula(setup, name, plotted[1], plotted[2], CURVE_POINTS)
+        else:
+            formula = cached_formula(setup, name)
         hand[name] = None if isinstance(formula, ProgramError) else formula.df_value
     return hand
 
@@ -209,6 +230,9 @@ def show_curves(setup: Setup, result: RunResult, wrt: str, lo: float, hi: float,
         out, var = tex(output), tex(wrt)
         st.latex(rf"{out} = {formula.f_latex} \qquad "
                  rf"\frac{{\partial {out}}}{{\partial {var}}} = {formula.df_latex}")
+    if not isinstance(formula, ProgramError):
+        for note in formula.notes:  # where autograd stops but the formula goes on
+            st.caption(note)
     if np.all(np.isnan(dys)):
         st.caption(f"autograd recorded no path from {wrt} to {output}, so it has no "
                    "derivative to draw: see the warnings above.")
@@ -220,10 +244,6 @@ def open_in_playground(code: str, values: Mapping[str, str],
     """A button that opens ``code`` with these inputs (and toggles such as
     ``no_grad=True``, ``detach=("y",)``, ``retain_grad=True``, ``wrt="w"``) in the
     Playground, through the same link parameters a share link uses."""
-    from dataclasses import replace
-
-    from ui.share import PlaygroundState, to_query
-
     state = replace(PlaygroundState(), code=code, values=dict(values),
                     constants=frozenset(constants), **options)
     if st.button("Open in Playground", key=key, icon=":material/science:"):
