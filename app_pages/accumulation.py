@@ -88,7 +88,7 @@ else:
         st.metric("x.grad now", format_number(autograd[-1]) if autograd[-1] is not None
                   else "None",
                   help="What x.grad holds after the last call.")
-        st.dataframe(table, hide_index=True, width="stretch")
+        show.table(table)
     right.plotly_chart(grads_chart(numbers, autograd, by_hand), width="stretch",
                        key="accum_chart")
     show.show_warnings(result)

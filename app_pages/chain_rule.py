@@ -93,10 +93,10 @@ else:
                 ("dz/dw", "x", None), ("dz/db", "1", None),
                 ("dL/dw", "dL/dy_pred · dy_pred/dz · dz/dw", autograd["w"]),
                 ("dL/db", "dL/dy_pred · dy_pred/dz · dz/db", autograd["b"])]
-        st.dataframe(pd.DataFrame(
+        show.table(pd.DataFrame(
             [{"derivative": name, "formula": formula, "by hand": format_number(hand[name]),
               "autograd": "" if grad is None else format_number(grad)}
-             for name, formula, grad in rows]), hide_index=True, width="stretch")
+             for name, formula, grad in rows]))
         for column, name in zip(st.columns(2), ("w", "b"), strict=True):
             column.metric(f"{name}.grad (autograd)", format_number(autograd[name]),
                           delta=f"by hand {format_number(hand['dL/d' + name])}",

@@ -87,7 +87,8 @@ table = pd.DataFrame({
     "formula": ["dz/dx = 2x·cos(x²)", "dz/dy = cos(x²)"],
 })
 left, right = st.columns([3, 2], gap="large")
-left.dataframe(table, hide_index=True, width="stretch")
+with left:
+    show.table(table)
 with right:
     if y_grad is None:
         st.metric("y.grad", "None", help="Not kept: y is not a leaf.")

@@ -71,13 +71,12 @@ with left:
             hand_name = "2·x_i" if gradient else f"2·x_i / {n}"
             hand = [2 * float(v) if gradient else 2 * float(v) / n
                     for v in (show.number_text(v) for v in xs)]
-            st.dataframe(pd.DataFrame(
+            show.table(pd.DataFrame(
                 {"i": range(n), "x_i": [show.number_text(v) for v in xs],
                  "x.grad[i] (autograd)": [format_number(g) for g in grads.tolist()],
                  f"by hand: {hand_name}": [format_number(h) for h in hand],
                  "difference": [format_number(g - h)
-                                for g, h in zip(grads.tolist(), hand, strict=True)]}),
-                hide_index=True, width="stretch")
+                                for g, h in zip(grads.tolist(), hand, strict=True)]}))
         if gradient:
             st.info("backward(gradient=v) sends v back instead of 1: each element of y "
                     "gets weight 1, exactly as if you had written y.sum().backward(). "

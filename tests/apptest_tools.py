@@ -8,9 +8,11 @@ one pytest process; the ``fresh_caches`` fixture (conftest.py) clears them per t
 from __future__ import annotations
 
 import base64
+import re
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 from streamlit.testing.v1 import AppTest
 
 APP = Path(__file__).resolve().parent.parent / "app.py"
@@ -42,3 +44,17 @@ def plotly_array(data: object) -> np.ndarray:
     if isinstance(data, dict) and "bdata" in data:
         return np.frombuffer(base64.b64decode(data["bdata"]), dtype=data["dtype"])
     return np.asarray(data, dtype=float)
+
+
+def table(at: AppTest, index: int = 0) -> pd.DataFrame:
+    """The page's ``index``-th table (``st.table``) as the text a learner reads: the page
+    escapes Markdown in every cell and header, this takes the escapes off again."""
+    def unescape(text: object) -> str:
+        return re.sub(r"\\(.)", r"\1", str(text))
+
+    return at.table[index].value.map(unescape).rename(columns=unescape)
+
+
+def numbers(column: pd.Series) -> list[float]:
+    """A table column of shown numbers as floats ("None", a missing .grad, is NaN)."""
+    return [float("nan") if text == "None" else float(text) for text in column]

@@ -14,7 +14,7 @@ import plotly.io as pio
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from tests.apptest_tools import dot, plotly_array, start
+from tests.apptest_tools import dot, plotly_array, start, table
 
 pytestmark = pytest.mark.usefixtures("fresh_caches")
 
@@ -27,7 +27,7 @@ def app() -> AppTest:
 
 def grads(at: AppTest) -> dict[str, float | str]:
     """The grads table as {tensor: .grad}, numbers as floats where they are numbers."""
-    frame = at.dataframe[0].value
+    frame = table(at)
     out: dict[str, float | str] = {}
     for name, text in zip(frame["tensor"], frame[".grad (autograd)"]):
         try:
@@ -38,7 +38,7 @@ def grads(at: AppTest) -> dict[str, float | str]:
 
 
 def by_hand(at: AppTest) -> dict[str, str]:
-    frame = at.dataframe[0].value
+    frame = table(at)
     return dict(zip(frame["tensor"], frame["by hand"]))
 
 

@@ -16,11 +16,13 @@ from streamlit.testing.v1 import AppTest
 
 from engine import run_program
 from engine.summary import format_number
-from tests.apptest_tools import dot, open_page, plotly_array
+from tests.apptest_tools import dot, numbers, open_page, plotly_array
+from tests.apptest_tools import table as read_table
 
 pytestmark = pytest.mark.usefixtures("fresh_caches")
 
 F32 = {"rel": 1e-6, "abs": 1e-6}  # float32 against float64 references
+SHOWN = {"rel": 1e-3, "abs": 1e-4}  # numbers shown to 4 significant digits
 
 
 def metric(at: AppTest, label: str) -> str:
@@ -50,10 +52,10 @@ def torch_accumulation(x: float, calls: int, zero: bool) -> list[float]:
 
 def test_accumulation_default_shows_table_chart_and_graph():
     at = open_page("accumulation")
-    table = at.dataframe[0].value
-    assert list(table["after call"]) == [1, 2, 3]
-    assert list(table["x.grad (autograd)"]) == pytest.approx(torch_accumulation(2.0, 3, False))
-    assert list(table["by hand"]) == pytest.approx([4.0, 8.0, 12.0])
+    table = read_table(at)
+    assert list(table["after call"]) == ["1", "2", "3"]
+    assert numbers(table["x.grad (autograd)"]) == pytest.approx(torch_accumulation(2.0, 3, False))
+    assert numbers(table["by hand"]) == pytest.approx([4.0, 8.0, 12.0])
     assert metric(at, "x.grad now") == "12"
     graph = dot(at)
     assert "<B>x</B>" in graph and "<B>y</B>" in graph
@@ -73,9 +75,9 @@ def test_accumulation_calls_match_torch(calls: int, zero: bool):
     reference = torch_accumulation(-1.5, calls, zero)
     by_hand = [(1 if zero else i) * 2 * -1.5 for i in range(1, calls + 1)]
     assert reference == pytest.approx(by_hand)
-    table = at.dataframe[0].value
-    assert list(table["x.grad (autograd)"]) == pytest.approx(reference)
-    assert list(table["by hand"]) == pytest.approx(by_hand)
+    table = read_table(at)
+    assert numbers(table["x.grad (autograd)"]) == pytest.approx(reference, rel=1e-3)
+    assert numbers(table["by hand"]) == pytest.approx(by_hand, rel=1e-3)
     code = at.code[0].value
     assert code.count("y.backward(retain_graph=True)") == calls
     assert code.count("x.grad.zero_()") == (calls - 1 if zero else 0)
@@ -112,11 +114,11 @@ def test_leaves_default_shows_leaf_facts_and_explained_none():
     warning = " ".join(w.value for w in at.warning)
     assert "`y.grad` is None" in warning and "not a leaf" in warning
     assert "y.retain_grad()" in warning
-    table = at.dataframe[0].value
+    table = read_table(at)
     x_grad, _ = torch_leaves(4.0)
-    assert table[".grad (autograd)"][0] == pytest.approx(x_grad, **F32)
-    assert math.isnan(table[".grad (autograd)"][1])  # y.grad is None
-    assert table["by hand"][1] == pytest.approx(math.cos(16.0))
+    assert numbers(table[".grad (autograd)"])[0] == pytest.approx(x_grad, **SHOWN)
+    assert table[".grad (autograd)"][1] == "None"  # y.grad is None
+    assert numbers(table["by hand"])[1] == pytest.approx(math.cos(16.0), **SHOWN)
     graph = dot(at)
     assert "<B>x</B>" in graph and "<B>y</B>" in graph and "<B>z</B>" in graph
     assert "value 16" in graph and f".grad {format_number(8 * math.cos(16))}" in graph
@@ -133,10 +135,11 @@ def test_leaves_retain_grad_keeps_dz_dy(x: float):
     x_grad, y_grad = torch_leaves(x)
     assert y_grad == pytest.approx(math.cos(x**2), **F32)
     assert x_grad == pytest.approx(2 * x * math.cos(x**2), **F32)
-    table = at.dataframe[0].value
-    assert table[".grad (autograd)"][0] == pytest.approx(2 * x * math.cos(x**2), **F32)
-    assert table[".grad (autograd)"][1] == pytest.approx(math.cos(x**2), **F32)
-    assert table[".grad (autograd)"][1] == pytest.approx(y_grad, **F32)
+    table = read_table(at)
+    shown = numbers(table[".grad (autograd)"])
+    assert shown[0] == pytest.approx(2 * x * math.cos(x**2), **SHOWN)
+    assert shown[1] == pytest.approx(math.cos(x**2), **SHOWN)
+    assert shown[1] == pytest.approx(y_grad, **SHOWN)
     assert metric(at, "y.grad = dz/dy") == format_number(y_grad)
     assert not any("is None" in w.value for w in at.warning)
     assert f"grad {format_number(y_grad)}" in dot(at)

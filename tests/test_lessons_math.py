@@ -16,6 +16,7 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from tests.apptest_tools import dot, open_page, plotly_array
+from tests.apptest_tools import table as read_table
 
 pytestmark = pytest.mark.usefixtures("fresh_caches")
 
@@ -133,7 +134,7 @@ def test_chain_rule_shows_the_seed_numbers():
     assert db == pytest.approx(0.998770534992218, rel=1e-7)
     assert metric(at, "w.grad (autograd)") == 6.692
     assert metric(at, "b.grad (autograd)") == 0.9988
-    table = at.dataframe[0].value.set_index("derivative")
+    table = read_table(at).set_index("derivative")
     assert float(table.loc["dL/dw", "by hand"]) == 6.692
     assert float(table.loc["dL/db", "by hand"]) == 0.9988
     assert float(table.loc["dz/dw", "by hand"]) == 6.7
@@ -159,7 +160,7 @@ def test_chain_rule_w_slider_matches_the_hand_chain_rule(w, y):
     assert grad_at_point(at, "w") == pytest.approx(dw, rel=1e-4, abs=1e-5)
     assert metric(at, "w.grad (autograd)") == pytest.approx(dw, **SHOWN)
     assert metric(at, "b.grad (autograd)") == pytest.approx(db, **SHOWN)
-    table = at.dataframe[0].value.set_index("derivative")
+    table = read_table(at).set_index("derivative")
     assert float(table.loc["dL/dw", "by hand"]) == pytest.approx(dw, **SHOWN)
     assert float(table.loc["dL/dw", "autograd"]) == pytest.approx(dw, **SHOWN)
 
@@ -201,7 +202,7 @@ def test_chain_rule_open_in_playground():
 # 3. Vectors ---------------------------------------------------------------------------------
 
 def grads_table(at: AppTest) -> tuple[list[float], list[float]]:
-    table = at.dataframe[0].value
+    table = read_table(at)
     return ([float(v) for v in table["x.grad[i] (autograd)"]],
             [float(v) for v in table[next(c for c in table if c.startswith("by hand"))]])
 
@@ -243,7 +244,7 @@ def test_vectors_drop_mean_explains_the_error_and_has_no_grads():
     assert "needs a single number" in error and "line 2" in error
     assert any(m.value.startswith("**In words:**") for m in at.markdown)
     assert any("y.backward(torch.ones_like(y))" in c.value for c in at.code)
-    assert not at.dataframe  # no gradients to show
+    assert not at.table  # no gradients to show
 
 
 def test_vectors_gradient_ones_gives_2x():

@@ -7,6 +7,7 @@ holds tensors and a run costs a few milliseconds.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
 
@@ -116,7 +117,31 @@ def grads_frame(result: RunResult, by_hand: Mapping[str, float | None] | None = 
 
 def show_grads(result: RunResult, by_hand: Mapping[str, float | None] | None = None) -> None:
     if result.grads:
-        st.dataframe(grads_frame(result, by_hand), hide_index=True, width="stretch")
+        table(grads_frame(result, by_hand))
+
+
+MARKDOWN_SPECIALS = re.compile(r"([\\`*_\[\]<>~|$#])")
+
+
+def cell_text(value: object) -> str:
+    """A table cell as a learner reads it: numbers to 4 digits, a missing .grad as None."""
+    if value is None or (isinstance(value, (float, np.floating)) and np.isnan(value)):
+        return "None"
+    if isinstance(value, (int, float, np.integer, np.floating)):
+        return format_number(value.item() if isinstance(value, np.generic) else value)
+    return str(value)
+
+
+def table(frame: pd.DataFrame) -> None:
+    """A small table as HTML text (``st.table``), not ``st.dataframe``'s canvas: it grows
+    with the projector's type, can be selected and copied, and a browser test can read it.
+    ``st.table`` renders Markdown in cells, so every cell and header is escaped
+    (``dL/dw = (p - y) * x`` must not turn into italics)."""
+    def escape(value: object) -> str:
+        return MARKDOWN_SPECIALS.sub(r"\\\1", cell_text(value))
+
+    shown = frame.map(escape).rename(columns=escape)
+    st.table(shown, hide_index=True)
 
 
 def show_warnings(result: RunResult) -> None:
