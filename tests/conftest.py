@@ -10,50 +10,44 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 
-CHROMIUM = Path(os.environ.get("CHROMIUM", "/usr/bin/chromium"))
-# Without the networking flags Chromium stalls on a closed network (GUIDE.md §2).
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                 "--disable-component-update", "--disable-sync", "--no-first-run",
-                 "--disable-quic"]
+from tests.e2e.chromium import launch, missing_browser_reason
 
-
-def _missing_browser_reason() -> str | None:
-    if not CHROMIUM.exists():
-        return (f"browser tests skipped: no Chromium at {CHROMIUM} "
-                "(install it with `apt-get install chromium`; .ci/run does)")
-    try:
-        import playwright.sync_api  # noqa: F401
-    except ImportError:
-        return "browser tests skipped: the playwright package is not installed"
-    return None
-
+_skipped_browser: list[str] = []
 
 @pytest.fixture(scope="session")
 def browser() -> Iterator[object]:
-    reason = _missing_browser_reason()
+    reason = missing_browser_reason()
     if reason:
         if os.environ.get("CI", "").lower() == "true":
-            pytest.fail(reason.replace("skipped", "cannot run in CI"))
-        pytest.skip(reason)
+            pytest.fail(f"browser tests cannot run in CI: {reason}")
+        _skipped_browser.append(reason)
+        pytest.skip(f"browser tests skipped: {reason}")
     from playwright.sync_api import sync_playwright
 
-    with sync_playwright() as p:
-        chromium = p.chromium.launch(executable_path=str(CHROMIUM), headless=True,
-                                     args=CHROMIUM_ARGS)
+    with sync_playwright() as playwright:
+        chromium = launch(playwright)
         yield chromium
         chromium.close()
 
 
 @pytest.fixture
 def page(browser):
+    """A fresh browser context: its own cookies, so its own Streamlit session."""
     context = browser.new_context(viewport={"width": 1280, "height": 900})
     page = context.new_page()
     yield page
     context.close()
+
+
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
+    """Say once, at the end, loudly, that the browser tests did not run and why."""
+    if _skipped_browser:
+        terminalreporter.write_sep("!", "BROWSER TESTS SKIPPED", yellow=True, bold=True)
+        terminalreporter.write_line(f"{_skipped_browser[0]}.")
+        terminalreporter.write_line("They run under .ci/run (CI=true makes this a failure).")
 
 
 @pytest.fixture
