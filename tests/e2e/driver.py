@@ -111,10 +111,18 @@ def set_text(page: Page, label: str, text: str) -> None:
         box.press("Enter")
 
 
-def switch(page: Page, label: str) -> None:
-    """Flip a toggle or checkbox by clicking its label."""
+def set_number(page: Page, label: str, value: float) -> None:
+    """Fill a number input (the curve's range) and press Enter."""
+    box = page.get_by_label(label, exact=True)
     with rerun(page):
-        page.get_by_label(label, exact=True).locator("xpath=ancestor::label").click()
+        box.fill(str(value))
+        box.press("Enter")
+
+
+def switch(page: Page, label: str, index: int = 0) -> None:
+    """Flip a toggle or checkbox (the ``index``-th of that label) by clicking its label."""
+    with rerun(page):
+        page.get_by_label(label, exact=True).nth(index).locator("xpath=ancestor::label").click()
 
 
 def is_on(page: Page, label: str) -> bool:
@@ -124,10 +132,11 @@ def is_on(page: Page, label: str) -> bool:
 def choose(page: Page, label: str, option: str) -> None:
     """Pick ``option`` in a selectbox or add it to a multiselect, as a mouse user does.
 
-    The list closes when the page scrolls, and the scroll event of Playwright's own
-    scroll-into-view arrives a frame late: scroll first, let two frames pass, then open."""
+    The list closes when the page scrolls, and focusing an option scrolls it into view:
+    near the bottom of the window the list opens, scrolls and closes at once. So the box
+    is scrolled to the middle first (two frames let the scroll event pass), then opened."""
     box = page.get_by_label(label, exact=True)
-    box.scroll_into_view_if_needed()
+    box.evaluate("e => e.scrollIntoView({block: 'center'})")
     page.evaluate("() => new Promise(r => requestAnimationFrame(() => requestAnimationFrame(r)))")
     with rerun(page):
         box.click()
@@ -209,6 +218,15 @@ def plots(page: Page, count: int) -> list[dict[str, Any]]:
         traces: g._fullData.map(t => ({{name: t.name, type: t.type, mode: t.mode ?? '',
                                        x: Array.from(t.x ?? []), y: Array.from(t.y ?? [])}})),
         drawn: g.querySelectorAll('.scatterlayer .trace, .barlayer .trace').length}}))""")
+
+
+def editor_text(page: Page) -> str:
+    return page.get_by_label("Program", exact=True).input_value()
+
+
+def field_value(page: Page, label: str) -> str:
+    """What a text, number or selectbox input shows."""
+    return page.get_by_label(label, exact=True).input_value()
 
 
 def errors(page: Page) -> list[str]:
