@@ -1,10 +1,13 @@
-"""The README's language table lists every entry of the allow-list (and nothing drifts)."""
+"""The README stays true: its language table lists every entry of the allow-list, its
+quick start is two commands, its pictures are the screenshot script's."""
 
+import re
 from pathlib import Path
 
 from engine import language as L
 
-README = (Path(__file__).resolve().parent.parent / "README.md").read_text()
+ROOT = Path(__file__).resolve().parent.parent
+README = (ROOT / "README.md").read_text()
 
 
 def test_every_allowed_name_is_documented():
@@ -22,3 +25,12 @@ def test_quick_start_has_exactly_two_commands():
     block = README.split("## Quick start", 1)[1].split("```bash", 1)[1].split("```", 1)[0]
     commands = [line for line in block.splitlines() if line.strip()]
     assert [c.split("#")[0].strip() for c in commands] == ["make run", "make test"]
+
+
+def test_pictures_exist_and_come_from_the_screenshot_script():
+    from tests.e2e.screenshots import SHOTS
+
+    pictures = set(re.findall(r"docs/[\w-]+\.png", README))
+    taken = {f"docs/{shot.name}.png" for shot in SHOTS}
+    assert pictures == taken, "README pictures and tests/e2e/screenshots.py disagree"
+    assert all((ROOT / picture).stat().st_size > 10_000 for picture in pictures)

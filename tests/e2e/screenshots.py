@@ -1,0 +1,83 @@
+"""Screenshots of the app for the README: ``python -m tests.e2e.screenshots``.
+
+Starts the real server, opens each view in headless Chromium (light or dark, as the
+browser asks the app), waits until the graph is laid out and the plots are drawn, and
+writes ``docs/<name>.png``. Run it after a visible change and commit the pictures.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+from tests.e2e.chromium import launch, missing_browser_reason
+from tests.e2e.driver import open_app, plots, wait_for_graph
+from tests.e2e.server import ROOT, serve
+
+DOCS = ROOT / "docs"
+
+
+@dataclass(frozen=True)
+class Shot:
+    """One picture: which view, in which colour scheme, how tall a window."""
+
+    name: str
+    path: str
+    scheme: str = "light"
+    graphs: int = 1
+    plots: int = 2
+    height: int = 1500
+
+
+SHOTS = [
+    # The default view: sin(x**2) at 4, the seed's first chain rule; graph and plots fit.
+    Shot("playground-light", "", height=1700),
+    Shot("playground-dark", "", scheme="dark", height=1700),
+    Shot("lesson-chain-rule", "chain_rule", height=1700),
+    Shot("lesson-stopping-gradients", "stopping_gradients", graphs=3, plots=0, height=1450),
+]
+
+
+def take(shots: list[Shot], out: Path) -> list[Path]:
+    from playwright.sync_api import sync_playwright
+
+    written = []
+    with serve() as url, sync_playwright() as playwright:
+        browser = launch(playwright)
+        for shot in shots:
+            context = browser.new_context(viewport={"width": 1440, "height": shot.height},
+                                          color_scheme=shot.scheme)
+            page = context.new_page()
+            open_app(page, f"{url}/{shot.path}")
+            for index in range(shot.graphs):
+                wait_for_graph(page, index=index)
+            if shot.plots:
+                plots(page, shot.plots)
+            page.evaluate("() => document.fonts.ready.then(() => true)")
+            path = out / f"{shot.name}.png"
+            page.screenshot(path=path)
+            written.append(path)
+            context.close()
+        browser.close()
+    return written
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--out", type=Path, default=DOCS, help="folder for the PNG files")
+    parser.add_argument("names", nargs="*", help="only these shots (default: all)")
+    args = parser.parse_args(argv)
+    if reason := missing_browser_reason():
+        print(f"cannot take screenshots: {reason}", file=sys.stderr)
+        return 1
+    shots = [s for s in SHOTS if not args.names or s.name in args.names]
+    args.out.mkdir(parents=True, exist_ok=True)
+    for path in take(shots, args.out):
+        print(path.relative_to(ROOT) if path.is_relative_to(ROOT) else path)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
