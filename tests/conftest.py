@@ -15,7 +15,8 @@ import pytest
 
 from tests.e2e.chromium import launch, missing_browser_reason
 
-_skipped_browser: list[str] = []
+_skipped_browser: list[str] = []  # why the browser tests were skipped, for the summary
+
 
 @pytest.fixture(scope="session")
 def browser() -> Iterator[object]:

@@ -31,6 +31,10 @@ from engine import interpreter as engine_interpreter
 from engine.run import RunOptions, RunResult
 
 PROJECT = Path(__file__).resolve().parent.parent
+# Ten 1000×1000 matrix products per line, 60 lines: far beyond the 2-s time limit.
+RUNAWAY_MATMULS = ("a = torch.rand(1000, 1000)\n"
+                   + "b = a @ a @ a @ a @ a @ a @ a @ a @ a @ a\n" * 60)
+
 KINDS = {"syntax", "refused", "input", "limit", "memory", "timeout", "autograd", "runtime",
          "internal"}
 ENV_MARK = "AUTOGRAD_PWNED"
@@ -566,7 +570,7 @@ def test_resource_bomb_is_stopped(case: Case, sentinel: Path):
 def test_long_matmul_chain_times_out():
     """A program that runs longer than the time limit (2 s) is stopped by the interpreter's
     own clock (in-process) and reported as a timeout at the statement it reached."""
-    source = "a = torch.rand(1000, 1000)\n" + "b = a @ a @ a @ a @ a @ a @ a @ a @ a @ a\n" * 60
+    source = RUNAWAY_MATMULS
     limits = Limits()
     assert limits.time_limit_s == 2.0
     started = time.perf_counter()
@@ -748,7 +752,7 @@ def test_worker_memory_budget_is_enforced(small_pool):
 
 
 def test_worker_runaway_program_times_out(small_pool):
-    source = "a = torch.rand(1000, 1000)\n" + "b = a @ a @ a @ a @ a @ a @ a @ a @ a @ a\n" * 60
+    source = RUNAWAY_MATMULS
     limits = Limits(time_limit_s=0.5)
     started = time.perf_counter()
     r = _pool_run(small_pool, source, {}, limits)

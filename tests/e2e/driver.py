@@ -231,9 +231,3 @@ def field_value(page: Page, label: str) -> str:
 
 def errors(page: Page) -> list[str]:
     return page.locator("[data-testid='stAlertContentError']").all_inner_texts()
-
-
-def metric(page: Page, label: str) -> str:
-    card = page.locator("[data-testid='stMetric']").filter(
-        has=page.locator("[data-testid='stMetricLabel']", has_text=label))
-    return card.locator("[data-testid='stMetricValue']").inner_text()

@@ -17,8 +17,7 @@ from tests.e2e.driver import (
     set_text,
     wait_for_graph,
 )
-
-RUNAWAY = "a = torch.rand(1000, 1000)\n" + "b = a @ a @ a @ a @ a @ a @ a @ a @ a @ a\n" * 60
+from tests.test_hostile import RUNAWAY_MATMULS
 
 HOSTILE = [
     pytest.param("s = ().__class__.__bases__[0].__subclasses__()", ("line 1", "starting with _"),
@@ -26,7 +25,7 @@ HOSTILE = [
     pytest.param("import os\nos.system('touch /tmp/pwned')", ("line 1", "import"), id="import-os"),
     pytest.param("x = torch.load('/etc/passwd')", ("line 1", "torch.load"), id="torch-load"),
     pytest.param("y = torch.ones(10**10)", ("line 1",), id="huge-tensor"),
-    pytest.param(RUNAWAY, ("ran longer than 2 s", "stopped"), id="runaway"),
+    pytest.param(RUNAWAY_MATMULS, ("ran longer than 2 s", "stopped"), id="runaway"),
 ]
 
 
