@@ -38,15 +38,15 @@ def summarize(value: Any) -> dict[str, Any] | None:
 
 
 def format_number(x: float | int | bool, digits: int = 4) -> str:
-    """A number to ``digits`` significant digits, as a learner reads it (6, -7.661, 1e-08)."""
-    if isinstance(x, bool):
+    """A number to ``digits`` significant digits, as a learner reads it (6, -7.661, 1e-08).
+    Floats first: a graph's labels format thousands of them (``g`` writes inf and nan as
+    ``str`` does)."""
+    if type(x) is float:
+        text = f"{x:.{digits}g}"
+        return "0" if text == "-0" else text
+    if isinstance(x, (bool, int)):
         return str(x)
-    if isinstance(x, int):
-        return str(x)
-    if x != x or x in (float("inf"), float("-inf")):
-        return str(x)
-    text = f"{x:.{digits}g}"
-    return "0" if text == "-0" else text
+    return format_number(float(x), digits)
 
 
 def format_summary(summary: dict[str, Any] | None, digits: int = 4) -> str:
@@ -62,6 +62,10 @@ def format_summary(summary: dict[str, Any] | None, digits: int = 4) -> str:
 
 
 def _format_nested(data: Any, digits: int) -> str:
-    if isinstance(data, list):
-        return "[" + ", ".join(_format_nested(d, digits) for d in data) + "]"
-    return format_number(data, digits)
+    if not isinstance(data, list):
+        return format_number(data, digits)
+    if all(type(d) is float for d in data):  # the innermost rows: no call per number
+        spec = f".{digits}g"
+        return "[" + ", ".join("0" if t == "-0" else t
+                               for t in (format(d, spec) for d in data)) + "]"
+    return "[" + ", ".join(_format_nested(d, digits) for d in data) + "]"
