@@ -7,7 +7,13 @@
 No Streamlit here: pages call the engine, never the other way round.
 """
 
-from engine.api import analytic_derivative, derivative_curve, run_program, warm_up
+from engine.api import (
+    analytic_derivative,
+    derivative_curve,
+    hand_gradients,
+    run_program,
+    warm_up,
+)
 from engine.errors import ProgramError
 from engine.formula import Formula
 from engine.limits import DEFAULT_LIMITS, Limits
@@ -21,6 +27,7 @@ __all__ = [
            "RunResult",
            "analytic_derivative",
            "derivative_curve",
+           "hand_gradients",
            "run_program",
            "warm_up",
 ]

@@ -99,6 +99,25 @@ def analytic_derivative(source: str, inputs: Mapping[str, Any] | None = None,
     return formula_in_process(source, inputs, wrt, lo, hi, n, output, limits)
 
 
+def hand_gradients(source: str, inputs: Mapping[str, Any] | None = None,
+                   names: Iterable[str] = (), *, output: str | None = None,
+                   limits: Limits = DEFAULT_LIMITS, isolate: bool = True,
+                   ) -> dict[str, float | None]:
+    """d output / d ``name`` by hand (sympy) at the inputs' values for each of ``names``:
+    ``analytic_derivative(...).df_value`` for every name at once, from one walk of the
+    program and without the LaTeX, so a table of every leaf's gradient costs one formula,
+    not one per leaf. None for a name that is not one number or has no formula; raises
+    :class:`engine.errors.ProgramRefused` when the program has no formula at all."""
+    names = list(names)
+    if isolate:
+        from engine.sandbox import shared_pool
+
+        return shared_pool().gradients(source, dict(inputs or {}), names, output, limits)
+    from engine.analytic import gradients_in_process
+
+    return gradients_in_process(source, inputs, names, output, limits)
+
+
 def warm_up() -> None:
     """Start the worker processes in the background (the app calls this once at start)."""
     from engine.sandbox import shared_pool

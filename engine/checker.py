@@ -19,6 +19,7 @@ import ast
 import io
 import tokenize
 from dataclasses import dataclass, field
+from functools import lru_cache
 from typing import Any
 
 from engine import language as L
@@ -174,8 +175,16 @@ def check_program(source: str, limits: Limits, known_names: set[str] | None = No
 
     Raises :class:`ProgramRefused` with the first problem found, in source order.
     """
+    return _checked(source, limits, frozenset(known_names or ()))
+
+
+@lru_cache(maxsize=256)
+def _checked(source: str, limits: Limits, known_names: frozenset[str]) -> CheckedProgram:
+    """Cached: the same text is checked again for every run of it (a curve runs it twice,
+    every student's new number runs it again), and a CheckedProgram is only ever read.
+    Refusals raise, so they are not cached."""
     tree = parse(source, limits)
-    checker = _Checker(source, tree, limits, set(known_names or ()))
+    checker = _Checker(source, tree, limits, set(known_names))
     checker.run()
     return checker.program
 

@@ -16,6 +16,7 @@ import operator
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from functools import lru_cache
 from typing import Any
 
 import torch
@@ -679,8 +680,20 @@ def _kind_of(value: Any) -> str:
 
 
 def _segment(program: CheckedProgram, node: ast.AST) -> str:
-    text = ast.get_source_segment(program.source, node) or ""
-    text = " ".join(text.split())
+    return _source_text(program.source, node.lineno, node.col_offset,
+                        getattr(node, "end_lineno", None), getattr(node, "end_col_offset", None))
+
+
+@lru_cache(maxsize=1024)
+def _source_text(source: str, lineno: int, col: int, end_lineno: int | None,
+                 end_col: int | None) -> str:
+    """A node's code on one line, at most 80 characters. Cached: ast.get_source_segment
+    splits the whole source on every call, and the same program runs again and again
+    (the run, the curve's probe, every student's edit of a number)."""
+    where = ast.AST()
+    where.lineno, where.col_offset = lineno, col
+    where.end_lineno, where.end_col_offset = end_lineno, end_col
+    text = " ".join((ast.get_source_segment(source, where) or "").split())
     return text if len(text) <= 80 else text[:77] + "..."
 
 

@@ -217,6 +217,19 @@ class WorkerPool:
             raise ProgramRefused(wire.decode_error(reply["error"]))  # type: ignore[arg-type]
         return wire.decode_formula(reply["formula"])
 
+    def gradients(self, source: str, inputs: dict[str, Any], names: list[str],
+                  output: str | None, limits: Limits) -> dict[str, float | None]:
+        """Gradients by hand (engine.analytic.gradients_in_process), in a worker. The
+        reply is plain data: each value is checked to be a float or None."""
+        reply = self._call({"op": "gradients", "source": source,
+                            "inputs": _plain_inputs(inputs), "names": list(names),
+                            "output": output, "limits": asdict(limits)}, limits)
+        if reply.get("error") is not None:
+            raise ProgramRefused(wire.decode_error(reply["error"]))  # type: ignore[arg-type]
+        values = reply["gradients"]
+        return {name: None if values.get(name) is None else float(values[name])
+                for name in names}
+
 
 def _plain_options(options: RunOptions) -> dict[str, Any]:
     d = asdict(options)

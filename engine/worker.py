@@ -67,6 +67,15 @@ def handle(request: dict[str, Any]) -> dict[str, Any]:
         except ProgramRefused as refusal:
             return {"error": asdict(refusal.error)}
         return {"error": None, "formula": wire.encode_formula(formula)}
+    if request["op"] == "gradients":
+        from engine.analytic import gradients_in_process
+
+        try:
+            values = gradients_in_process(request["source"], request["inputs"],
+                                          request["names"], request["output"], limits)
+        except ProgramRefused as refusal:
+            return {"error": asdict(refusal.error)}
+        return {"error": None, "gradients": values}
     options = RunOptions.build(**request["options"])
     if request["op"] == "run":
         return wire.encode_result(run_in_process(request["source"], request["inputs"],

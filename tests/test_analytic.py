@@ -20,7 +20,7 @@ import torch.nn.functional as F
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
-from engine import DEFAULT_LIMITS, Formula, analytic_derivative, wire
+from engine import DEFAULT_LIMITS, Formula, analytic_derivative, hand_gradients, wire
 from engine import language as L
 from engine.analytic.rules import RULES
 from engine.checker import check_program
@@ -544,3 +544,40 @@ def test_the_package_never_turns_text_into_code():
                      "S(\"", "S('", "getattr(sympy", "__import__"]:
             assert word not in source, f"{name} must not use {word}"
         assert not re.search(r"\bimport (os|subprocess|pickle)\b", source), name
+
+
+# --- hand_gradients: every leaf's derivative at once, no LaTeX ----------------------------
+
+def _sigmoid(t: float) -> float:
+    return 1 / (1 + math.exp(-t))
+
+
+@pytest.mark.parametrize("isolate", [False, True])
+def test_hand_gradients_of_the_bce_neuron_are_the_hand_derived_ones(isolate: bool) -> None:
+    from ui.examples import BCE_CODE
+
+    x, y, w, b = 6.7, 0.0, 1.0, 0.0
+    got = hand_gradients(BCE_CODE, {"x": x, "y": y}, ["w", "b", "x", "y", "nothing"],
+                         isolate=isolate)
+    p = _sigmoid(w * x + b)
+    # dL/dz = p - y for BCE after a sigmoid; z = w x + b; dL/dy = log(1 - p) - log(p).
+    assert got["w"] == pytest.approx((p - y) * x, rel=1e-9)
+    assert got["b"] == pytest.approx(p - y, rel=1e-9)
+    assert got["x"] == pytest.approx((p - y) * w, rel=1e-9)
+    assert got["y"] == pytest.approx(math.log(1 - p) - math.log(p), rel=1e-9)
+    assert got["nothing"] is None
+
+
+def test_hand_gradients_agree_with_each_formula_and_skip_vectors() -> None:
+    source = "z = torch.sin(x * a) + (v**2).sum() * a"
+    inputs = {"x": 0.3, "a": 2.0, "v": [1.0, 2.0]}
+    got = hand_gradients(source, inputs, ["x", "a", "v"], isolate=False)
+    # d/dx = a cos(x a); d/da = x cos(x a) + sum(v^2)
+    assert got["x"] == pytest.approx(2.0 * math.cos(0.6), rel=1e-12)
+    assert got["a"] == pytest.approx(0.3 * math.cos(0.6) + 5.0, rel=1e-12)
+    assert got["v"] is None  # two numbers: the formula's df_values, not one value
+
+
+def test_hand_gradients_refuse_what_has_no_formula() -> None:
+    with pytest.raises(ProgramRefused):
+        hand_gradients("y = torch.randn(3).sum() * x", {"x": 1.0}, ["x"], isolate=False)

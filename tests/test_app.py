@@ -309,15 +309,19 @@ def test_formula_notes_say_where_autograd_stops(app):
 
 def test_each_formula_is_built_once_and_toggles_reuse_it(app, monkeypatch):
     """The formula is the mathematics of the text: the plotted leaf's curve formula also
-    gives its value in the grads table, and no toggle rebuilds it."""
+    gives its value in the grads table, the other leaves' come from one call for all of
+    them, and no toggle rebuilds either."""
     import engine
 
     calls = []
-    real = engine.analytic_derivative
-    monkeypatch.setattr(engine, "analytic_derivative",
-                        lambda *a, **k: calls.append((a, k)) or real(*a, **k))
+    for name in ("analytic_derivative", "hand_gradients"):
+        real = getattr(engine, name)
+        monkeypatch.setattr(engine, name, lambda *a, _real=real, _name=name, **k:
+                            calls.append((_name, a, k)) or _real(*a, **k))
     app.text_area(key="pg_code").input("y = torch.sin(w * x)").run()
-    assert len(calls) == 2  # w by hand at a point, x (plotted) with its curve
+    # x (plotted) with its curve; w by hand at a point
+    assert sorted((name, a[2]) for name, a, _ in calls) == [
+        ("analytic_derivative", "x"), ("hand_gradients", ("w",))]
     for key in ("pg_no_grad", "pg_retain"):
         app.toggle(key=key).set_value(True).run()
         healthy(app)

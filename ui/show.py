@@ -195,22 +195,31 @@ def cached_formula(setup: Setup, wrt: str, lo: float | None = None, hi: float | 
     return _formula(setup.source, setup.inputs, setup.output, wrt, lo, hi, n)
 
 
+@st.cache_data(max_entries=256, show_spinner=False)
+def _gradients(source: str, inputs: tuple[tuple[str, str], ...], output: str | None,
+               names: tuple[str, ...]) -> dict[str, float | None]:
+    try:
+        return engine.hand_gradients(source, dict(inputs), names, output=output)
+    except ProgramRefused:
+        return dict.fromkeys(names)
+
+
 def hand_gradients(setup: Setup, result: RunResult,
                    plotted: tuple[str, float, float] | None = None,
                    ) -> dict[str, float | None]:
-    """d output / d leaf by hand for every single-number leaf (None where no formula).
-    For the ``plotted`` leaf (name, lo, hi) the curve's formula is reused, not rebuilt."""
-    hand: dict[str, float | None] = {}
-    for name in result.grads:
-        value = result.variables.get(name)
-        if value is None or value.numel() != 1:
-            hand[name] = None
-            continue
-        if plotted is not None and plotted[0] == name:
-            formula = cached_formula(setup, name, plotted[1], plotted[2], CURVE_POINTS)
-        else:
-            formula = cached_formula(setup, name)
-        hand[name] = None if isinstance(formula, ProgramError) else formula.df_value
+    """d output / d leaf by hand for every single-number leaf (None where no formula):
+    the plotted leaf's (name, lo, hi) from the curve's formula, which is already cached,
+    the others from one cached call for all of them. Like the formula, the mathematics of
+    the text alone: the toggles reuse it."""
+    scalars = tuple(name for name in result.grads
+                    if (v := result.variables.get(name)) is not None and v.numel() == 1)
+    others = tuple(name for name in scalars if plotted is None or name != plotted[0])
+    hand: dict[str, float | None] = dict.fromkeys(result.grads)
+    if others:
+        hand.update(_gradients(setup.source, setup.inputs, setup.output, others))
+    if plotted is not None and plotted[0] in scalars:
+        formula = cached_formula(setup, plotted[0], plotted[1], plotted[2], CURVE_POINTS)
+        hand[plotted[0]] = None if isinstance(formula, ProgramError) else formula.df_value
     return hand
 
 

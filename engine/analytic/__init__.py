@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping
+from functools import lru_cache
 from typing import Any
 
 import numpy as np
@@ -46,7 +47,7 @@ from engine.formula import Formula
 from engine.inputs import make_input
 from engine.limits import Limits
 
-__all__ = ["RULES", "formula_in_process"]
+__all__ = ["RULES", "formula_in_process", "gradients_in_process"]
 
 
 def formula_in_process(source: str, inputs: Mapping[str, Any] | None, wrt: str,
@@ -58,9 +59,24 @@ def formula_in_process(source: str, inputs: Mapping[str, Any] | None, wrt: str,
         lo = -3.0 if lo is None else lo
         hi = 3.0 if hi is None else hi
         check_range(lo, hi, n, limits)
+    return _guarded(_formula, source, inputs, wrt, float(lo or 0.0), float(hi or 0.0), n,
+                    output, limits)
+
+
+def gradients_in_process(source: str, inputs: Mapping[str, Any] | None,
+                         names: list[str], output: str | None,
+                         limits: Limits) -> dict[str, float | None]:
+    """d output / d ``name`` by hand at the inputs' values, for each of ``names`` that is
+    one number (None for the others, and for names with no formula): what a table of
+    gradients needs beside autograd's, from one walk of the program and without LaTeX,
+    which is most of a formula's time. Raises ProgramRefused as formula_in_process."""
+    return _guarded(_gradients, source, inputs, names, output, limits)
+
+
+def _guarded(compute: Any, *args: Any) -> Any:
+    """``compute(*args)``, every failure turned into a ProgramRefused with a sentence."""
     try:
-        return _formula(source, inputs, wrt, float(lo or 0.0), float(hi or 0.0), n, output,
-                        limits)
+        return compute(*args)
     except ProgramRefused:
         raise
     except RecursionError:
@@ -76,8 +92,9 @@ def formula_in_process(source: str, inputs: Mapping[str, Any] | None, wrt: str,
                      "internal") from None
 
 
-def _formula(source: str, inputs: Mapping[str, Any] | None, wrt: str, lo: float, hi: float,
-             n: int, output: str | None, limits: Limits) -> Formula:
+def _walk(source: str, inputs: Mapping[str, Any] | None, output: str | None,
+          limits: Limits) -> tuple[Walker, str | None, Any, Any]:
+    """The program walked over formulas: (walker, output name, its value, its formula)."""
     tensors = {name: make_input(name, value, False, "float64", limits)
                for name, value in (inputs or {}).items()}
     program = check_program(source, limits, known_names=set(tensors))
@@ -91,6 +108,31 @@ def _formula(source: str, inputs: Mapping[str, Any] | None, wrt: str, lo: float,
         raise refuse("The formula contains an infinite or undefined number (such as a "
                      "division by zero), so it has no derivative by hand.")
     _check_names(walker, f)
+    return walker, output_name, value, f
+
+
+def _gradients(source: str, inputs: Mapping[str, Any] | None, names: list[str],
+               output: str | None, limits: Limits) -> dict[str, float | None]:
+    walker, _, _, f = _walk(source, inputs, output, limits)
+    derivatives: dict[str, Any] = {}
+    for name in names:
+        try:
+            symbols = _wrt_symbols(walker, f, name)
+        except ProgramRefused:
+            continue
+        if len(symbols) == 1:
+            s = symbols[0]
+            derivatives[name] = sympy.diff(f, s) if s in f.free_symbols else sympy.Integer(0)
+    if not derivatives or plan(list(derivatives.values()))[2] > MAX_DERIVATIVE_WORK:
+        return dict.fromkeys(names)
+    at = {leaf.symbol: leaf.value for leaf in walker.leaves}
+    values = dict(zip(derivatives, evaluate(list(derivatives.values()), at), strict=True))
+    return {name: float(values[name]) if name in values else None for name in names}
+
+
+def _formula(source: str, inputs: Mapping[str, Any] | None, wrt: str, lo: float, hi: float,
+             n: int, output: str | None, limits: Limits) -> Formula:
+    walker, output_name, value, f = _walk(source, inputs, output, limits)
     symbols = _wrt_symbols(walker, f, wrt)
     wrt_leaf = walker.leaf_of[symbols[0]]
     scalar = len(symbols) == 1  # a number, or a list of one
@@ -168,5 +210,13 @@ def _latex(expr: Any, names: dict[sympy.Symbol, str], walker: Walker) -> str:
     """LaTeX of ``expr`` with the program's names, or "" when it is too long to read."""
     if walker.measure(expr)[0] > LATEX_MAX_NODES:
         return ""
-    text = sympy.latex(expr, symbol_names=names)
+    return _latex_text(expr, tuple(sorted(names.items(), key=lambda item: item[1])))
+
+
+@lru_cache(maxsize=512)
+def _latex_text(expr: Any, names: tuple[tuple[sympy.Symbol, str], ...]) -> str:
+    """sympy's LaTeX printer is most of a formula's time, and its text depends only on
+    the expression: a learner moving a number (every student of a class trying their own
+    x) changes the values, not the formula, so the text is cached per expression."""
+    text = sympy.latex(expr, symbol_names=dict(names))
     return text if len(text) <= LATEX_MAX_CHARS else ""
