@@ -24,7 +24,10 @@ from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
 from engine import wire
+from engine.curve import curve_grid
 from engine.errors import ProgramError, ProgramRefused
 from engine.formula import Formula
 from engine.limits import DEFAULT_LIMITS, Limits
@@ -202,8 +205,10 @@ class WorkerPool:
                            limits)
         if reply.get("error") is not None:
             raise ProgramRefused(wire.decode_error(reply["error"]))  # type: ignore[arg-type]
-        return (wire.decode_array(reply["xs"]), wire.decode_array(reply["ys"]),
-                wire.decode_array(reply["dys"]))
+        ys, dys = wire.decode_array(reply["ys"]), wire.decode_array(reply["dys"])
+        if ys.shape != (n,) or dys.shape != (n,):
+            raise ProgramRefused(ProgramError("The worker sent a broken curve.", "internal"))
+        return curve_grid(lo, hi, n), ys.astype(np.float64), dys.astype(np.float64)
 
     def formula(self, source: str, inputs: dict[str, Any], wrt: str, lo: float | None,
                 hi: float | None, n: int, output: str | None, limits: Limits) -> Formula:

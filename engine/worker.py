@@ -49,7 +49,7 @@ def handle(request: dict[str, Any]) -> dict[str, Any]:
     from dataclasses import asdict
 
     from engine import wire
-    from engine.curve import curve_in_process
+    from engine.curve import curve_values
     from engine.errors import ProgramRefused
     from engine.limits import Limits
     from engine.run import RunOptions, run_in_process
@@ -82,13 +82,12 @@ def handle(request: dict[str, Any]) -> dict[str, Any]:
                                                  options, limits))
     if request["op"] == "curve":
         try:
-            xs, ys, dys = curve_in_process(request["source"], request["inputs"],
-                                           request["wrt"], request["lo"], request["hi"],
-                                           request["n"], options, limits)
+            ys, dys = curve_values(request["source"], request["inputs"], request["wrt"],
+                                   request["lo"], request["hi"], request["n"], options,
+                                   limits)
         except ProgramRefused as refusal:
             return {"error": asdict(refusal.error)}
-        return {"error": None, "xs": wire.encode_array(xs), "ys": wire.encode_array(ys),
-                "dys": wire.encode_array(dys)}
+        return {"error": None, "ys": wire.encode_array(ys), "dys": wire.encode_array(dys)}
     raise ValueError(f"unknown request {request['op']!r}")
 
 
