@@ -27,6 +27,13 @@ def free_port() -> int:
 @contextmanager
 def serve(timeout_s: float = 60.0) -> Iterator[str]:
     """The app's base URL while the server runs; the server is stopped on exit."""
+    with serve_process(timeout_s) as (url, _):
+        yield url
+
+
+@contextmanager
+def serve_process(timeout_s: float = 60.0) -> Iterator[tuple[str, subprocess.Popen]]:
+    """The base URL and the server's process (bench/ reads its memory) while it runs."""
     port = free_port()
     process = subprocess.Popen(
         [sys.executable, "-m", "streamlit", "run", "app.py", "--server.headless", "true",
@@ -42,7 +49,7 @@ def serve(timeout_s: float = 60.0) -> Iterator[str]:
             if time.monotonic() > deadline:
                 raise ServerDidNotStart(f"the server was not healthy after {timeout_s:g} s")
             time.sleep(0.3)  # polling a process that is starting, not waiting on the app
-        yield url
+        yield url, process
     finally:
         process.terminate()
         try:
