@@ -7,8 +7,11 @@ woken server every student opening a lesson link would get that until someone op
 root URL. Under another name, every URL runs this file first.
 """
 
+import gc
+
 import streamlit as st
 
+import ui.show  # noqa: F401 - torch, sympy, plotly, pandas: imported before the freeze below
 from engine import warm_up
 
 st.set_page_config(page_title="Autograd Explorer", page_icon="∂", layout="wide")
@@ -16,8 +19,16 @@ st.set_page_config(page_title="Autograd Explorer", page_icon="∂", layout="wide
 
 @st.cache_resource(show_spinner=False)
 def _start_workers() -> bool:
-    """Start the program workers once per server process, before the first learner runs."""
+    """Start the program workers once per server process, before the first learner runs.
+
+    Then freeze what is in memory now (torch, sympy, plotly, Streamlit: about a million
+    objects that live as long as the server), so Python's full garbage collections skip
+    them: each walked all of them, 200+ ms holding the interpreter lock while every other
+    session waited (bench/classroom.py found it; .streamlit/config.toml also turns off
+    Streamlit's collection after every run). What a run creates is still collected."""
     warm_up()
+    gc.collect()
+    gc.freeze()
     return True
 
 
