@@ -90,6 +90,7 @@ def _curve(source: str, inputs: Mapping[str, Any] | None, wrt: str, lo: float, h
     # 1. A normal run at the current values: which tensor is the output, where it is made,
     #    and where the leaf called `wrt` comes from.
     probe = new_interpreter(program, leaves, options, limits)
+    probe.record_graph = False
     with torch.set_grad_enabled(not options.no_grad):
         probe.run()
     out_name, output = choose_output(probe, options)

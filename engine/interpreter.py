@@ -76,6 +76,9 @@ class Interpreter:
     stop_at: tuple[int, int] | None = None
     curve_mode: bool = False
     per_tensor_limit: int | None = None
+    # False: no dataflow steps or produced tensors for the graph (a curve's probe run only
+    # needs names, origins and leaves, and the graph's bookkeeping was half its time)
+    record_graph: bool = True
     # what happened
     printed: list[str] = field(default_factory=list)
     echoes: list[dict[str, Any]] = field(default_factory=list)
@@ -216,7 +219,7 @@ class Interpreter:
         return self.env.get(node.id) if isinstance(node, ast.Name) else None
 
     def _dataflow(self, name: str, value: Any, stmt: ast.stmt, reason: str | None) -> None:
-        if self.curve_mode or not isinstance(value, torch.Tensor):
+        if self.curve_mode or not self.record_graph or not isinstance(value, torch.Tensor):
             return
         expr = getattr(stmt, "value", None)
         reads = sorted({n.id for n in ast.walk(expr) if isinstance(n, ast.Name)
@@ -521,7 +524,7 @@ class Interpreter:
             _check_value(value, node)
         if isinstance(value, torch.Tensor):
             self._check_numel(node, value.numel())
-            if not self.curve_mode:
+            if not self.curve_mode and self.record_graph:
                 self.recorder.produced(value)
         return value
 
