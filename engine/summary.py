@@ -65,7 +65,8 @@ def _format_nested(data: Any, digits: int) -> str:
     if not isinstance(data, list):
         return format_number(data, digits)
     if all(type(d) is float for d in data):  # the innermost rows: no call per number
-        spec = f".{digits}g"
-        return "[" + ", ".join("0" if t == "-0" else t
-                               for t in (format(d, spec) for d in data)) + "]"
+        texts = list(map(f"{{:.{digits}g}}".format, data))
+        if "-0" in texts:
+            texts = ["0" if t == "-0" else t for t in texts]
+        return "[" + ", ".join(texts) + "]"
     return "[" + ", ".join(_format_nested(d, digits) for d in data) + "]"
