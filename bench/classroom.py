@@ -33,6 +33,7 @@ import random
 import re
 import time
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -528,7 +529,11 @@ def measure(plan: Plan) -> Measurement:
     groups = [(k,) for k in plan.sizes] if plan.fresh_server else [plan.sizes]
     for sizes in groups:
         with serve_process(SERVER_TIMEOUT_S) as (url, process):
-            asyncio.run(_on_server(url, process.pid, sizes, measurement, counter))
+            # In a thread of its own: the caller may be running an event loop already
+            # (Playwright's sync API keeps one in pytest's thread while a browser is open).
+            with ThreadPoolExecutor(1) as pool:
+                pool.submit(asyncio.run, _on_server(url, process.pid, sizes, measurement,
+                                                    counter)).result()
     return measurement
 
 
