@@ -16,24 +16,21 @@ from __future__ import annotations
 import statistics
 import time
 from collections.abc import Callable
-from pathlib import Path
 
 from streamlit.testing.v1 import AppTest
 
 from bench.report import Section, Target
 from bench.timing import ms, percentile
+from tests.apptest_tools import start
 from ui.examples import BCE_CODE
 from ui.share import PlaygroundState, to_query
 
-APP = str(Path(__file__).resolve().parent.parent / "app.py")
 TARGET_S = 0.150
 
 
 def _start(state: PlaygroundState) -> AppTest:
-    at = AppTest.from_file(APP, default_timeout=60)
-    for key, value in to_query(state).items():
-        at.query_params[key] = value
-    at.run()
+    """The Playground opened from ``state``'s share link, as the AppTests open it."""
+    at = start(to_query(state))
     if at.exception:
         raise RuntimeError(f"the Playground failed: {at.exception}")
     return at

@@ -8,6 +8,7 @@ close the label or start a Graphviz escape (``\\N`` would show the node's id).
 from __future__ import annotations
 
 import html
+import re
 import textwrap
 from typing import Any
 
@@ -20,6 +21,7 @@ from graphviz_utils.theme import Theme
 FULL_VALUES_IN_LABEL = 16  # elements; larger tensors show shape and min/max
 WRAP_AT = 34  # characters per line of a value
 MAX_VALUE_LINES = 4
+_HYPHEN_AFTER_LETTER = re.compile(r"[^\W\d]-")  # textwrap's letters: \w but not \d
 
 # Why a box is dashed, in a few words (engine.explain has the full sentences).
 SHORT_WHY: dict[str, str] = {
@@ -71,7 +73,11 @@ def value_text(summary: dict[str, Any] | None, digits: int = 4) -> str | None:
 def wrap(line: str) -> list[str]:
     if len(line) <= WRAP_AT and line.isprintable() and not line.endswith(" "):
         return [line]  # most lines (a scalar's value): what textwrap would return
-    lines = textwrap.wrap(line, WRAP_AT, break_long_words=True) or [""]
+    return _at_most_shown(textwrap.wrap(line, WRAP_AT, break_long_words=True) or [""])
+
+
+def _at_most_shown(lines: list[str]) -> list[str]:
+    """The first MAX_VALUE_LINES lines, the last cut with "…" when there were more."""
     if len(lines) > MAX_VALUE_LINES:
         lines = [*lines[:MAX_VALUE_LINES - 1], lines[MAX_VALUE_LINES - 1][:WRAP_AT - 1] + "…"]
     return lines
@@ -123,29 +129,32 @@ def _op_line(node: Node) -> str | None:
 
 
 def wrap_numbers(line: str) -> list[str]:
-    """:func:`wrap` for a line of numbers this module wrote (``.grad [0.1, -2, 3e-08]``:
-    single spaces, no tabs, no word longer than a line): the same lines, without
-    textwrap's regular expressions, which cost a fifth of a large graph's labels."""
+    """:func:`wrap` for a line of numbers (``.grad [0.1, -2, 3e-08]``): the same lines,
+    without textwrap's regular expressions, which cost a fifth of a large graph's labels.
+    Other lines go to :func:`wrap`: short ones (its own shortcut) and any with tabs,
+    double spaces, a word longer than a line, or a letter before a hyphen or a double
+    hyphen (where textwrap may break)."""
     if len(line) <= WRAP_AT:
-        return [line]
-    lines, current = [], ""
-    for word in line.split(" "):
-        if current and len(current) + 1 + len(word) > WRAP_AT:
+        return wrap(line)
+    words = line.split(" ")
+    if (not line.isprintable() or "" in words or max(map(len, words)) > WRAP_AT
+            or "--" in line or _HYPHEN_AFTER_LETTER.search(line)):
+        return wrap(line)
+    lines, current = [], words[0]
+    for word in words[1:]:
+        if len(current) + 1 + len(word) > WRAP_AT:
             lines.append(current)
             current = word
         else:
-            current = f"{current} {word}" if current else word
+            current = f"{current} {word}"
     lines.append(current)
-    if len(lines) > MAX_VALUE_LINES:
-        lines = [*lines[:MAX_VALUE_LINES - 1], lines[MAX_VALUE_LINES - 1][:WRAP_AT - 1] + "…"]
-    return lines
+    return _at_most_shown(lines)
 
 
 def _number_rows(label: str, value: str | None, colour: str, theme: Theme) -> list[str]:
     if value is None:
         return []
-    line = f"{label} {value}"
-    lines = wrap_numbers(line) if "\t" not in line and "  " not in line else wrap(line)
+    lines = wrap_numbers(f"{label} {value}")
     start, end = ("<B>", "</B>") if theme.bold_numbers else ("", "")
     return [f'<TR><TD><FONT COLOR="{colour}" FACE="{text(theme.mono_font)}">{start}'
             f"{text(line)}{end}</FONT></TD></TR>" for line in lines]

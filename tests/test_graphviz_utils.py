@@ -25,10 +25,13 @@ from pathlib import Path
 import pytest
 import torch
 import torch.nn.functional as F
+from hypothesis import given
+from hypothesis import strategies as st
 
 import graphviz_utils
 from engine import run_program
 from graphviz_utils import DotNotInstalled, make_dot, to_dot, to_html, to_svg
+from graphviz_utils.labels import wrap, wrap_numbers
 from graphviz_utils.model import Drawing, Node
 from graphviz_utils.render import Style, render
 from graphviz_utils.theme import DARK, LIGHT, PROJECTOR
@@ -999,3 +1002,20 @@ def test_a_kept_intermediate_grad_is_labelled_dot_grad():
     flowed = by_name(to_dot(run(source.format(""), {"x": 4})).source)["y"][1]
     assert same_number(row(kept, ".grad"), math.cos(16)) and row(kept, "grad") is None
     assert same_number(row(flowed, "grad"), math.cos(16)) and row(flowed, ".grad") is None
+
+
+# --- wrap_numbers: textwrap's lines, faster ---------------------------------------------
+
+@given(st.text(alphabet=" \t\n-_.,[]e1aé", max_size=90))
+def test_wrapping_numbers_gives_textwraps_lines_for_any_text(line: str) -> None:
+    assert wrap_numbers(line) == wrap(line)
+
+
+@given(st.lists(st.floats(allow_nan=True, allow_infinity=True), max_size=24),
+       st.sampled_from(["value", ".grad", "grad"]), st.sampled_from([4, 8]))
+def test_wrapping_numbers_gives_textwraps_lines_for_rows_of_numbers(values, label,
+                                                                     digits) -> None:
+    from engine.summary import format_summary, summarize
+
+    line = f"{label} {format_summary(summarize(torch.tensor(values, dtype=torch.float64)), digits)}"
+    assert wrap_numbers(line) == wrap(line)

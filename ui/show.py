@@ -211,8 +211,7 @@ def hand_gradients(setup: Setup, result: RunResult,
     the plotted leaf's (name, lo, hi) from the curve's formula, which is already cached,
     the others from one cached call for all of them. Like the formula, the mathematics of
     the text alone: the toggles reuse it."""
-    scalars = tuple(name for name in result.grads
-                    if (v := result.variables.get(name)) is not None and v.numel() == 1)
+    scalars = scalar_leaves(result)
     others = tuple(name for name in scalars if plotted is None or name != plotted[0])
     hand: dict[str, float | None] = dict.fromkeys(result.grads)
     if others:

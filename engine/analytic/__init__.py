@@ -210,7 +210,7 @@ def _latex(expr: Any, names: dict[sympy.Symbol, str], walker: Walker) -> str:
     """LaTeX of ``expr`` with the program's names, or "" when it is too long to read."""
     if walker.measure(expr)[0] > LATEX_MAX_NODES:
         return ""
-    return _latex_text(expr, tuple(sorted(names.items(), key=lambda item: item[1])))
+    return _latex_text(expr, tuple(names.items()))
 
 
 @lru_cache(maxsize=512)
