@@ -5,6 +5,8 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from typing import Any
 
+import numpy as np
+
 from engine.formula import Formula
 from engine.limits import DEFAULT_LIMITS, Limits
 from engine.run import RunOptions, RunResult, run_in_process
@@ -45,7 +47,8 @@ def derivative_curve(source: str, inputs: Mapping[str, Any] | None = None, wrt: 
                      detach: Iterable[str] = (),
                      requires_grad: Mapping[str, bool] | None = None,
                      dtype: str = "float32", seed: int = 0,
-                     limits: Limits = DEFAULT_LIMITS, isolate: bool = True):
+                     limits: Limits = DEFAULT_LIMITS, isolate: bool = True,
+                     ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """``(xs, ys, dys)``: the output and its exact autograd derivative with respect to the
     scalar ``wrt`` at ``n`` points in ``[lo, hi]``, other inputs held at their values.
 
@@ -55,17 +58,90 @@ def derivative_curve(source: str, inputs: Mapping[str, Any] | None = None, wrt: 
     ``dys`` is all NaN when autograd recorded no path from ``wrt`` to the output (no_grad,
     detach, requires_grad off). Raises :class:`engine.errors.ProgramRefused` (whose
     ``.error`` is a ProgramError) when the output is not a scalar function of ``wrt``.
+    For f'' as well, see :func:`second_derivative_curve`.
     """
+    return _curve(source, inputs, wrt, lo, hi, n, 1, output, no_grad, detach,
+                  requires_grad, dtype, seed, limits, isolate)  # type: ignore[return-value]
+
+
+def second_derivative_curve(source: str, inputs: Mapping[str, Any] | None = None,
+                            wrt: str = "x", lo: float = -3.0, hi: float = 3.0,
+                            n: int = 2001, *, output: str | None = None,
+                            no_grad: bool = False, detach: Iterable[str] = (),
+                            requires_grad: Mapping[str, bool] | None = None,
+                            dtype: str = "float32", seed: int = 0,
+                            limits: Limits = DEFAULT_LIMITS, isolate: bool = True,
+                            ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """``(xs, ys, dys, d2ys)``: :func:`derivative_curve` plus the exact second derivative,
+    all from one batched pass (``torch.func.vmap`` of ``grad`` of ``grad``: autograd
+    differentiates its own backward pass, as ``backward(create_graph=True)`` and a second
+    backward would, at every point at once). A separate function rather than a flag, so
+    the first-derivative callers keep their three-array result.
+
+    Arguments, limits and worker process as in :func:`derivative_curve` (each point gets
+    half the tensor budget: the second pass keeps the first one's values). ``d2ys`` is
+    all NaN exactly when ``dys`` is (no recorded path from ``wrt``); where the gradient
+    is recorded but does not change with ``wrt`` (``3 * x``) it is 0. Raises
+    :class:`engine.errors.ProgramRefused` where the first curve would, and where torch
+    has no second derivative for an operation the program uses (``F.hardsigmoid``) or
+    the program turns a tensor into a number (``.item()``), with a sentence saying so.
+    """
+    return _curve(source, inputs, wrt, lo, hi, n, 2, output, no_grad, detach,
+                  requires_grad, dtype, seed, limits, isolate)  # type: ignore[return-value]
+
+
+def _curve(source: str, inputs: Mapping[str, Any] | None, wrt: str, lo: float, hi: float,
+           n: int, order: int, output: str | None, no_grad: bool, detach: Iterable[str],
+           requires_grad: Mapping[str, bool] | None, dtype: str, seed: int,
+           limits: Limits, isolate: bool) -> tuple[np.ndarray, ...]:
     options = RunOptions.build(output, no_grad, detach, requires_grad, False, dtype, True,
                                seed)
     if isolate:
         from engine.sandbox import shared_pool
 
         return shared_pool().curve(source, dict(inputs or {}), wrt, lo, hi, n, options,
-                                   limits)
+                                   limits, order)
     from engine.curve import curve_in_process
 
-    return curve_in_process(source, inputs, wrt, lo, hi, n, options, limits)
+    return curve_in_process(source, inputs, wrt, lo, hi, n, options, limits, order)
+
+
+def gradient_graph(source: str, inputs: Mapping[str, Any] | None = None, wrt: str = "x", *,
+                   output: str | None = None, no_grad: bool = False,
+                   detach: Iterable[str] = (),
+                   requires_grad: Mapping[str, bool] | None = None,
+                   dtype: str = "float32", seed: int = 0,
+                   limits: Limits = DEFAULT_LIMITS, isolate: bool = True) -> RunResult:
+    """The graph of the gradient itself (double backward); never raises for a program.
+
+    Runs the program, takes ``g = d output / d wrt`` with
+    ``torch.autograd.grad(..., create_graph=True)`` (so autograd records the backward
+    pass as a new graph whose root is ``g``) and runs backward from ``g``. The result is a
+    :class:`RunResult`: ``output`` is ``g``, named ``"dz/dx"`` (output ``z``, wrt ``x``);
+    ``grads`` is ``{wrt: d²z/dx²}``; ``graph`` is g's graph in run_program's format (draw
+    it with ``graphviz_utils.to_dot``): backward's operations, the forward values they
+    read with the program's names (``y``), the leaf ``wrt`` with ``.grad`` = the second
+    derivative (other leaves in it: mixed second derivatives), the gradient of this second
+    backward at every node, and a value wherever torch computed one (gradients passed
+    between nodes are named like ``dz/dy``; purely internal values stay None).
+
+    ``wrt`` is a one-number input or a leaf the program makes with requires_grad=True;
+    ``output`` and the switches as in :func:`run_program`. ``.error`` says why in a
+    sentence when there is nothing to differentiate (the output does not depend on
+    ``wrt``, was not recorded, is not one number), when the program's own backward()
+    freed the graph, or when torch has no second derivative for an operation.
+    ``isolate`` runs it in a worker process with the usual time and memory limits.
+    """
+    options = RunOptions.build(output, no_grad, detach, requires_grad, False, dtype, False,
+                               seed)
+    if isolate:
+        from engine.sandbox import shared_pool
+
+        return shared_pool().gradient_graph(source, dict(inputs or {}), wrt, options,
+                                            limits)
+    from engine.higher import gradient_graph_in_process
+
+    return gradient_graph_in_process(source, inputs, wrt, options, limits)
 
 
 def analytic_derivative(source: str, inputs: Mapping[str, Any] | None = None,

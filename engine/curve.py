@@ -1,10 +1,14 @@
-"""f and f' over a range of one scalar input, exactly and in one batched pass.
+"""f, f' (and f'') over a range of one scalar input, exactly and in one batched pass.
 
 A learner would loop: set x, run forward, call backward, read x.grad, for every point.
 Here the program runs once normally (to find its output and the leaf to vary), then once
 more under ``torch.func.vmap(torch.func.grad_and_value(...))``: every point's value and
 exact autograd derivative in one batched forward and backward. Reductions in the program
 (``(w * xs).mean()``) stay per point, because vmap keeps each point's computation apart.
+
+The second derivative (``order=2``) is ``grad`` of that ``grad``: torch.func differentiates
+the backward pass itself, which is what ``backward(create_graph=True)`` followed by a
+second backward computes, for every point at once.
 """
 
 from __future__ import annotations
@@ -18,17 +22,21 @@ import numpy as np
 import torch
 
 from engine.errors import ProgramError, ProgramRefused
+from engine.higher import missing_derivative_sentence
 from engine.interpreter import CurveModeStop
 from engine.limits import Limits
 from engine.run import RunOptions, TorchState, choose_output, new_interpreter, prepare
 
+ORDERS = (1, 2)  # derivatives a curve can carry: f' and f''
+
 
 def curve_in_process(source: str, inputs: Mapping[str, Any] | None, wrt: str, lo: float,
                      hi: float, n: int, options: RunOptions, limits: Limits,
-                     ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """(xs, ys, dys) as float64 arrays; raises ProgramRefused with a clear reason."""
-    xs, ys, dys = _guarded_curve(source, inputs, wrt, lo, hi, n, options, limits)
-    return xs, ys.astype(np.float64), dys.astype(np.float64)
+                     order: int = 1) -> tuple[np.ndarray, ...]:
+    """(xs, ys, dys), or (xs, ys, dys, d2ys) for ``order=2``, as float64 arrays; raises
+    ProgramRefused with a clear reason."""
+    xs, *values = _guarded_curve(source, inputs, wrt, lo, hi, n, options, limits, order)
+    return (xs, *(v.astype(np.float64) for v in values))
 
 
 def curve_grid(lo: float, hi: float, n: int) -> np.ndarray:
@@ -40,33 +48,41 @@ def curve_grid(lo: float, hi: float, n: int) -> np.ndarray:
 
 def curve_values(source: str, inputs: Mapping[str, Any] | None, wrt: str, lo: float,
                  hi: float, n: int, options: RunOptions, limits: Limits,
-                 ) -> tuple[np.ndarray, np.ndarray]:
-    """(ys, dys) at :func:`curve_grid`'s points, in the dtype they were computed in
-    (float32 unless the program asked for float64: a worker sends half the bytes)."""
-    return _guarded_curve(source, inputs, wrt, lo, hi, n, options, limits)[1:]
+                 order: int = 1) -> tuple[np.ndarray, ...]:
+    """(ys, dys) or (ys, dys, d2ys) at :func:`curve_grid`'s points, in the dtype they
+    were computed in (float32 unless the program asked for float64: a worker sends half
+    the bytes)."""
+    return _guarded_curve(source, inputs, wrt, lo, hi, n, options, limits, order)[1:]
 
 
 def _guarded_curve(source: str, inputs: Mapping[str, Any] | None, wrt: str, lo: float,
                    hi: float, n: int, options: RunOptions, limits: Limits,
-                   ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+                   order: int = 1) -> tuple[np.ndarray, ...]:
+    if order not in ORDERS:
+        raise ValueError(f"order must be one of {ORDERS}, not {order!r}")
     check_range(lo, hi, n, limits)
     state = TorchState()
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             return _curve(source, inputs, wrt, float(lo), float(hi), int(n), options,
-                          limits)
+                          limits, order)
     except ProgramRefused:
         raise
     except (RuntimeError, ValueError, TypeError, IndexError) as exc:
-        text = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        if ".item()" in text or ("item" in text and "vmap" in text):
-            text = ("the program turns a tensor into a plain number (.item(), float()), "
-                    "which cannot be done for many points at once")
-        raise ProgramRefused(ProgramError(f"This curve cannot be drawn: {text}.",
-                                          "runtime")) from None
+        raise ProgramRefused(ProgramError(f"This curve cannot be drawn: "
+                                          f"{_curve_error_text(exc)}.", "runtime")) from None
     finally:
         state.restore()
+
+
+def _curve_error_text(exc: Exception) -> str:
+    """Torch's complaint about a batched run, in a learner's words where we know them."""
+    text = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+    if ".item()" in text or ("item" in text and "vmap" in text):
+        return ("the program turns a tensor into a plain number (.item(), float()), "
+                "which cannot be done for many points at once")
+    return missing_derivative_sentence(text) or text.rstrip(".")
 
 
 def check_range(lo: float, hi: float, n: int, limits: Limits) -> None:
@@ -84,8 +100,8 @@ def check_range(lo: float, hi: float, n: int, limits: Limits) -> None:
 
 
 def _curve(source: str, inputs: Mapping[str, Any] | None, wrt: str, lo: float, hi: float,
-           n: int, options: RunOptions, limits: Limits,
-           ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+           n: int, options: RunOptions, limits: Limits, order: int,
+           ) -> tuple[np.ndarray, ...]:
     program, leaves = prepare(source, inputs, options, limits)
     # 1. A normal run at the current values: which tensor is the output, where it is made,
     #    and where the leaf called `wrt` comes from.
@@ -108,7 +124,8 @@ def _curve(source: str, inputs: Mapping[str, Any] | None, wrt: str, lo: float, h
     # 2. The batched run: one forward and backward for every point.
     grid = curve_grid(lo, hi, n)
     xs = torch.from_numpy(grid)
-    per_point = max(1, limits.max_curve_elements // n)
+    # Each further derivative keeps the previous pass's values alive too: a smaller share.
+    per_point = max(1, limits.max_curve_elements // (n * order))
     deadline = time.monotonic() + limits.time_limit_s
 
     def f(x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
@@ -138,9 +155,29 @@ def _curve(source: str, inputs: Mapping[str, Any] | None, wrt: str, lo: float, h
     dtype = leaves[wrt].dtype if start is None else _leaf_dtype(probe, wrt, output)
     if not _depends_on(output, probe, leaves, wrt):
         ys = torch.func.vmap(lambda x: f(x)[1])(xs.to(dtype)).detach().numpy()
-        return grid, ys, np.full(n, np.nan, dtype=ys.dtype)  # nothing recorded
-    dys, (ys, _) = torch.func.vmap(torch.func.grad_and_value(f, has_aux=True))(xs.to(dtype))
-    return grid, ys.detach().numpy(), dys.detach().numpy()
+        nothing = np.full(n, np.nan, dtype=ys.dtype)  # nothing recorded: no derivative
+        return (grid, ys, *[nothing] * order)
+    values = _batched_derivatives(f, xs.to(dtype), order)
+    return (grid, *(v.detach().numpy() for v in values))
+
+
+def _batched_derivatives(f: Any, xs: torch.Tensor, order: int,
+                         ) -> tuple[torch.Tensor, ...]:
+    """(ys, dys) or (ys, dys, d2ys) in one vmapped pass. ``f(x)`` returns ``(y, y
+    detached)``; the detached copy rides along as ``aux``, so the value comes out of the
+    same pass that differentiates it. For f'' the first derivative is itself the function
+    differentiated (``grad`` of ``grad``), with f carried along as ``aux``."""
+    first = torch.func.grad_and_value(f, has_aux=True)  # x -> (dy, (y, y detached))
+    if order == 1:
+        dys, (ys, _) = torch.func.vmap(first)(xs)
+        return ys, dys
+
+    def slope(x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        dy, (_, y) = first(x)
+        return dy, y
+
+    d2ys, (dys, ys) = torch.func.vmap(torch.func.grad_and_value(slope, has_aux=True))(xs)
+    return ys, dys, d2ys
 
 
 def _find_input(probe: Any, leaves: dict[str, torch.Tensor], wrt: str,

@@ -198,17 +198,35 @@ class WorkerPool:
         return wire.decode_result(reply)
 
     def curve(self, source: str, inputs: dict[str, Any], wrt: str, lo: float, hi: float,
-              n: int, options: RunOptions, limits: Limits):
+              n: int, options: RunOptions, limits: Limits,
+              order: int = 1) -> tuple[np.ndarray, ...]:
+        """(xs, ys, dys), or with ``order=2`` also d2ys, computed in a worker
+        (engine.curve.curve_values); the grid is recomputed here, not sent."""
         reply = self._call({"op": "curve", "source": source, "inputs": _plain_inputs(inputs),
                             "wrt": wrt, "lo": float(lo), "hi": float(hi), "n": int(n),
-                            "options": _plain_options(options), "limits": asdict(limits)},
-                           limits)
+                            "order": int(order), "options": _plain_options(options),
+                            "limits": asdict(limits)}, limits)
         if reply.get("error") is not None:
             raise ProgramRefused(wire.decode_error(reply["error"]))  # type: ignore[arg-type]
-        ys, dys = wire.decode_array(reply["ys"]), wire.decode_array(reply["dys"])
-        if ys.shape != (n,) or dys.shape != (n,):
+        names = ("ys", "dys", "d2ys")[:order + 1]
+        if any(name not in reply for name in names):
             raise ProgramRefused(ProgramError("The worker sent a broken curve.", "internal"))
-        return curve_grid(lo, hi, n), ys.astype(np.float64), dys.astype(np.float64)
+        values = [wire.decode_array(reply[name]) for name in names]
+        if any(v.shape != (n,) for v in values):
+            raise ProgramRefused(ProgramError("The worker sent a broken curve.", "internal"))
+        return (curve_grid(lo, hi, n), *(v.astype(np.float64) for v in values))
+
+    def gradient_graph(self, source: str, inputs: dict[str, Any], wrt: str,
+                       options: RunOptions, limits: Limits) -> RunResult:
+        """The gradient's own graph (engine.higher.gradient_graph_in_process), in a
+        worker: a RunResult, decoded from plain data like :meth:`run`'s."""
+        reply = self._call({"op": "gradient_graph", "source": source,
+                            "inputs": _plain_inputs(inputs), "wrt": wrt,
+                            "options": _plain_options(options), "limits": asdict(limits)},
+                           limits)
+        if "graph" not in reply:
+            return RunResult(error=wire.decode_error(reply["error"]))
+        return wire.decode_result(reply)
 
     def formula(self, source: str, inputs: dict[str, Any], wrt: str, lo: float | None,
                 hi: float | None, n: int, output: str | None, limits: Limits) -> Formula:

@@ -82,12 +82,18 @@ def handle(request: dict[str, Any]) -> dict[str, Any]:
                                                  options, limits))
     if request["op"] == "curve":
         try:
-            ys, dys = curve_values(request["source"], request["inputs"], request["wrt"],
-                                   request["lo"], request["hi"], request["n"], options,
-                                   limits)
+            values = curve_values(request["source"], request["inputs"], request["wrt"],
+                                  request["lo"], request["hi"], request["n"], options,
+                                  limits, request.get("order", 1))
         except ProgramRefused as refusal:
             return {"error": asdict(refusal.error)}
-        return {"error": None, "ys": wire.encode_array(ys), "dys": wire.encode_array(dys)}
+        names = ("ys", "dys", "d2ys")[:len(values)]
+        return {"error": None, **{k: wire.encode_array(v) for k, v in zip(names, values)}}
+    if request["op"] == "gradient_graph":
+        from engine.higher import gradient_graph_in_process
+
+        return wire.encode_result(gradient_graph_in_process(
+            request["source"], request["inputs"], request["wrt"], options, limits))
     raise ValueError(f"unknown request {request['op']!r}")
 
 
