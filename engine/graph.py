@@ -18,6 +18,7 @@ from typing import Any
 
 import torch
 
+from engine.steps import MAX_STEPS, StepInput, box_tex, build_step, saved_numbers
 from engine.summary import summarize
 
 # Plain words for torch's backward node names (the part before "Backward").
@@ -104,6 +105,7 @@ class GraphRecorder:
     grads_in: dict[Any, Any] = field(default_factory=dict)  # arriving at the node
     grads_out: dict[Any, list[Any]] = field(default_factory=dict)  # sent on
     order: dict[Any, int] = field(default_factory=dict)
+    saved_in_backward: dict[Any, dict[str, Any]] = field(default_factory=dict)
     hooked: set[Any] = field(default_factory=set)
     hook_handles: list[Any] = field(default_factory=list)
     dataflow: list[DataflowStep] = field(default_factory=list)
@@ -144,6 +146,9 @@ class GraphRecorder:
             arriving = grad_outputs[0] if grad_outputs else None
             self.grads_in[node] = _snapshot(arriving)
             self.grads_out[node] = [_snapshot(g) for g in grad_inputs]
+            if len(self.saved_in_backward) < MAX_STEPS:
+                # Read now: a backward without retain_graph frees them right after.
+                self.saved_in_backward[node] = saved_numbers(node)
         return hook
 
     def finish(self) -> None:
@@ -192,7 +197,53 @@ class GraphRecorder:
             "truncated": truncated,
             "backward_order": [ids[n] for n in sorted(self.order, key=self.order.get)
                                if n in ids],
+            "steps": self._steps(ids, edges),
         }
+
+    def _name_of(self, node: Any) -> str | None:
+        if type(node).__name__ == "AccumulateGrad":
+            return self.leaf_names.get(id(node.variable), (None,))[0]
+        return self.node_names.get(node)
+
+    def _steps(self, ids: dict[Any, str], edges: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        """The backward pass in torch's order, one step per node, with the chain rule at
+        each (see engine.steps)."""
+        ordered = [n for n in sorted(self.order, key=self.order.get) if n in ids]
+        if not ordered:
+            return []
+        readers: dict[str, int] = {}
+        for edge in edges:
+            if edge["recorded"]:
+                readers[edge["source"]] = readers.get(edge["source"], 0) + 1
+        root = ordered[0]
+        root_tex = box_tex(self._name_of(root), describe_op(type(root).__name__))
+        steps = []
+        for position, node in enumerate(ordered):
+            children = [(ids.get(child), box_tex(self._name_of(child),
+                                                 describe_op(type(child).__name__))
+                         if child is not None else None,
+                         describe_op(type(child).__name__) if child is not None else "")
+                        for child, _ in node.next_functions]
+            child_values = [self._forward_value(child) for child, _ in node.next_functions]
+            own = node.variable if type(node).__name__ == "AccumulateGrad" else \
+                self.node_values.get(node)
+            steps.append(build_step(StepInput(
+                node_id=ids[node], op=type(node).__name__, name=self._name_of(node),
+                words=describe_op(type(node).__name__), arriving=self.grads_in.get(node),
+                sent=self.grads_out.get(node, []), children=children,
+                child_values=child_values, own_value=own,
+                saved=self.saved_in_backward.get(node, {}),
+                consumers=[readers.get(ids.get(child, ""), 0) if child is not None else 0
+                           for child, _ in node.next_functions]),
+                root_tex, position))
+        return steps
+
+    def _forward_value(self, node: Any) -> Any:
+        if node is None:
+            return None
+        if type(node).__name__ == "AccumulateGrad":
+            return node.variable.detach()
+        return self.node_values.get(node)
 
     def _node_data(self, node: Any, node_id: str, is_output: bool) -> dict[str, Any]:
         op = type(node).__name__

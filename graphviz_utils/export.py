@@ -1,15 +1,22 @@
-"""Exports: DOT text, SVG from the ``dot`` program, and a standalone HTML page.
+"""Exports: DOT text, SVG from the ``dot`` program, and self-contained HTML pages.
 
-The HTML page lays the graph out in the browser with Graphviz compiled to WebAssembly
-(@hpcc-js/wasm-graphviz, the engine Streamlit's own graph element uses) and adds pan and
-zoom (svg-pan-zoom). Both libraries are inlined from ``vendor/``, so a teacher can save
-the file and open it offline, on a machine without Graphviz installed.
+Two pages share one toolbar (zoom in, zoom out, Fit, Reset, "Zoom to…" a node) and one
+pan-and-zoom wiring (svg-pan-zoom), so they look and behave the same:
+
+* :func:`to_html` lays the graph out in the browser with Graphviz compiled to WebAssembly
+  (@hpcc-js/wasm-graphviz, the engine Streamlit's own graph element uses). A teacher can
+  save the file and open it offline, on a machine without Graphviz installed.
+* :func:`pan_zoom_html` embeds the SVG that ``dot`` drew on the server: about 30 KB of
+  script instead of 800 KB, for a view inside a Streamlit page that is rebuilt often.
+
+Both libraries are inlined from ``vendor/``; the pages fetch nothing.
 """
 
 from __future__ import annotations
 
 import html
 import json
+import re
 import shutil
 from functools import cache
 from pathlib import Path
@@ -65,16 +72,81 @@ def _script_json(value: str) -> str:
             .replace("&", "\\u0026"))
 
 
+def _css_colour(value: str) -> str:
+    """A colour for the style sheet: only the characters colours are written with, so a
+    value cannot end a rule or the <style> element (an invalid colour is just ignored)."""
+    return re.sub(r"[^#\w(),.%\s-]", "", value)
+
+
 def to_html(dot: graphviz.Digraph | str, title: str = "Autograd graph",
-            background: str = "white") -> str:
-    """A self-contained HTML page: the graph, pan (drag), zoom (wheel, buttons), fit."""
+            background: str = "white", text_colour: str = "#222222") -> str:
+    """A self-contained page that lays the graph out in the browser (no ``dot`` needed):
+    pan (drag), zoom (wheel, buttons), Fit, Reset and "Zoom to…" a node."""
+    return _page(title, background, text_colour, height="100%", svg="",
+                 layout=_browser_layout(dot))
+
+
+def pan_zoom_html(dot: graphviz.Digraph | str, *, height_px: int, background: str,
+                  text_colour: str, title: str = "Autograd graph") -> str:
+    """A small self-contained page, ``height_px`` tall, for an iframe in a Streamlit page:
+    the SVG ``dot`` drew, with the toolbar and pan-and-zoom of :func:`to_html`.
+
+    Without ``dot`` (the app itself does not need it, so a deployment may lack it) the
+    graph is laid out in the browser as :func:`to_html` does: the page is then about
+    800 KB instead of about 30 KB plus the SVG, but it still works offline.
+    """
+    if height_px < 100:
+        raise ValueError(f"height_px must be at least 100, not {height_px}")
+    try:
+        svg = _svg_for_body(to_svg(dot))
+    except (DotNotInstalled, graphviz.CalledProcessError):
+        # dot missing or failing: the browser lays out (and reports a broken source).
+        return _page(title, background, text_colour, height=f"{int(height_px)}px", svg="",
+                     layout=_browser_layout(dot))
+    return _page(title, background, text_colour, height=f"{int(height_px)}px", svg=svg,
+                 start='\nshowGraph(document.querySelector("#graph svg"));')
+
+
+# Markup that would run, or end an element the SVG sits in. In dot's SVG every label is
+# text with <, > and & written as entities, so a match here is markup dot was asked for.
+_ACTIVE_MARKUP = re.compile(
+    r"<\s*/?\s*(script|style|foreignobject|iframe|object|embed)\b|<!--|<!\[cdata\[|<\?",
+    re.IGNORECASE)
+
+
+def _svg_for_body(svg: str) -> str:
+    """dot's SVG ready to sit in the page's body: without the XML prolog, DOCTYPE and
+    comments (HTML has no use for them, and the comments repeat node names)."""
+    svg = re.sub(r"<!--.*?-->", "", svg, flags=re.DOTALL)
+    start = re.search(r"<svg[\s>]", svg)
+    if start is None:
+        raise ValueError("dot's output holds no <svg> element")
+    body = svg[start.start():].strip()
+    if _ACTIVE_MARKUP.search(body):
+        raise ValueError("the SVG holds markup that could run; it is not inlined")
+    return body
+
+
+def _page(title: str, background: str, text_colour: str, *, height: str, svg: str,
+          start: str = "", layout: str = "") -> str:
+    """The one page both exports are: toolbar, graph, message, then the scripts."""
     return _PAGE.format(
         title=html.escape(title),
-        background=html.escape(background, quote=True),
+        css=_CSS.format(background=_css_colour(background), text=_css_colour(text_colour),
+                        height=height),
+        toolbar=_TOOLBAR,
+        svg=svg,
         pan_zoom=_vendored(PAN_ZOOM_JS),
-        graphviz_module=_vendored(GRAPHVIZ_WASM_JS),
-        source=_script_json(dot_source(dot)),
+        wiring=_WIRING,
+        start=start,
+        layout=layout,
     )
+
+
+def _browser_layout(dot: graphviz.Digraph | str) -> str:
+    """The scripts that lay the DOT out in the browser; the DOT only as a JSON literal."""
+    return _BROWSER_LAYOUT.format(graphviz_module=_vendored(GRAPHVIZ_WASM_JS),
+                                  source=_script_json(dot_source(dot)))
 
 
 _PAGE = """<!doctype html>
@@ -82,31 +154,161 @@ _PAGE = """<!doctype html>
 <head>
 <meta charset="utf-8">
 <title>{title}</title>
-<style>
-  html, body {{ margin: 0; height: 100%; background: {background}; overflow: hidden;
-               font-family: Helvetica, Arial, sans-serif; }}
-  #graph {{ position: absolute; inset: 0; }}
-  #graph svg {{ width: 100%; height: 100%; }}
-  #toolbar {{ position: fixed; top: 12px; right: 12px; z-index: 1; display: flex; gap: 6px; }}
-  #toolbar button {{ font-size: 18px; min-width: 44px; min-height: 40px; border-radius: 6px;
-                    border: 1px solid #888; background: #fafafa; cursor: pointer; }}
-  #message {{ position: fixed; bottom: 12px; left: 12px; color: #b3261e; }}
-</style>
+<style>{css}</style>
 </head>
 <body data-state="loading">
-<div id="toolbar">
-  <button id="zoom-in" title="Zoom in">+</button>
-  <button id="zoom-out" title="Zoom out">&minus;</button>
+{toolbar}
+<div id="graph">{svg}</div>
+<div id="message" role="alert"></div>
+<script>{pan_zoom}
+{wiring}{start}</script>{layout}
+</body>
+</html>
+"""
+
+# Large targets (at least 44 px) and type: the view is used on a projector.
+_CSS = """
+  html, body {{ margin: 0; height: {height}; background: {background}; color: {text};
+               overflow: hidden; font-family: Helvetica, Arial, sans-serif; }}
+  body {{ display: flex; flex-direction: column; }}
+  #toolbar {{ display: flex; flex-wrap: wrap; align-items: center; gap: 8px; padding: 8px;
+             border-bottom: 1px solid color-mix(in srgb, currentColor 25%, transparent); }}
+  #toolbar button, #toolbar select {{
+    font: inherit; font-size: 20px; min-height: 44px; border-radius: 8px; cursor: pointer;
+    color: inherit; background: color-mix(in srgb, currentColor 7%, {background});
+    border: 2px solid color-mix(in srgb, currentColor 45%, transparent); }}
+  #toolbar button {{ min-width: 56px; padding: 0 14px; }}
+  #toolbar button:hover, #toolbar select:hover {{
+    background: color-mix(in srgb, currentColor 16%, {background}); }}
+  #toolbar select {{ flex: 1 1 10em; min-width: 8em; max-width: 30em; padding: 0 10px; }}
+  #hint {{ position: fixed; z-index: 1; right: 10px; bottom: 8px; font-size: 15px;
+          padding: 2px 6px;
+          border-radius: 4px; pointer-events: none; opacity: 0.8;
+          background: color-mix(in srgb, {background} 85%, transparent); }}
+  #graph {{ flex: 1; min-height: 0; position: relative; cursor: grab; }}
+  #graph:active {{ cursor: grabbing; }}
+  #graph svg {{ display: block; width: 100%; height: 100%; }}
+  #graph .node.picked {{ filter: drop-shadow(0 0 3px #f59e0b) drop-shadow(0 0 8px #f59e0b); }}
+  #message {{ position: fixed; bottom: 12px; left: 12px; color: #b3261e; font-size: 18px; }}
+"""
+
+_TOOLBAR = """<div id="toolbar" role="toolbar" aria-label="Graph view">
+  <button id="zoom-in" title="Zoom in" aria-label="Zoom in">+</button>
+  <button id="zoom-out" title="Zoom out" aria-label="Zoom out">&minus;</button>
   <button id="fit" title="Fit the whole graph">Fit</button>
   <button id="reset" title="Back to the start">Reset</button>
-</div>
-<div id="graph"></div>
-<div id="message"></div>
-<script>{pan_zoom}</script>
+  <select id="zoom-to" title="Zoom to a node" aria-label="Zoom to a node">
+    <option value="">Zoom to&hellip;</option>
+  </select>
+  <span id="hint">Drag to move, scroll to zoom</span>
+</div>"""
+
+# Plain JavaScript, no braces to double: showGraph(svg) adds pan and zoom to a drawn SVG
+# and wires the toolbar. Node names reach the page only as DOM text (textContent, new
+# Option), never as markup.
+_WIRING = r"""
+// Zooms are svg-pan-zoom's "real" ones: px per pt of dot's drawing, so at zoom 1 a
+// 12 pt label is 12 px tall. `var`, not `const`: a page written again into the same
+// window (document.write) must not fail on a second declaration.
+var READABLE_ZOOM = 1;    // a graph that fits only smaller starts at this zoom instead
+var MAX_START_ZOOM = 2;   // and a small one is not blown up past this at the start
+var MAX_NODE_ZOOM = 4;    // "Zoom to…" magnifies at most this much
+var NODE_FILL = 0.35;     // ...to make the node about this share of the view
+
+function failed(error) {
+  document.getElementById("message").textContent = "Could not draw the graph: " + error;
+  document.body.dataset.state = "error";
+}
+
+function nodeText(node) {
+  const lines = Array.from(node.querySelectorAll("text"), (t) => t.textContent.trim())
+    .filter((line) => line);
+  const text = lines.join(" · ") || node.querySelector("title")?.textContent || node.id;
+  return text.length > 90 ? text.slice(0, 89) + "…" : text;
+}
+
+function listNodes(svg, picker) {
+  const nodes = Array.from(svg.querySelectorAll("g.node[id]"));
+  const boxes = new Map(nodes.map((node) => [node, node.getBBox()]));
+  nodes.sort((a, b) => boxes.get(a).y - boxes.get(b).y || boxes.get(a).x - boxes.get(b).x);
+  for (const node of nodes) picker.add(new Option(nodeText(node), node.id));
+}
+
+function zoomToNode(view, svg, node) {
+  // The node's box in the pan-zoom viewport's units, from the live state (the DOM
+  // transform catches up on the next frame, so screen rectangles may be stale).
+  const viewport = svg.querySelector(".svg-pan-zoom_viewport");
+  const toViewport = viewport.getCTM().inverse().multiply(node.getCTM());
+  const box = node.getBBox();
+  const corner = (x, y) => new DOMPoint(x, y).matrixTransform(toViewport);
+  const a = corner(box.x, box.y), b = corner(box.x + box.width, box.y + box.height);
+  const width = Math.abs(b.x - a.x), height = Math.abs(b.y - a.y);
+  const sizes = view.getSizes();
+  const wanted = Math.min(MAX_NODE_ZOOM, NODE_FILL * sizes.width / width,
+                          NODE_FILL * sizes.height / height);
+  view.zoom(view.getZoom() * wanted / sizes.realZoom);
+  const zoom = view.getSizes().realZoom;
+  view.pan({ x: sizes.width / 2 - zoom * (a.x + b.x) / 2,
+             y: sizes.height / 2 - zoom * (a.y + b.y) / 2 });
+}
+
+function startView(view) {
+  // The whole graph when it reads that way (a small one not blown up past
+  // MAX_START_ZOOM); a bigger one at READABLE_ZOOM from its top-left corner, as a page
+  // is read. Each axis that fits is centred. Fit still shows it all; Reset comes here.
+  const sizes = view.getSizes(), box = sizes.viewBox, fitted = sizes.realZoom;
+  const zoom = Math.min(Math.max(fitted, READABLE_ZOOM), MAX_START_ZOOM);
+  const place = (room, start, length) =>
+    (room > zoom * length ? (room - zoom * length) / 2 : 0) - zoom * start;
+  view.zoom(view.getZoom() * zoom / fitted);
+  view.pan({ x: place(sizes.width, box.x, box.width),
+             y: place(sizes.height, box.y, box.height) });
+  return { zoom: view.getZoom(), pan: view.getPan() };
+}
+
+function pick(svg, node) {
+  for (const old of svg.querySelectorAll(".node.picked")) old.classList.remove("picked");
+  if (node) node.classList.add("picked");
+}
+
+function showGraph(svg) {
+  try {
+    svg.removeAttribute("width");
+    svg.removeAttribute("height");
+    const view = svgPanZoom(svg, { zoomScaleSensitivity: 0.3, minZoom: 0.05, maxZoom: 50,
+                                   fit: true, center: true });
+    // Deep in a big graph a node may need more than 50x the fitted size.
+    view.setMaxZoom(Math.max(50, 2 * MAX_NODE_ZOOM / view.getSizes().realZoom));
+    const start = startView(view);
+    const byId = (id) => document.getElementById(id);
+    const picker = byId("zoom-to");
+    const unpick = () => { picker.value = ""; pick(svg, null); };
+    byId("zoom-in").onclick = () => view.zoomIn();
+    byId("zoom-out").onclick = () => view.zoomOut();
+    byId("fit").onclick = () => { view.fit(); view.center(); unpick(); };
+    byId("reset").onclick = () => { view.zoom(start.zoom); view.pan(start.pan); unpick(); };
+    listNodes(svg, picker);
+    picker.onchange = () => {
+      const node = picker.value && svg.getElementById(picker.value);
+      pick(svg, node);
+      if (node) zoomToNode(view, svg, node);
+    };
+    const hideHint = () => { byId("hint").hidden = true; };  // learnt: out of the way
+    svg.addEventListener("pointerdown", hideHint, { once: true });
+    svg.addEventListener("wheel", hideHint, { once: true, passive: true });
+    window.addEventListener("resize", () => view.resize());
+    window.graphView = view;
+    document.body.dataset.state = "ready";
+  } catch (error) {
+    failed(error);
+  }
+}
+"""
+
+_BROWSER_LAYOUT = """
 <script id="graphviz-module" type="text/plain">{graphviz_module}</script>
 <script type="module">
 const source = {source};
-const message = document.getElementById("message");
 try {{
   const code = document.getElementById("graphviz-module").textContent;
   const url = URL.createObjectURL(new Blob([code], {{ type: "text/javascript" }}));
@@ -114,22 +316,8 @@ try {{
   const graphviz = await Graphviz.load();
   const container = document.getElementById("graph");
   container.innerHTML = graphviz.layout(source, "svg", "dot");
-  const svg = container.querySelector("svg");
-  svg.removeAttribute("width");
-  svg.removeAttribute("height");
-  const view = svgPanZoom(svg, {{ zoomScaleSensitivity: 0.3, minZoom: 0.05, maxZoom: 50,
-                                  fit: true, center: true }});
-  document.getElementById("zoom-in").onclick = () => view.zoomIn();
-  document.getElementById("zoom-out").onclick = () => view.zoomOut();
-  document.getElementById("fit").onclick = () => {{ view.fit(); view.center(); }};
-  document.getElementById("reset").onclick = () => view.reset();
-  window.graphView = view;
-  document.body.dataset.state = "ready";
+  showGraph(container.querySelector("svg"));
 }} catch (error) {{
-  message.textContent = "Could not draw the graph: " + error;
-  document.body.dataset.state = "error";
+  failed(error);
 }}
-</script>
-</body>
-</html>
-"""
+</script>"""

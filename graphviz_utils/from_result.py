@@ -10,8 +10,9 @@ from __future__ import annotations
 
 from typing import Any
 
+from engine.summary import format_summary
 from graphviz_utils.labels import SHORT_WHY
-from graphviz_utils.model import Drawing, Node
+from graphviz_utils.model import Drawing, Edge, Node
 
 
 def graph_data(result: Any) -> dict[str, Any]:
@@ -24,7 +25,8 @@ def graph_data(result: Any) -> dict[str, Any]:
     return graph
 
 
-def from_result(result: Any, show_saved: bool = False, show_attrs: bool = False) -> Drawing:
+def from_result(result: Any, show_saved: bool = False, show_attrs: bool = False,
+                step: int | None = None) -> Drawing:
     graph = graph_data(result)
     drawing = Drawing()
     backward_ran = bool(graph.get("backward_order"))
@@ -44,10 +46,31 @@ def from_result(result: Any, show_saved: bool = False, show_attrs: bool = False)
         else:
             drawing.connect(edge["source"], edge["target"], "untracked",
                             SHORT_WHY.get(edge.get("reason") or ""))
+    if step is not None and graph.get("steps"):
+        _show_step(drawing, graph["steps"], step)
     if graph.get("truncated"):
         drawing.notes.append(f"The engine stopped recording the graph at "
                              f"{len(graph['nodes']):,} nodes.")
     return drawing
+
+
+def _show_step(drawing: Drawing, steps: list[dict[str, Any]], step: int) -> None:
+    """The backward pass after ``step`` nodes ran (clamped to the steps there are)."""
+    step = min(max(step, 1), len(steps))
+    current = steps[step - 1]
+    for node in drawing.nodes.values():
+        if node.order is not None and node.order >= step:
+            node.grad, node.pending = None, True
+    drawing.nodes[current["node"]].current = True
+    sent = {send["to"]: send for send in current["sends"] if send["to"]}
+    edges = []
+    for edge in drawing.edges:
+        if edge.target == current["node"] and edge.source in sent and edge.line == "recorded":
+            grad = sent[edge.source]["grad"]
+            edge = Edge(edge.source, edge.target, "flowing",
+                        f"sends {format_summary(grad)}" if grad else "sends nothing")
+        edges.append(edge)
+    drawing.edges = edges
 
 
 def _node(data: dict[str, Any], show_attrs: bool) -> Node:

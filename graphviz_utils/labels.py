@@ -103,7 +103,10 @@ def node_label(node: Node, theme: Theme, detailed: bool = True) -> str:
             rows.append(f"<TR><TD>{text(key)} = {text(value)}</TD></TR>")
         rows += _number_rows("value", value_text(node.value), look.text, theme)
         rows += _number_rows(node.grad_label, value_text(node.grad), theme.grad_text, theme)
-        if node.grad is None and node.grad_missing:
+        if node.pending:
+            rows += _number_rows(node.grad_label, "not reached yet",
+                                 look.text, theme)
+        elif node.grad is None and node.grad_missing:
             rows += _number_rows(node.grad_label, "None (no gradient reached it)",
                                  look.text, theme)
     for note in node.notes:

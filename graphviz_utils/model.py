@@ -29,6 +29,8 @@ class Node:
     notes: list[str] = field(default_factory=list)  # reason not recorded, fold summary
     attrs: list[tuple[str, str]] = field(default_factory=list)  # show_attrs rows
     order: int | None = None  # position in the backward pass
+    current: bool = False  # the node backward runs at the step shown
+    pending: bool = False  # backward has not reached it yet at the step shown
 
     @property
     def foldable(self) -> bool:

@@ -7,7 +7,7 @@ HTML-like labels (nodes, edges, notes) and ``quoted_attribute`` for tooltips.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import cache
 
 import graphviz
@@ -24,6 +24,7 @@ from graphviz_utils.labels import (
 )
 from graphviz_utils.model import Drawing
 from graphviz_utils.theme import (
+    CURRENT_MEANING,
     KIND_MEANINGS,
     LINE_MEANINGS,
     LineLook,
@@ -86,7 +87,8 @@ def render(drawing: Drawing, style: Style) -> graphviz.Digraph:
     if style.legend and drawing.nodes:
         kinds = {n.kind for n in drawing.nodes.values()}
         lines = {e.line for e in drawing.edges}
-        dot.node("legend", legend_label(theme, kinds, lines), shape="plain",
+        current = any(n.current for n in drawing.nodes.values())
+        dot.node("legend", legend_label(theme, kinds, lines, current), shape="plain",
                  style="", fontcolor=theme.text, tooltip="legend")
         # After the last box (below it top-down, right of it left-right), so the wide
         # legend never shares a rank with the leaves and stretches their column.
@@ -104,16 +106,20 @@ def _write_boxes(dot: graphviz.Digraph, drawing: Drawing, theme: Theme,
     body = dot.body
     for node in drawing.nodes.values():
         node.value, node.grad = as_summary(node.value), as_summary(node.grad)
+        look = theme.nodes[node.kind]
+        attributes = (_node_attributes(look) if not node.current else
+                      _node_attributes(replace(look, border=theme.highlight))
+                      + f" penwidth={theme.pen_width * 3:g}")
         body.append(f"\t{ids[node.id]} [label={node_label(node, theme, not style.compact)} "
-                    f"{_node_attributes(theme.nodes[node.kind])} "
+                    f"{attributes} "
                     f"tooltip={quoted_attribute(tooltip(node))}]\n")
     for edge in drawing.edges:
         label = (f"label={edge_label(edge.label)} " if edge.label and not style.compact
                  else "")
         tail = ids.get(edge.source) or quote_edge(edge.source)
         head = ids.get(edge.target) or quote_edge(edge.target)
-        body.append(f"\t{tail} -> {head} "
-                    f"[{label}{_edge_attributes(theme.lines[edge.line], edge.line)}]\n")
+        body.append(f"\t{tail} -> {head} [{label}"
+                    f"{_edge_attributes(theme.lines[edge.line], edge.line, theme.pen_width)}]\n")
 
 
 @cache
@@ -123,8 +129,10 @@ def _node_attributes(look: NodeLook) -> str:
 
 
 @cache
-def _edge_attributes(look: LineLook, line: str) -> str:
+def _edge_attributes(look: LineLook, line: str, pen_width: float) -> str:
     attrs = {"color": look.colour, "style": look.style}
+    if line == "flowing":
+        attrs |= {"penwidth": f"{pen_width * 2.5:g}", "fontcolor": look.colour}
     if not look.arrow:
         attrs["dir"] = "none"
     if line == "saved":
@@ -132,10 +140,15 @@ def _edge_attributes(look: LineLook, line: str) -> str:
     return a_list(kwargs=attrs)
 
 
-def legend_label(theme: Theme, kinds: set[str], lines: set[str]) -> str:
+def legend_label(theme: Theme, kinds: set[str], lines: set[str],
+                 current: bool = False) -> str:
     """An HTML-like table: a swatch and a sentence for every kind and line drawn."""
     size = f"{theme.font_size * 0.9:.0f}"
     rows = ['<TR><TD COLSPAN="2" ALIGN="LEFT"><B>Legend</B></TD></TR>']
+    if current:
+        rows.append(f'<TR><TD COLOR="{theme.highlight}" BORDER="3" WIDTH="34"> </TD>'
+                    f'<TD ALIGN="LEFT"><FONT POINT-SIZE="{size}">{text(CURRENT_MEANING)}'
+                    "</FONT></TD></TR>")
     for kind, meaning in KIND_MEANINGS.items():
         if kind not in kinds:
             continue

@@ -14,6 +14,12 @@ from dataclasses import dataclass, replace
 # What each node kind means, in the legend's words (order = legend order).
 KIND_MEANINGS: dict[str, str] = {
     "leaf": "leaf: a tensor you made with requires_grad=True; backward fills its .grad",
+    # The program as written (graphviz_utils.written): inputs and the lines that assign.
+    "input": "input with requires_grad=True: autograd follows it",
+    "input_off": "input with requires_grad=False (or a plain number): a constant to "
+                 "autograd",
+    "statement": "a line you wrote that autograd recorded",
+    "statement_off": "a line you wrote that autograd did not record (the box says why)",
     "op": "operation autograd recorded (its grad_fn)",
     "view": "view operation (rounded box): shares memory with its input",
     "output": "output: backward starts here with gradient 1",
@@ -29,7 +35,11 @@ LINE_MEANINGS: dict[str, str] = {
     "untracked": "not recorded (no_grad, detach, requires_grad off): no gradient",
     "saved": "saved for backward",
     "base": "view of its base tensor",
+    "flowing": "this step: the gradient sent back to this input (against the arrow)",
 }
+
+# The box backward is running at the current step (drawn with the theme's highlight).
+CURRENT_MEANING = "this step: the node backward is running now"
 
 
 @dataclass(frozen=True)
@@ -58,6 +68,7 @@ class Theme:
     background: str
     text: str  # graph notes and the legend's words
     grad_text: str  # the gradient row stands out from the value row
+    highlight: str  # the current step's box and the gradients it sends
     nodes: dict[str, NodeLook]
     lines: dict[str, LineLook]
     font: str = "Helvetica"  # single names: Graphviz in the browser sizes text by them
@@ -74,6 +85,7 @@ LIGHT = Theme(
     background="white",
     text="#222222",
     grad_text="#b3261e",
+    highlight="#d81b60",
     nodes={
         "leaf": NodeLook("#cfe8ff", "#1f5fa8", "#0b2545"),
         "op": NodeLook("#ececec", "#6b6b6b", "#1a1a1a"),
@@ -82,6 +94,10 @@ LIGHT = Theme(
         "base": NodeLook("#a8d86e", "#4a7a12", "#1d3306"),
         "saved": NodeLook("#ffd8a8", "#c46a00", "#3d2200"),
         "untracked": NodeLook("#ffffff", "#8a8a8a", "#555555", style="filled,dashed"),
+        "input": NodeLook("#cfe8ff", "#1f5fa8", "#0b2545"),
+        "input_off": NodeLook("#f0f6fc", "#6f94bf", "#33475c", style="filled,dashed"),
+        "statement": NodeLook("#ececec", "#6b6b6b", "#1a1a1a"),
+        "statement_off": NodeLook("#fff4cc", "#9a7400", "#3d2e00", style="filled,dashed"),
         "folded": NodeLook("#f3e8ff", "#7e57c2", "#2e1a47", style="filled,rounded",
                            shape="box3d"),
     },
@@ -90,6 +106,7 @@ LIGHT = Theme(
         "untracked": LineLook("#8a8a8a", "dashed"),
         "saved": LineLook("#c46a00", "dotted", arrow=False),
         "base": LineLook("#4a7a12", "dotted"),
+        "flowing": LineLook("#d81b60"),
     },
 )
 
@@ -98,6 +115,7 @@ DARK = Theme(
     background="#0e1117",  # Streamlit's dark background
     text="#e6e6e6",
     grad_text="#ff8a80",
+    highlight="#ff4f9a",
     nodes={
         "leaf": NodeLook("#163a5f", "#6cb4ff", "#e8f3ff"),
         "op": NodeLook("#2b2f38", "#9aa0aa", "#f0f0f0"),
@@ -106,6 +124,10 @@ DARK = Theme(
         "base": NodeLook("#3d5e19", "#a5d65a", "#f1ffe0"),
         "saved": NodeLook("#5a3500", "#ffb35c", "#fff1e0"),
         "untracked": NodeLook("#0e1117", "#9aa0aa", "#c0c4cc", style="filled,dashed"),
+        "input": NodeLook("#163a5f", "#6cb4ff", "#e8f3ff"),
+        "input_off": NodeLook("#0f1e2e", "#5f8fbf", "#c8dcf0", style="filled,dashed"),
+        "statement": NodeLook("#2b2f38", "#9aa0aa", "#f0f0f0"),
+        "statement_off": NodeLook("#3a2f00", "#e0b43c", "#fff3cc", style="filled,dashed"),
         "folded": NodeLook("#33234d", "#b39ddb", "#f3ecff", style="filled,rounded",
                            shape="box3d"),
     },
@@ -114,6 +136,7 @@ DARK = Theme(
         "untracked": LineLook("#9aa0aa", "dashed"),
         "saved": LineLook("#ffb35c", "dotted", arrow=False),
         "base": LineLook("#a5d65a", "dotted"),
+        "flowing": LineLook("#ff4f9a"),
     },
 )
 
@@ -128,7 +151,7 @@ PROJECTOR = replace(
     pen_width=3.0,
     node_sep=0.5,
     rank_sep=0.7,
-    nodes={kind: replace(look, border="#000000" if kind != "untracked" else "#555555",
+    nodes={kind: replace(look, border="#555555" if "dashed" in look.style else "#000000",
                          text="#000000")
            for kind, look in LIGHT.nodes.items()},
     lines={line: replace(look, colour="#000000" if line == "recorded" else look.colour)

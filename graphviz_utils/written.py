@@ -1,0 +1,201 @@
+"""The program as the learner wrote it: one box per input and per assignment, as DOT.
+
+The recorded graph (:func:`graphviz_utils.to_dot`) shows what autograd kept: a box per
+operation, none for what it did not record. Beside it, this drawing shows the lines the
+learner wrote, in their order, with an arrow from each name to every line that reads it,
+so the two can be compared box for box. A line autograd did not record is dashed in its
+own colour with the reason; an input with requires_grad off is dashed too; a line that
+became several recorded operations says which. The facts (inputs, who read what, which
+operations a line made) come from :mod:`engine.compare`, which words the differences.
+
+No Streamlit here; the drawing goes through the same renderer, theme and label escaping
+as the recorded graph, so the legend explains every box.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import graphviz
+
+from engine.compare import (
+    Input,
+    gradient_read,
+    graph_of,
+    inherited_from,
+    operation_words,
+    program_inputs,
+    read_sources,
+    statement_operations,
+    statement_text,
+    user_functions,
+)
+from graphviz_utils.labels import SHORT_WHY
+from graphviz_utils.model import Drawing, Node
+from graphviz_utils.render import Style, render
+from graphviz_utils.theme import Theme
+
+CAPTION = "As you wrote it: an arrow goes from a name to each line that reads it."
+FLOAT_DTYPES = ("float", "double", "half", "bfloat", "complex")
+RECORDED_KINDS = frozenset({"input", "leaf", "statement", "output"})  # gradient flows
+
+
+def written_dot(result: Any, theme: str | Theme = "light", **style: Any,
+                ) -> graphviz.Digraph:
+    """The program as written (a ``run_program`` result or its ``.graph`` dict) as a
+    ``graphviz.Digraph``. Style keywords as for :func:`graphviz_utils.to_dot`
+    (``direction``, ``compact``, ``legend``, ``max_nodes``). Pass the RunResult rather
+    than the dict where you can: only it knows inputs no line reads and plain numbers."""
+    chosen = Style(theme=theme, **style)
+    drawing = written_drawing(result)
+    dot = render(drawing, chosen)
+    if len(drawing.nodes) <= chosen.max_nodes:  # not folded: every s<i> box is drawn
+        _keep_program_order(dot, graph_of(result).get("dataflow", []))
+    return dot
+
+
+def _keep_program_order(dot: graphviz.Digraph, steps: list[dict[str, Any]]) -> None:
+    """Invisible arrows from each line to the next, so the boxes read top-down in the
+    order of the code; without them dot puts independent lines side by side in any
+    order (line 2 left of line 1). Lines that share a line number stay side by side."""
+    for index in range(1, len(steps)):
+        if steps[index]["line"] != steps[index - 1]["line"]:
+            dot.edge(f"s{index - 1}", f"s{index}", style="invis")
+
+
+def written_drawing(result: Any) -> Drawing:
+    """The boxes and arrows before rendering: ids ``i0..`` for inputs and ``s0..`` for
+    the dataflow's steps (the same order as ``graph["dataflow"]``)."""
+    graph = graph_of(result)
+    steps = graph.get("dataflow", [])
+    inputs = program_inputs(result)
+    drawing = Drawing()
+    for number, item in enumerate(inputs):
+        drawing.add(_input_box(f"i{number}", item))
+    box_of_input = {item.name: f"i{number}" for number, item in enumerate(inputs)}
+    operations = statement_operations(graph, inputs)
+    output = _output_step(graph, steps)
+    off = {item.name for item in inputs if not item.requires_grad}
+    for index, (step, sources) in enumerate(zip(steps, read_sources(steps, inputs))):
+        why = None if step["tracked"] else _why_short(
+            step, inherited_from(steps, index, sources, inputs), steps,
+            [r for r, source in sources.items() if isinstance(source, str) and r in off])
+        drawing.add(_statement_box(index, step, operations.get(index), index == output, why))
+        for read, source in sources.items():
+            source_id = f"s{source}" if isinstance(source, int) else box_of_input[read]
+            _connect(drawing, source_id, f"s{index}", bool(step["tracked"]))
+    if drawing.nodes:
+        drawing.notes.append(CAPTION)
+    else:
+        drawing.notes.append("No line assigns a tensor yet: nothing to draw.")
+    return drawing
+
+
+def _input_box(node_id: str, item: Input) -> Node:
+    if not item.is_tensor:
+        return Node(node_id, "input_off", name=item.name, words="plain number",
+                    notes=["not a tensor: a constant to autograd"])
+    words = "input, requires_grad=True" if item.requires_grad else \
+        "input, requires_grad=False"
+    notes = [] if item.requires_grad else ["a constant to autograd: no .grad"]
+    return Node(node_id, "input" if item.requires_grad else "input_off", name=item.name,
+                words=words, shape=_shape(item.value), value=item.value, notes=notes)
+
+
+def _statement_box(index: int, step: dict[str, Any], operations: list[dict[str, Any]] | None,
+                   is_output: bool, why: str | None) -> Node:
+    """``line 2: z = torch.sin(y)``, its value, and how autograd recorded it (or ``why``
+    not)."""
+    value = step.get("value")
+    node = Node(f"s{index}", "statement", name=f"line {step['line']}: {statement_text(step)}",
+                shape=_shape(value), value=value)
+    if not step["tracked"]:
+        node.kind = "statement_off"
+        node.notes.append(f"not recorded: {why}")
+    elif operations is not None and len(operations) == 1:
+        node.words, node.op = f"recorded as {operations[0]['label']}", operations[0]["op"]
+    elif operations:
+        # Notes, not the operation row: the renderer leaves that row out of an output box
+        # that has no single grad_fn, and this is the line the learner must not miss.
+        functions = user_functions(step["code"])
+        where = f" inside {', '.join(functions)}" if functions else ""
+        node.notes += [f"recorded as {len(operations)} operations{where}:",
+                       operation_words(operations)]
+    elif _is_new_leaf(step, operations):
+        node.kind = "leaf"
+        node.notes.append("a new leaf: requires grad")
+    else:
+        node.notes.append(_no_operation_words(step, operations))
+    if _dtype_note(value) and step.get("reason") != "integer":
+        node.notes.append(_dtype_note(value))
+    if is_output and step["tracked"]:
+        node.kind = "output"
+    return node
+
+
+def _why_short(step: dict[str, Any], inherited: int | str | None,
+               steps: list[dict[str, Any]], off: list[str]) -> str:
+    """The reason in a few words, as the recorded graph says it; a reason taken over from
+    an unrecorded value names that value instead (z is not itself detached), and inputs
+    switched off are named (``off``: those this line read)."""
+    reason = step.get("reason")
+    if isinstance(inherited, int):
+        origin = steps[inherited]
+        return f"computed from {origin['target']} (line {origin['line']}), which was not"
+    if reason == "requires_grad_off" and off:
+        return f"{', '.join(off)} {'has' if len(off) == 1 else 'have'} requires_grad=False"
+    if reason is None:
+        return "a constant (requires_grad off)"
+    if reason == "constant" and gradient_read(step["code"]):
+        return f"{gradient_read(step['code'])} does not require grad"
+    if reason == "integer" and _dtype_note(step.get("value")):
+        return _dtype_note(step.get("value"))
+    return SHORT_WHY.get(reason, "not recorded")
+
+
+def _is_new_leaf(step: dict[str, Any], operations: list[dict[str, Any]] | None) -> bool:
+    """``w = torch.tensor(1.0, requires_grad=True)``: recorded, no grad_fn, reads nothing.
+    Drawn as a leaf, blue as in the recorded graph."""
+    return operations is not None and step.get("grad_fn") is None and not step["reads"]
+
+
+def _no_operation_words(step: dict[str, Any], operations: list[dict[str, Any]] | None) -> str:
+    """A recorded line that made no operation: another name for a tensor (None: the
+    engine stopped recording before this line's box)."""
+    if operations is None:
+        return "recorded (the graph was cut short)"
+    if len(step["reads"]) == 1 and step["code"] == step["reads"][0]:
+        return f"no new operation: the same tensor as {step['code']}"
+    return "no new operation: the same tensor"
+
+
+def _connect(drawing: Drawing, source: str, target: str, target_tracked: bool) -> None:
+    """Solid where the gradient flows back along the arrow; dashed where it cannot, with
+    "used as a constant" where a recorded line reads something autograd did not record."""
+    source_tracked = drawing.nodes[source].kind in RECORDED_KINDS
+    if target_tracked and source_tracked:
+        drawing.connect(source, target)
+    elif target_tracked:
+        drawing.connect(source, target, "untracked", "used as a constant")
+    else:
+        drawing.connect(source, target, "untracked")
+
+
+def _output_step(graph: dict[str, Any], steps: list[dict[str, Any]]) -> int | None:
+    """The last step that holds the output's box, if the output is a recorded line."""
+    outputs = {n["id"] for n in graph["nodes"] if n.get("is_output") and n["kind"] != "untracked"}
+    found = [i for i, step in enumerate(steps) if step.get("node") in outputs]
+    return found[-1] if found else None
+
+
+def _shape(value: dict[str, Any] | None) -> list[int] | None:
+    return value.get("shape") if isinstance(value, dict) else None
+
+
+def _dtype_note(value: dict[str, Any] | None) -> str | None:
+    """``integer values (int64): no gradients`` for a tensor autograd cannot follow."""
+    dtype = str(value.get("dtype", "")) if isinstance(value, dict) else ""
+    if not dtype or dtype.startswith(FLOAT_DTYPES):
+        return None
+    kind = "True/False" if dtype == "bool" else "integer"
+    return f"{kind} values ({dtype}): no gradients"
