@@ -13,9 +13,11 @@ from dataclasses import replace
 import streamlit as st
 
 from engine.names import assigned_names, program_inputs
-from ui import show
+from ui import graph_views, show
 from ui.examples import EXAMPLES
-from ui.share import PlaygroundState, from_query, query_string, to_query
+from ui.export_view import show_export
+from ui.share import VIEWS, PlaygroundState, from_query, query_string, to_query
+from ui.steps_view import STEP_KEY
 
 STATE, SYNCED, PROBLEMS = "pg_state", "pg_synced", "pg_problems"
 EXAMPLE_TITLES = [e.title for e in EXAMPLES]
@@ -32,7 +34,10 @@ def _put(state: PlaygroundState, *, overwrite: bool) -> None:
     wanted = {"pg_code": state.code, "pg_no_grad": state.no_grad,
               "pg_retain": state.retain_grad, "pg_detach": list(state.detach),
               "pg_hide_editor": state.hide_editor, "pg_projector": state.projector,
-              "pg_lo": state.lo, "pg_hi": state.hi}
+              "pg_lo": state.lo, "pg_hi": state.hi, "pg_view": state.view,
+              "pg_second": state.second}
+    if state.step is not None:
+        wanted[STEP_KEY] = state.step
     if state.wrt:
         wanted["pg_wrt"] = state.wrt
     for name, value in state.values.items():
@@ -81,7 +86,7 @@ if projector:
     st.html("<style>html { font-size: 22px; } textarea { font-size: 1.1rem !important; }"
             "</style>")
 
-title, share = st.columns([4, 1], vertical_alignment="bottom")
+title, export, share = st.columns([3, 1, 1], vertical_alignment="bottom")
 title.title("Playground")
 for problem in st.session_state.get(PROBLEMS, []):
     st.warning(f"Share link: {problem}", icon=":material/link_off:")
@@ -138,12 +143,20 @@ with right:
         grads_box = st.container()  # filled after the curves: it reuses their formula
     if showable:
         show.show_warnings(result)
-# On a projector the graph's large type needs the full width: beside the editor it would
-# be scaled down to fit the column.
-with st.container() if projector else right:
+# The annotated graph sits beside the editor; the other views (two graphs side by side, a
+# graph beside its chain rule, a pan-and-zoom canvas) and a projector's large type need
+# the full width.
+view = st.session_state.get("pg_view") or "graph"
+shown = graph_views.Shown()
+with st.container() if projector or view != "graph" else right:
     if showable and result.graph and result.graph.get("nodes"):
         st.subheader("Autograd graph")
-        show.show_graph(result, projector)
+        view = st.segmented_control("Graph view", list(VIEWS), format_func=VIEWS.get,
+                                    key="pg_view", label_visibility="collapsed") or "graph"
+        leaves = show.scalar_leaves(result) if result.error is None else []
+        wrt_now = st.session_state.get("pg_wrt") if st.session_state.get("pg_wrt") \
+            in leaves else (leaves[0] if leaves else None)
+        shown = graph_views.show_view(view, setup, result, projector, wrt_now)
 
 wrt, lo, hi = state.wrt, state.lo, state.hi
 plotted: tuple[str, float, float] | None = None
@@ -156,7 +169,8 @@ if result.error is None:
     else:
         if st.session_state.get("pg_wrt") not in choices:
             st.session_state["pg_wrt"] = choices[0]
-        pick, lo_col, hi_col = st.columns([2, 1, 1])
+        pick, lo_col, hi_col, second_col = st.columns([2, 1, 1, 1.3],
+                                                      vertical_alignment="bottom")
         wrt = pick.selectbox("With respect to", choices, key="pg_wrt")
         auto_lo, auto_hi = show.default_range(float(result.variables[wrt].reshape(())))
         lo = lo_col.number_input("from", key="pg_lo", placeholder=f"{auto_lo:g}")
@@ -165,19 +179,26 @@ if result.error is None:
             if lo is not None and hi is not None:
                 st.caption("The range needs from < to; showing the automatic range.")
             lo, hi = None, None
+        second = second_col.toggle("Show f''", key="pg_second",
+                                   help="The second derivative, from autograd "
+                                        "differentiating its own backward pass.")
         plotted = (wrt, lo if lo is not None else auto_lo, hi if hi is not None else auto_hi)
-        show.show_curves(setup, result, *plotted, projector)
+        show.show_curves(setup, result, *plotted, projector, second)
     with grads_box:
         show.show_grads(result, show.hand_gradients(setup, result, plotted))
 
 state = PlaygroundState(code=source, values=values, constants=frozenset(constants),
                         no_grad=no_grad, detach=tuple(detach), retain_grad=retain,
-                        wrt=wrt, lo=lo, hi=hi, hide_editor=hide_editor, projector=projector)
+                        wrt=wrt, lo=lo, hi=hi, hide_editor=hide_editor, projector=projector,
+                        view=view, step=shown.step if view == "steps" else None,
+                        second=bool(st.session_state.get("pg_second")))
 st.session_state[STATE] = state
 query = _as_lists(to_query(state))
 if query != st.session_state.get(SYNCED):
     st.query_params.from_dict(to_query(state))
     st.session_state[SYNCED] = query
+with export.popover("Export", icon=":material/download:", width="stretch"):
+    show_export(setup, result, shown)
 with share.popover("Share", icon=":material/link:", width="stretch"):
     st.caption("This link opens exactly this view:")
     base = (st.context.url or "http://localhost:8501/").split("?")[0]

@@ -12,7 +12,13 @@ import plotly.graph_objects as go
 import plotly.io as pio
 import pytest
 
-from ui.plots import CurveView, as_figure, derivative_spec, function_spec
+from ui.plots import (
+    CurveView,
+    as_figure,
+    derivative_spec,
+    function_spec,
+    second_derivative_spec,
+)
 
 XS = np.linspace(-3, 3, 201)
 with np.errstate(divide="ignore"):
@@ -24,7 +30,10 @@ VIEWS = [CurveView("w", "loss", XS, ys, 2 * XS, 1.0, 0.5, dy0, hand, big)
 
 
 @pytest.mark.parametrize("view", VIEWS)
-@pytest.mark.parametrize("spec_of", [function_spec, derivative_spec])
+@pytest.mark.parametrize("spec_of", [function_spec, derivative_spec,
+                                     lambda view: second_derivative_spec(view, view.ys),
+                                     lambda view: second_derivative_spec(
+                                         view, np.full_like(view.xs, np.nan))])
 def test_specs_are_valid_plotly_and_unchanged_by_validation(view, spec_of) -> None:
     spec = spec_of(view)
     validated = go.Figure(spec)  # raises ValueError on any invalid property

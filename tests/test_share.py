@@ -4,13 +4,23 @@ types is turned into a valid state plus sentences, never an exception."""
 
 from __future__ import annotations
 
+from dataclasses import replace
 from urllib.parse import parse_qs, urlsplit
 
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from engine.names import assigned_names, program_inputs
-from ui.share import MAX_INPUTS, PlaygroundState, from_query, query_string, to_query
+from ui.share import (
+    MAX_INPUTS,
+    MAX_STEP,
+    VIEWS,
+    PlaygroundState,
+    from_query,
+    query_string,
+    to_query,
+)
 
 NAMES = st.from_regex(r"[a-z][a-z0-9_]{0,9}", fullmatch=True)
 TEXT = st.text(alphabet=st.characters(codec="utf-8", exclude_categories=("Cs",)),
@@ -25,13 +35,17 @@ STATES = st.builds(
     wrt=st.none() | NAMES,
     hide_editor=st.booleans(),
     projector=st.booleans(),
+    view=st.sampled_from(list(VIEWS)),
+    second=st.booleans(),
 ).flatmap(lambda s: st.builds(
-    lambda constants, bounds: PlaygroundState(**{
+    lambda constants, bounds, step: PlaygroundState(**{
         **s.__dict__, "constants": frozenset(constants),
-        "lo": bounds[0] if bounds else None, "hi": bounds[1] if bounds else None}),
+        "lo": bounds[0] if bounds else None, "hi": bounds[1] if bounds else None,
+        "step": step}),
     st.sets(st.sampled_from(sorted(s.values))) if s.values else st.just(set()),
     st.none() | st.tuples(st.floats(-1e6, 0, allow_nan=False),
                           st.floats(1e-3, 1e6, allow_nan=False)),
+    st.none() | st.integers(1, MAX_STEP) if s.view == "steps" else st.none(),
 ))
 
 
@@ -52,7 +66,7 @@ def test_every_state_survives_a_real_url(state):
 @settings(max_examples=300, deadline=None)
 @given(st.dictionaries(st.sampled_from(["code", "in", "const", "no_grad", "retain_grad",
                                         "detach", "wrt", "lo", "hi", "editor", "style",
-                                        "other", "__proto__"]),
+                                        "view", "step", "second", "other", "__proto__"]),
                        st.lists(TEXT, min_size=1, max_size=4)))
 def test_any_query_gives_a_valid_state_and_reasons(query):
     state, problems = from_query(query)
@@ -63,7 +77,28 @@ def test_any_query_gives_a_valid_state_and_reasons(query):
     assert (state.lo is None) == (state.hi is None)
     if state.lo is not None:
         assert state.lo < state.hi
-    assert from_query(to_query(state))[0] == state
+    assert state.view in VIEWS
+    assert state.step is None or 1 <= state.step <= MAX_STEP
+    round_trip = from_query(to_query(state))[0]
+    assert round_trip == (state if state.view == "steps" else replace(state, step=None))
+
+
+def test_a_step_link_opens_the_steps_view_at_that_step():
+    state, problems = from_query({"code": "y = x**2\n", "in": "x:3", "step": "2"})
+    assert problems == [] and state.view == "steps" and state.step == 2
+    assert "step=2" in query_string(state) and "view=steps" in query_string(state)
+
+
+@pytest.mark.parametrize("bad", ["0", "-1", "1.5", "two", "9" * 7, "", "１"])
+def test_a_bad_step_is_dropped_with_a_reason(bad):
+    state, problems = from_query({"code": "y = x**2\n", "step": bad})
+    assert state.step is None and state.view == "graph"
+    assert any("`step`" in p for p in problems)
+
+
+def test_an_unknown_view_is_dropped_with_a_reason():
+    state, problems = from_query({"view": "<script>"})
+    assert state.view == "graph" and any("`view`" in p for p in problems)
 
 
 def test_default_link_is_short_and_readable():

@@ -131,6 +131,24 @@ def derivative_spec(view: CurveView) -> dict:
             "layout": _layout(title, view.wrt, title, view.big, _y_range(dys, hand))}
 
 
+def second_derivative_spec(view: CurveView, d2ys: np.ndarray) -> dict:
+    """f'' from autograd differentiating its own backward pass (create_graph=True), with
+    a dotted line at the current point (where f' has the slope f'' shows)."""
+    d2 = _finite(d2ys)
+    width = 3 if view.big else 2
+    title = f"d²{view.output}/d{view.wrt}²"
+    traces = [_line(view.xs, d2, "autograd, create_graph=True", AUTOGRAD_COLOUR, width + 2)]
+    finite = d2[np.isfinite(d2)]
+    if finite.size:
+        low, high = float(finite.min()), float(finite.max())
+        pad = max(high - low, 1.0) * 0.05
+        marker = _line(np.array([view.x0, view.x0]), np.array([low - pad, high + pad]),
+                       f"{view.wrt} = {view.x0:.4g}", POINT_COLOUR, width, "dot")
+        traces.append(marker)
+    return {"data": traces,
+            "layout": _layout(title, view.wrt, title, view.big, _y_range(d2))}
+
+
 def function_figure(view: CurveView) -> go.Figure:
     return as_figure(function_spec(view))
 

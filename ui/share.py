@@ -11,6 +11,7 @@ Parameters (all optional)::
     code=<program text>          in=x:4 (repeated)      const=t (repeated: requires_grad off)
     no_grad=1   retain_grad=1    detach=y (repeated)    wrt=x   lo=-3   hi=3
     editor=hidden                style=projector
+    view=steps (graph | steps | written | zoom | gradient)    step=3    second=1
 """
 
 from __future__ import annotations
@@ -25,8 +26,17 @@ MAX_INPUTS = 16
 MAX_NAME_CHARS = 40
 MAX_VALUE_CHARS = 2_000
 MAX_RANGE = 1e6
+MAX_STEP = 100_000
 KNOWN = frozenset({"code", "in", "const", "no_grad", "retain_grad", "detach", "wrt", "lo",
-                   "hi", "editor", "style"})
+                   "hi", "editor", "style", "view", "step", "second"})
+# The graph views, in the order the page offers them (link value -> button text).
+VIEWS: dict[str, str] = {
+    "graph": "Annotated graph",
+    "steps": "Step through backward",
+    "written": "Written vs recorded",
+    "zoom": "Pan and zoom",
+    "gradient": "The gradient's own graph",
+}
 
 
 @dataclass(frozen=True)
@@ -46,6 +56,9 @@ class PlaygroundState:
     hi: float | None = None
     hide_editor: bool = False
     projector: bool = False
+    view: str = "graph"  # a key of VIEWS
+    step: int | None = None  # backward step shown in the "steps" view (1 = first node)
+    second: bool = False  # the f'' curve beside f and f'
 
     def with_program(self, code: str, values: Mapping[str, str]) -> PlaygroundState:
         """A fresh view of another program (examples, lessons): toggles reset."""
@@ -79,6 +92,12 @@ def to_query(state: PlaygroundState) -> dict[str, str | list[str]]:
         query["editor"] = "hidden"
     if state.projector:
         query["style"] = "projector"
+    if state.view != "graph":
+        query["view"] = state.view
+    if state.view == "steps" and state.step is not None:
+        query["step"] = str(state.step)
+    if state.second:
+        query["second"] = "1"
     return query
 
 
@@ -165,6 +184,11 @@ def from_query(query: Mapping[str, Sequence[str]]) -> tuple[PlaygroundState, lis
     style = query.get("style", [])
     if style and style[-1] not in ("projector", "normal"):
         problems.append("`style` must be projector or normal; it was ignored.")
+    view = query.get("view", [])
+    if view and view[-1] not in VIEWS:
+        problems.append("`view` must be one of " + ", ".join(VIEWS) + "; it was ignored.")
+        view = []
+    step = _step(query.get("step", []), problems)
     state = PlaygroundState(
         code=code[-1] if code else default.code,
         values=values,
@@ -175,5 +199,21 @@ def from_query(query: Mapping[str, Sequence[str]]) -> tuple[PlaygroundState, lis
         wrt=wrt, lo=lo, hi=hi,
         hide_editor=bool(editor) and editor[-1] == "hidden",
         projector=bool(style) and style[-1] == "projector",
+        view=view[-1] if view else ("steps" if step is not None else "graph"),
+        step=step,
+        second=_flag(query.get("second", []), "second", problems),
     )
     return state, problems
+
+
+def _step(raw: Sequence[str], problems: list[str]) -> int | None:
+    """A backward step number (1 or more); the page clamps it to the steps there are."""
+    if not raw:
+        return None
+    text = raw[-1].strip()
+    if not (text.isascii() and text.isdigit() and 1 <= len(text) <= 6
+            and 1 <= int(text) <= MAX_STEP):
+        problems.append(f"`step` must be a whole number from 1 to {MAX_STEP:,}; "
+                        "it was ignored.")
+        return None
+    return int(text)

@@ -11,6 +11,7 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
 
+import graphviz
 import numpy as np
 import pandas as pd
 import streamlit as st
@@ -21,7 +22,13 @@ from engine import Formula, ProgramError, RunResult
 from engine.errors import ProgramRefused
 from engine.summary import format_number, format_summary, summarize
 from graphviz_utils import to_dot
-from ui.plots import CurveView, derivative_figure, function_figure
+from ui.plots import (
+    CurveView,
+    as_figure,
+    derivative_figure,
+    function_figure,
+    second_derivative_spec,
+)
 from ui.share import PlaygroundState, to_query
 
 CURVE_POINTS = 801
@@ -151,30 +158,35 @@ def show_warnings(result: RunResult) -> None:
         st.code(result.printed, language=None)
 
 
-def show_graph(result: RunResult, projector: bool = False, **style: object) -> None:
-    """The annotated autograd graph with its legend (nothing when nothing ran)."""
+def show_graph(result: RunResult, projector: bool = False, **style: object,
+               ) -> graphviz.Digraph | None:
+    """The annotated autograd graph with its legend (nothing when nothing ran); returns
+    what it drew."""
     if result.graph and result.graph.get("nodes"):
         dot = to_dot(result, theme=graph_theme(projector), **style)
         st.graphviz_chart(dot.source, width="content")
+        return dot
+    return None
 
 
 @st.cache_data(max_entries=256, show_spinner=False)
-def _curve(setup: Setup, wrt: str, lo: float, hi: float, n: int,
-           ) -> tuple[np.ndarray, np.ndarray, np.ndarray] | ProgramError:
+def _curve(setup: Setup, wrt: str, lo: float, hi: float, n: int, second: bool,
+           ) -> tuple[np.ndarray, ...] | ProgramError:
+    curve = engine.second_derivative_curve if second else engine.derivative_curve
     try:
-        return engine.derivative_curve(setup.source, setup.values, wrt=wrt, lo=lo, hi=hi, n=n,
-                                       output=setup.output, no_grad=setup.no_grad,
-                                       detach=setup.detach,
-                                       requires_grad=setup.requires_grad)
+        return curve(setup.source, setup.values, wrt=wrt, lo=lo, hi=hi, n=n,
+                     output=setup.output, no_grad=setup.no_grad, detach=setup.detach,
+                     requires_grad=setup.requires_grad)
     except ProgramRefused as refusal:
         return refusal.error
 
 
 def cached_curve(setup: Setup, wrt: str, lo: float, hi: float, n: int = CURVE_POINTS,
-                 ) -> tuple[np.ndarray, np.ndarray, np.ndarray] | ProgramError:
-    """f and autograd's f' at n points (plain arrays, safe to cache), or why not.
-    retain_grad cannot change a curve, so toggling it reuses the cached one."""
-    return _curve(replace(setup, retain_grad=False), wrt, lo, hi, n)
+                 second: bool = False) -> tuple[np.ndarray, ...] | ProgramError:
+    """f and autograd's f' at n points (plain arrays, safe to cache), and f'' with
+    ``second``, or why not. retain_grad cannot change a curve, so toggling it reuses the
+    cached one."""
+    return _curve(replace(setup, retain_grad=False), wrt, lo, hi, n, second)
 
 
 @st.cache_data(max_entries=256, show_spinner=False)
@@ -235,15 +247,19 @@ def default_range(x0: float) -> tuple[float, float]:
 
 
 def show_curves(setup: Setup, result: RunResult, wrt: str, lo: float, hi: float,
-                projector: bool = False) -> None:
+                projector: bool = False, second: bool = False) -> None:
     """f with its tangent and f' (autograd, with the formula by hand over it) side by
-    side, and the formulas in LaTeX; a sentence instead where a curve cannot be drawn."""
+    side, f'' beside them with ``second``, and the formulas in LaTeX; a sentence instead
+    where a curve cannot be drawn."""
     x0 = float(result.variables[wrt].reshape(()))
-    curve = cached_curve(setup, wrt, lo, hi)
+    curve = cached_curve(setup, wrt, lo, hi, second=second)
+    if isinstance(curve, ProgramError) and second:
+        st.info(f"No second derivative: {curve.message}", icon=":material/show_chart:")
+        second, curve = False, cached_curve(setup, wrt, lo, hi)
     if isinstance(curve, ProgramError):
         st.info(curve.message, icon=":material/show_chart:")
         return
-    xs, ys, dys = curve
+    xs, ys, dys = curve[:3]
     formula = cached_formula(setup, wrt, lo, hi, CURVE_POINTS)
     hand = None if isinstance(formula, ProgramError) else np.asarray(formula.dfs)
     output = result.output_name or "output"
@@ -252,9 +268,16 @@ def show_curves(setup: Setup, result: RunResult, wrt: str, lo: float, hi: float,
     y0 = float(result.output.reshape(())) if result.output is not None \
         and result.output.numel() == 1 else float(np.interp(x0, xs, ys))
     view = CurveView(wrt, output, xs, ys, dys, x0, y0, dy0, hand, big=projector)
-    left, right = st.columns(2)
-    left.plotly_chart(function_figure(view), width="stretch", key=f"f-{wrt}")
-    right.plotly_chart(derivative_figure(view), width="stretch", key=f"df-{wrt}")
+    columns = st.columns(3 if second else 2)
+    columns[0].plotly_chart(function_figure(view), width="stretch", key=f"f-{wrt}")
+    columns[1].plotly_chart(derivative_figure(view), width="stretch", key=f"df-{wrt}")
+    if second:
+        columns[2].plotly_chart(as_figure(second_derivative_spec(view, curve[3])),
+                                width="stretch", key=f"d2f-{wrt}")
+        st.caption(f"d²{output}/d{wrt}²: autograd differentiating its own backward pass "
+                   "(backward with create_graph=True records the gradient as a graph, "
+                   "and a second backward goes through it). The view \"The gradient's own "
+                   "graph\" draws that graph.")
     if isinstance(formula, ProgramError):
         st.caption(f"No formula by hand: {formula.message}")
     elif formula.too_long_to_show:

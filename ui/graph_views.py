@@ -1,0 +1,107 @@
+"""The Playground's views of one run's graph, one function each (ui.share.VIEWS names them).
+
+    graph      the annotated grad_fn graph (names, shapes, values, gradients)
+    steps      the backward pass node by node, with the chain rule at each node
+    written    the statements as written beside what autograd recorded, and where they part
+    zoom       the annotated graph on a pan-and-zoom canvas, for graphs larger than a screen
+    gradient   the graph autograd records for the gradient itself (create_graph=True)
+
+Each returns what it drew as a :class:`Shown`, so the Export menu offers exactly the graph
+on the screen. UI only: the data comes from the engine, the DOT from graphviz_utils.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import graphviz
+import streamlit as st
+
+import engine
+from engine import RunResult
+from engine.errors import ProgramRefused
+from graphviz_utils import to_dot, written_dot
+from ui import zoom
+from ui.show import Setup, graph_theme, show_graph
+from ui.steps_view import show_steps
+
+
+@dataclass(frozen=True)
+class Shown:
+    """The graph a view drew (None when it drew none) and the backward step it showed."""
+
+    dot: graphviz.Digraph | None = None
+    step: int | None = None
+    title: str = "autograd graph"
+    theme: str = "light"  # the graph's theme: the exported page gets its background
+
+
+def show_view(view: str, setup: Setup, result: RunResult, projector: bool,
+              wrt: str | None) -> Shown:
+    theme = graph_theme(projector)
+    if view == "steps":
+        step = show_steps(result, projector)
+        return Shown(to_dot(result, step=step, theme=theme), step,
+                     f"backward step {step}" if step else "autograd graph", theme)
+    if view == "written":
+        return show_written(result, theme)
+    if view == "zoom":
+        dot = to_dot(result, theme=theme)
+        zoom.show_zoomable(dot, theme, height=720 if projector else 600)
+        return Shown(dot, theme=theme)
+    if view == "gradient":
+        return show_gradient_graph(setup, result, wrt, theme)
+    return Shown(show_graph(result, projector), theme=theme)
+
+
+def show_written(result: RunResult, theme: str) -> Shown:
+    """What the learner wrote beside what autograd recorded, then every place they part
+    ways, in a sentence each."""
+    written = written_dot(result, theme=theme)
+    recorded = to_dot(result, theme=theme)
+    left, right = st.columns(2, gap="large")
+    with left:
+        st.markdown("##### What you wrote")
+        st.caption("One box per input and per line that assigns a variable; arrows "
+                   "follow the names each line reads.")
+        st.graphviz_chart(written.source, width="content")
+    with right:
+        st.markdown("##### What autograd recorded")
+        st.caption("One box per operation torch recorded (its grad_fn); backward walks "
+                   "these arrows in reverse.")
+        st.graphviz_chart(recorded.source, width="content")
+    differences = engine.differences(result)
+    if not differences:
+        st.success("Here the two agree: every line you wrote was recorded, one operation "
+                   "per line.", icon=":material/check_circle:")
+    for difference in differences:
+        st.markdown(f"- {difference.sentence}")
+    return Shown(written, title="what you wrote", theme=theme)
+
+
+def show_gradient_graph(setup: Setup, result: RunResult, wrt: str | None,
+                        theme: str) -> Shown:
+    """The graph of d output / d wrt, recorded because backward ran with
+    create_graph=True: differentiating it again gives f''."""
+    if wrt is None:
+        st.info("The gradient's graph needs a single-number input that requires grad "
+                "(the same one the curves vary).", icon=":material/info:")
+        return Shown()
+    try:
+        gradient = engine.gradient_graph(
+            setup.source, setup.values, wrt, output=setup.output, no_grad=setup.no_grad,
+            detach=setup.detach, requires_grad=setup.requires_grad)
+    except ProgramRefused as refusal:
+        st.info(refusal.error.message, icon=":material/info:")
+        return Shown()
+    if gradient.error is not None:
+        st.info(gradient.error.message, icon=":material/info:")
+        return Shown()
+    output = result.output_name or "output"
+    st.caption(f"With `create_graph=True`, backward is itself recorded: the gradient "
+               f"d{output}/d{wrt} is a tensor with its own grad_fn graph, drawn here. "
+               f"Running backward through it gives the second derivative: "
+               f"{wrt}.grad below is d²{output}/d{wrt}².")
+    dot = to_dot(gradient, theme=theme)
+    st.graphviz_chart(dot.source, width="content")
+    return Shown(dot, title=f"graph of d{output}/d{wrt}", theme=theme)

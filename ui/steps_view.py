@@ -1,0 +1,118 @@
+"""Step through backward: the graph as it stands after k nodes ran, and the chain rule
+at the node running now.
+
+UI only: the steps (torch's execution order, captured with grad_fn hooks, and the LaTeX
+of each node's chain rule) come from the engine in ``result.graph["steps"]``; the
+highlighted drawing comes from ``graphviz_utils.to_dot(result, step=k)``.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import streamlit as st
+
+from engine import RunResult
+from engine.summary import format_summary
+from graphviz_utils import to_dot
+from ui.show import graph_theme
+
+STEP_KEY = "pg_step"
+
+
+def clamp_step(step: int | None, count: int) -> int:
+    """A step number that exists (1 to ``count``); a link may carry any number."""
+    return min(max(step or 1, 1), max(count, 1))
+
+
+def _move(delta: int | None, count: int) -> None:
+    """Button callback: one step back or on, or to the first/last (``delta`` None)."""
+    current = clamp_step(st.session_state.get(STEP_KEY), count)
+    if delta is None:
+        st.session_state[STEP_KEY] = count if current < count else 1
+    else:
+        st.session_state[STEP_KEY] = clamp_step(current + delta, count)
+
+
+def step_controls(count: int) -> int:
+    """First / back / slider / next / last; returns the step to show (1-based)."""
+    st.session_state[STEP_KEY] = clamp_step(st.session_state.get(STEP_KEY), count)
+    first, back, slider, forward, last = st.columns([1, 1, 5, 1, 1],
+                                                    vertical_alignment="bottom")
+    first.button("First", key="pg_step_first", width="stretch",
+                 on_click=st.session_state.__setitem__, args=(STEP_KEY, 1),
+                 help="Back to the first step: backward starts at the output.")
+    back.button("Back", key="pg_step_back", icon=":material/chevron_left:", width="stretch",
+                on_click=_move, args=(-1, count), disabled=count < 2)
+    if count > 1:
+        slider.slider("Backward step", 1, count, key=STEP_KEY,
+                      help="Torch runs backward one node at a time, in this order.")
+    else:
+        slider.caption("Backward has one step.")
+    forward.button("Next", key="pg_step_next", icon=":material/chevron_right:",
+                   width="stretch", on_click=_move, args=(1, count), disabled=count < 2)
+    last.button("Last", key="pg_step_last", width="stretch",
+                on_click=st.session_state.__setitem__, args=(STEP_KEY, count))
+    return st.session_state[STEP_KEY]
+
+
+def _node_words(step: dict[str, Any], nodes: dict[str, dict[str, Any]]) -> str:
+    node = nodes.get(step["node"], {})
+    name = node.get("name")
+    what = "the leaf" if step["op"] == "AccumulateGrad" else node.get("label") or step["op"]
+    return f"{what} `{name}`" if name else f"a {what} box"
+
+
+def step_sentence(step: dict[str, Any], nodes: dict[str, dict[str, Any]]) -> str:
+    """What happens at this step, in words."""
+    arriving = format_summary(step["arriving"])
+    here = _node_words(step, nodes)
+    if step["op"] == "AccumulateGrad":
+        return (f"The gradient {arriving} reaches {here}. Autograd adds it to "
+                f"`{nodes.get(step['node'], {}).get('name') or 'the leaf'}.grad`: leaves "
+                "are where gradients are kept.")
+    sent = [s for s in step["sends"] if s["to"] and s["grad"] is not None]
+    if step["order"] == 0:
+        start = f"Backward starts at {here} with gradient {arriving} (d itself / d itself = 1)."
+    else:
+        start = f"Backward arrives at {here} with gradient {arriving}."
+    if not sent:
+        return start + " It has no input that requires grad, so it sends nothing on."
+    targets = ", ".join(f"{format_summary(s['grad'])} to "
+                        + _node_words({"node": s["to"], "op": ""}, nodes) for s in sent)
+    return (f"{start} It multiplies it by its own local derivative (the chain rule) and "
+            f"sends {targets}.")
+
+
+def show_steps(result: RunResult, projector: bool = False) -> int | None:
+    """The step controls, the highlighted graph and the chain rule; returns the step
+    shown (None when backward did not run)."""
+    steps = result.graph.get("steps") or []
+    if not steps:
+        st.info("Backward did not run, so there is nothing to step through: see the "
+                "warnings above. The annotated graph shows what autograd recorded.",
+                icon=":material/step_over:")
+        return None
+    nodes = {node["id"]: node for node in result.graph["nodes"]}
+    k = step_controls(len(steps))
+    step = steps[k - 1]
+    graph_column, text_column = st.columns([3, 2], gap="large")
+    with graph_column:
+        dot = to_dot(result, step=k, theme=graph_theme(projector))
+        st.graphviz_chart(dot.source, width="content")
+    with text_column:
+        st.markdown(f"#### Step {k} of {len(steps)}")
+        st.markdown(step_sentence(step, nodes))
+        st.latex(step["received"])
+        for line in step["latex"]:
+            st.latex(line)
+        if step["rule"] == "torch":
+            st.caption(f"{step['op']} is not in the app's table of textbook derivatives; "
+                       "the numbers are what torch sent.")
+        if step["order"] + 1 < len(steps):
+            following = steps[step["order"] + 1]
+            st.caption("Next, torch runs " + _node_words(following, nodes) + ".")
+        else:
+            st.caption("This was the last node: backward is done and every leaf's .grad "
+                       "is filled in.")
+    return k
