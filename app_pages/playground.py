@@ -95,7 +95,7 @@ left, right = st.columns([5, 6], gap="large")
 with left:
     if hide_editor:
         source = state.code
-        st.code(source, language="python")
+        st.code(source, language="python", wrap_lines=True)
     else:
         st.selectbox("Start from an example", EXAMPLE_TITLES, index=None,
                      placeholder="Pick an example program…", key="pg_example",

@@ -332,15 +332,18 @@ def _chain_line(root: str, this: str, target: str, local: Local | None,
                 arriving: float | None, sent: dict[str, Any] | None, shared: bool,
                 scalar: bool) -> str:
     """``dL/dy (+)= dL/dz · dz/dy = g · f'(y) = g · f'(16) = sent``, one ``=`` per line
-    (an ``aligned`` block: a narrow column shows it without scrolling)."""
-    lhs = rf"\frac{{\partial {root}}}{{\partial {target}}}"
+    (an ``aligned`` block with small fractions: a narrow column, or a projector's large
+    type, shows it without scrolling). ``g`` is the arriving gradient as a number where
+    it is one, so each line after the first holds a single fraction at most."""
+    lhs = rf"\tfrac{{\partial {root}}}{{\partial {target}}}"
     relation = r"\mathrel{+}=" if shared else "="
     times = r"\cdot" if scalar else r"\odot"
-    chain = (rf"\frac{{\partial {root}}}{{\partial {this}}} {times} "
-             rf"\frac{{\partial {this}}}{{\partial {target}}}")
-    parts = [chain]
+    arriving_tex = tex_number(arriving) if arriving is not None and scalar else \
+        rf"\tfrac{{\partial {root}}}{{\partial {this}}}"
+    parts = [rf"\tfrac{{\partial {root}}}{{\partial {this}}} {times} "
+             rf"\tfrac{{\partial {this}}}{{\partial {target}}}"]
     if local is not None:
-        parts.append(rf"\frac{{\partial {root}}}{{\partial {this}}} {times} {local.symbolic}")
+        parts.append(rf"{arriving_tex} {times} {local.symbolic}")
         sent_value = _scalar(sent.get("data")) if sent and sent.get("numel") == 1 and \
             not isinstance(sent.get("data"), list) else None
         if local.numeric is not None and arriving is not None and local.value is not None \

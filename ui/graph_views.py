@@ -101,7 +101,7 @@ def show_gradient_graph(setup: Setup, result: RunResult, wrt: str | None,
     st.caption(f"With `create_graph=True`, backward is itself recorded: the gradient "
                f"d{output}/d{wrt} is a tensor with its own grad_fn graph, drawn here. "
                f"Running backward through it gives the second derivative: "
-               f"{wrt}.grad below is d²{output}/d{wrt}².")
+               f"the .grad in {wrt}'s box is d²{output}/d{wrt}².")
     dot = to_dot(gradient, theme=theme)
     st.graphviz_chart(dot.source, width="content")
     return Shown(dot, title=f"graph of d{output}/d{wrt}", theme=theme)

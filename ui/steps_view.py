@@ -35,20 +35,21 @@ def _move(delta: int | None, count: int) -> None:
 
 
 def step_controls(count: int) -> int:
-    """First / back / slider / next / last; returns the step to show (1-based)."""
+    """The slider, then First / Back / Next / Last on a row of their own (at a
+    projector's type size, buttons beside a slider are cut to "B…"); returns the step to
+    show (1-based)."""
     st.session_state[STEP_KEY] = clamp_step(st.session_state.get(STEP_KEY), count)
-    first, back, slider, forward, last = st.columns([1, 1, 5, 1, 1],
-                                                    vertical_alignment="bottom")
+    if count > 1:
+        st.slider("Backward step", 1, count, key=STEP_KEY,
+                  help="Torch runs backward one node at a time, in this order.")
+    else:
+        st.caption("Backward has one step.")
+    first, back, forward, last = st.columns(4)
     first.button("First", key="pg_step_first", width="stretch",
                  on_click=st.session_state.__setitem__, args=(STEP_KEY, 1),
                  help="Back to the first step: backward starts at the output.")
     back.button("Back", key="pg_step_back", icon=":material/chevron_left:", width="stretch",
                 on_click=_move, args=(-1, count), disabled=count < 2)
-    if count > 1:
-        slider.slider("Backward step", 1, count, key=STEP_KEY,
-                      help="Torch runs backward one node at a time, in this order.")
-    else:
-        slider.caption("Backward has one step.")
     forward.button("Next", key="pg_step_next", icon=":material/chevron_right:",
                    width="stretch", on_click=_move, args=(1, count), disabled=count < 2)
     last.button("Last", key="pg_step_last", width="stretch",
@@ -96,7 +97,9 @@ def show_steps(result: RunResult, projector: bool = False) -> int | None:
     nodes = {node["id"]: node for node in result.graph["nodes"]}
     k = step_controls(len(steps))
     step = steps[k - 1]
-    graph_column, text_column = st.columns([3, 2], gap="large")
+    # KaTeX cuts a wide equation at the column's edge; let it scroll instead.
+    st.html("<style>.katex-display { overflow-x: auto; overflow-y: hidden; }</style>")
+    graph_column, text_column = st.columns([1, 1] if projector else [3, 2], gap="large")
     with graph_column:
         dot = to_dot(result, step=k, theme=graph_theme(projector))
         st.graphviz_chart(dot.source, width="content")
