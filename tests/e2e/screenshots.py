@@ -15,8 +15,19 @@ from pathlib import Path
 from tests.e2e.chromium import launch, missing_browser_reason
 from tests.e2e.driver import open_app, plots, wait_for_graph
 from tests.e2e.server import ROOT, serve
+from ui.examples import BCE_CODE
+from ui.share import PlaygroundState, query_string
 
 DOCS = ROOT / "docs"
+BCE = PlaygroundState(code=BCE_CODE, values={"x": "6.7", "y": "0"},
+                      constants=frozenset({"x", "y"}))
+NO_GRAD = PlaygroundState(code="with torch.no_grad():\n    y = x**2\nz = y + x\n",
+                          values={"x": "2"})
+
+
+def playground(state: PlaygroundState, **changes: object) -> str:
+    """The Playground's address for ``state`` with ``changes`` (a share link)."""
+    return "?" + query_string(PlaygroundState(**{**state.__dict__, **changes}))
 
 
 @dataclass(frozen=True)
@@ -29,6 +40,7 @@ class Shot:
     graphs: int = 1
     plots: int = 2
     height: int = 1500
+    top: str | None = None  # scroll this heading to the top of the window first
 
 
 SHOTS = [
@@ -37,6 +49,11 @@ SHOTS = [
     Shot("playground-dark", "", scheme="dark", height=1700),
     Shot("lesson-chain-rule", "chain_rule", height=1700),
     Shot("lesson-stopping-gradients", "stopping_gradients", graphs=3, plots=0, height=1450),
+    # Issue 7's views: the BCE neuron's backward at the sigmoid, and no_grad side by side.
+    Shot("playground-steps", playground(BCE, view="steps", step=9), plots=0, height=1300,
+         top="Autograd graph"),
+    Shot("playground-written", playground(NO_GRAD, view="written"), graphs=2, plots=0,
+         height=1000, top="Autograd graph"),
 ]
 
 
@@ -55,6 +72,9 @@ def take(shots: list[Shot], out: Path) -> list[Path]:
                 wait_for_graph(page, index=index)
             if shot.plots:
                 plots(page, shot.plots)
+            if shot.top:
+                page.get_by_role("heading", name=shot.top).evaluate(
+                    "h => h.scrollIntoView({block: 'start'})")
             page.evaluate("() => document.fonts.ready.then(() => true)")
             path = out / f"{shot.name}.png"
             page.screenshot(path=path)
