@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from collections import deque
 from dataclasses import dataclass, field
+from functools import cache
 from typing import Any
 
 import torch
@@ -197,7 +198,7 @@ class GraphRecorder:
             "truncated": truncated,
             "backward_order": [ids[n] for n in sorted(self.order, key=self.order.get)
                                if n in ids],
-            "steps": self._steps(ids, edges),
+            "steps": self._steps(ids, nodes, edges),
         }
 
     def _name_of(self, node: Any) -> str | None:
@@ -205,9 +206,11 @@ class GraphRecorder:
             return self.leaf_names.get(id(node.variable), (None,))[0]
         return self.node_names.get(node)
 
-    def _steps(self, ids: dict[Any, str], edges: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    def _steps(self, ids: dict[Any, str], nodes: list[dict[str, Any]],
+               edges: list[dict[str, Any]]) -> list[dict[str, Any]]:
         """The backward pass in torch's order, one step per node, with the chain rule at
-        each (see engine.steps)."""
+        each (see engine.steps). Gradients come as the summaries the nodes already hold."""
+        data = {node["id"]: node for node in nodes}
         ordered = [n for n in sorted(self.order, key=self.order.get) if n in ids]
         if not ordered:
             return []
@@ -227,10 +230,13 @@ class GraphRecorder:
             child_values = [self._forward_value(child) for child, _ in node.next_functions]
             own = node.variable if type(node).__name__ == "AccumulateGrad" else \
                 self.node_values.get(node)
+            leaf = type(node).__name__ == "AccumulateGrad"
+            arriving = _summary_of(self.grads_in.get(node)) if leaf else \
+                data[ids[node]]["grad"]
             steps.append(build_step(StepInput(
                 node_id=ids[node], op=type(node).__name__, name=self._name_of(node),
-                words=describe_op(type(node).__name__), arriving=self.grads_in.get(node),
-                sent=self.grads_out.get(node, []), children=children,
+                words=describe_op(type(node).__name__), arriving=arriving,
+                sent=data[ids[node]]["grads_sent"], children=children,
                 child_values=child_values, own_value=own,
                 saved=self.saved_in_backward.get(node, {}),
                 consumers=[readers.get(ids.get(child, ""), 0) if child is not None else 0
@@ -350,12 +356,17 @@ def is_view_op(op: str) -> bool:
 FREED = object()  # a saved value that a backward without retain_graph has freed
 
 
+@cache
+def _saved_attributes(node_type: type) -> tuple[str, ...]:
+    """The ``_saved_*`` attribute names of a grad_fn class (``dir`` is slow, and the same
+    for every node of a class)."""
+    return tuple(attr for attr in dir(node_type) if attr.startswith("_saved_"))
+
+
 def saved_values(node: Any):
     """``(name, value)`` for everything a grad_fn saved for backward (``_saved_self``,
     ``_saved_exponent``, ...); ``value`` is :data:`FREED` once backward freed it."""
-    for attr in dir(node):
-        if not attr.startswith("_saved_"):
-            continue
+    for attr in _saved_attributes(type(node)):
         try:
             value = getattr(node, attr)
         except RuntimeError:  # freed after backward without retain_graph

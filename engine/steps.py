@@ -229,8 +229,13 @@ def saved_numbers(node: Any) -> dict[str, Any]:
 
 
 def _scalar(value: Any) -> float | None:
+    """A single number as a float: a one-element tensor, a number, or a summary of one."""
     if isinstance(value, torch.Tensor):
-        return float(value.reshape(())) if value.numel() == 1 else None
+        return value.item() if value.numel() == 1 else None
+    if isinstance(value, dict):
+        data = value.get("data")
+        return float(data) if value.get("numel") == 1 and isinstance(data, (int, float)) \
+            else None
     if isinstance(value, (int, float)) and not isinstance(value, bool):
         return float(value)
     return None
@@ -245,8 +250,8 @@ class StepInput:
     op: str
     name: str | None
     words: str
-    arriving: Any  # tensor snapshot or summary
-    sent: list[Any]  # per input (next_functions order)
+    arriving: Any  # summary (or tensor snapshot)
+    sent: list[Any]  # per input (next_functions order), summaries (or snapshots)
     children: list[tuple[str | None, str | None, str]]  # (child id, child's LaTeX, words)
     child_values: list[Any]  # forward value of each input, when known
     own_value: Any
