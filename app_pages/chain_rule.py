@@ -129,4 +129,10 @@ else:
                    "float64, where the clamp at 1 - 1e-8 still holds y_pred below 1; "
                    "held there, its derivative is 0.")
 
-show.open_in_playground(code, values, constants, key="chain_open", wrt="w")
+open_column, steps_column = st.columns(2)
+with open_column:
+    show.open_in_playground(code, values, constants, key="chain_open", wrt="w")
+with steps_column:
+    show.open_in_playground(code, values, constants, key="chain_steps", wrt="w",
+                            view="steps", step=1, label="Step through its backward pass",
+                            icon=":material/step_over:")

@@ -15,7 +15,7 @@ import numpy as np
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from tests.apptest_tools import dot, open_page, plotly_array
+from tests.apptest_tools import dot, open_page, plotly_array, start
 from tests.apptest_tools import table as read_table
 
 pytestmark = pytest.mark.usefixtures("fresh_caches")
@@ -197,6 +197,24 @@ def test_chain_rule_open_in_playground():
     assert at.text_input(key="pg_in_y").value == "0"
     assert at.checkbox(key="pg_rg_x").value is False
     assert at.checkbox(key="pg_rg_y").value is False
+
+
+def test_chain_rule_steps_through_its_backward_pass_in_the_playground():
+    """The lesson's second button opens the same neuron at backward's first step; its
+    last step adds dL/dw = (p - y)·x to w.grad (p = sigmoid(w·x + b), by hand)."""
+    at = open_page("chain_rule")
+    at.slider(key="chain_w").set_value(0.5).run()
+    at.button(key="chain_steps").click().run()
+    assert not at.exception
+    heading = next(m.value for m in at.markdown if m.value.startswith("#### Step "))
+    assert heading == "#### Step 1 of 13"
+    # AppTest runs the lesson again on the next interaction (its switch_page does not
+    # persist), so go on from the link the button opened, as a browser would.
+    at = start(dict(at.query_params))
+    at.button(key="pg_step_last").click().run()
+    p = 1 / (1 + math.exp(-(0.5 * 6.7)))
+    leaf = next(m.value for m in at.latex if r"\texttt{w.grad}" in m.value)
+    assert float(leaf.split("=")[-1].strip(" $\n")) == pytest.approx(p * 6.7, rel=1e-3)
 
 
 # 3. Vectors ---------------------------------------------------------------------------------

@@ -296,11 +296,13 @@ def show_curves(setup: Setup, result: RunResult, wrt: str, lo: float, hi: float,
 
 def open_in_playground(code: str, values: Mapping[str, str],
                        constants: frozenset[str] = frozenset(), *, key: str,
+                       label: str = "Open in Playground", icon: str = ":material/science:",
                        **options: object) -> None:
     """A button that opens ``code`` with these inputs (and toggles such as
-    ``no_grad=True``, ``detach=("y",)``, ``retain_grad=True``, ``wrt="w"``) in the
-    Playground, through the same link parameters a share link uses."""
+    ``no_grad=True``, ``detach=("y",)``, ``retain_grad=True``, ``wrt="w"``, or a view:
+    ``view="steps"``) in the Playground, through the same link parameters a share link
+    uses."""
     state = replace(PlaygroundState(), code=code, values=dict(values),
                     constants=frozenset(constants), **options)
-    if st.button("Open in Playground", key=key, icon=":material/science:"):
+    if st.button(label, key=key, icon=icon):
         st.switch_page("app_pages/playground.py", query_params=to_query(state))
