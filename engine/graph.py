@@ -13,13 +13,14 @@ pages never hold live torch objects.
 from __future__ import annotations
 
 from collections import deque
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from functools import cache
 from typing import Any
 
 import torch
 
-from engine.steps import MAX_STEPS, StepInput, box_tex, build_step, saved_numbers
+from engine.steps import MAX_STEPS, StepInput, box_tex, build_step, scalar
 from engine.summary import summarize
 
 # Plain words for torch's backward node names (the part before "Backward").
@@ -135,7 +136,7 @@ class GraphRecorder:
         if root.grad_fn is None:
             return
         self.backward_roots.append(root.grad_fn)
-        for node in _walk([root.grad_fn]):
+        for node in walk_nodes([root.grad_fn]):
             if node in self.hooked:
                 continue
             self.hooked.add(node)
@@ -148,8 +149,11 @@ class GraphRecorder:
             self.grads_in[node] = _snapshot(arriving)
             self.grads_out[node] = [_snapshot(g) for g in grad_inputs]
             if len(self.saved_in_backward) < MAX_STEPS:
-                # Read now: a backward without retain_graph frees them right after.
-                self.saved_in_backward[node] = saved_numbers(node)
+                # Read now: a backward without retain_graph frees them right after. The
+                # chain-rule text needs the single numbers only (x, exponent, min ...).
+                self.saved_in_backward[node] = {
+                    name: number for name, value in saved_values(node)
+                    if value is not FREED and (number := scalar(value)) is not None}
         return hook
 
     def finish(self) -> None:
@@ -169,7 +173,7 @@ class GraphRecorder:
         edges: list[dict[str, Any]] = []
         output_fn = output.grad_fn if isinstance(output, torch.Tensor) else None
         truncated = False
-        for node in _walk(start):
+        for node in walk_nodes(start):
             if len(ids) >= max_nodes:
                 truncated = True
                 break
@@ -329,8 +333,9 @@ class GraphRecorder:
             untracked[step.target] = node_id
 
 
-def _walk(start: list[Any]):
-    """Breadth-first over ``next_functions`` without recursion, each node once."""
+def walk_nodes(start: list[Any]) -> Iterator[Any]:
+    """Every grad_fn node reachable from ``start``: breadth-first over
+    ``next_functions`` without recursion, each node once."""
     seen: set[Any] = set()
     queue: deque[Any] = deque(n for n in start if n is not None)
     while queue:

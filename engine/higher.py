@@ -18,35 +18,21 @@ backward. The rest stay None rather than being recomputed.
 from __future__ import annotations
 
 import re
-import time
-import warnings
-from collections import deque
-from collections.abc import Iterator, Mapping
+from collections.abc import Mapping
 from typing import Any
 
 import torch
 
 from engine import explain
 from engine.errors import ProgramError, ProgramRefused
-from engine.graph import FREED, SMALL_ENOUGH_TO_COPY, GraphRecorder, saved_values
+from engine.graph import FREED, SMALL_ENOUGH_TO_COPY, GraphRecorder, saved_values, walk_nodes
 from engine.interpreter import Interpreter
 from engine.limits import Limits
-from engine.run import (
-    RunOptions,
-    RunResult,
-    TorchState,
-    _error_at,  # shared with run_in_process so both report a failing line alike
-    _torch_warnings,
-    choose_output,
-    new_interpreter,
-    prepare,
-)
+from engine.run import RunOptions, RunResult, choose_output, guarded_run
 from engine.summary import summarize
 
 _MISSING_OP = re.compile(r"derivative for (?:aten::)?(\w+) is not implemented")
 _MISSING_ARGUMENT = re.compile(r"the derivative for '(\w+)' is not implemented")
-_RUNTIME_ERRORS = (RuntimeError, ValueError, TypeError, IndexError, ZeroDivisionError,
-                   OverflowError, MemoryError, KeyError)
 
 
 def missing_derivative_sentence(text: str) -> str | None:
@@ -78,39 +64,13 @@ def gradient_graph_in_process(source: str, inputs: Mapping[str, Any] | None, wrt
     recording anything (``y = 3 * x``: g is the constant 3) has an empty graph, a second
     derivative of 0 and a warning saying why.
     """
-    started = time.perf_counter()
-    state = TorchState()
-    result = RunResult()
-    interpreter: Interpreter | None = None
-    try:
-        with warnings.catch_warnings(record=True) as caught:
-            warnings.simplefilter("always")
-            try:
-                program, leaves = prepare(source, inputs, options, limits)
-                interpreter = new_interpreter(program, leaves, options, limits)
-                with torch.set_grad_enabled(not options.no_grad):
-                    interpreter.run()
-                interpreter.recorder.finish()  # the program's own backward hooks stay out
-                _copy_program(interpreter, result)
-                _differentiate_twice(interpreter, leaves, wrt, options, result)
-            except ProgramRefused as refusal:
-                result.error = refusal.error
-            except _RUNTIME_ERRORS as exc:
-                kind, message = explain.explain_runtime_error(exc)
-                result.error = _error_at(interpreter.current if interpreter else None, kind,
-                                         message)
-            result.warnings.extend(_torch_warnings(caught))
-    except RecursionError:
-        result.error = ProgramError("The program is nested too deeply to run.", "limit")
-    except Exception as exc:  # noqa: BLE001 - the server must never die on a program
-        result.error = ProgramError(f"Internal error ({type(exc).__name__}): {exc}",
-                                    "internal")
-    finally:
-        if interpreter is not None:
-            interpreter.recorder.finish()
-        state.restore()
-    result.seconds = time.perf_counter() - started
-    return result
+    def differentiate(interpreter: Interpreter, leaves: dict[str, torch.Tensor],
+                      result: RunResult) -> None:
+        interpreter.recorder.finish()  # the program's own backward hooks stay out
+        _copy_program(interpreter, result)
+        _differentiate_twice(interpreter, leaves, wrt, options, result)
+
+    return guarded_run(source, inputs, options, limits, differentiate)
 
 
 def _copy_program(interpreter: Interpreter, result: RunResult) -> None:
@@ -200,7 +160,7 @@ def _first_backward(output: torch.Tensor, leaf: torch.Tensor, recorder: GraphRec
     gradient backward sends: with recording on, every one is a node of g's graph, so
     its value is known, and the one arriving at a named node gets the name ``dout/dy``."""
     handles = [node.register_hook(_message_hook(node, recorder, out_name))
-               for node in _nodes(output.grad_fn)]
+               for node in walk_nodes([output.grad_fn])]
     try:
         (g,) = torch.autograd.grad(output, leaf, create_graph=True, allow_unused=True)
     except RuntimeError as exc:
@@ -248,7 +208,7 @@ def _know(recorder: GraphRecorder, tensor: Any, name: str | None) -> None:
 def _values_saved_in(g: torch.Tensor, recorder: GraphRecorder) -> None:
     """Values of g's inner nodes that torch saved for differentiating g (``cos(y)`` in
     ``dz/dy = 1 · cos(y)``): read before the second backward frees them."""
-    for node in _nodes(g.grad_fn):
+    for node in walk_nodes([g.grad_fn]):
         for _, value in saved_values(node):
             if value is not FREED:
                 _know(recorder, value, None)
@@ -258,7 +218,7 @@ def _second_backward(g: torch.Tensor, leaf: torch.Tensor, recorder: GraphRecorde
                      name: str, wrt: str, result: RunResult) -> None:
     """Backward from g with every node hooked; leaves start without .grad, so each shows
     only what this pass gave it (other leaves: mixed second derivatives)."""
-    for node in _nodes(g.grad_fn):
+    for node in walk_nodes([g.grad_fn]):
         if type(node).__name__ == "AccumulateGrad":
             node.variable.grad = None
     recorder.before_backward(g)
@@ -296,19 +256,6 @@ def _first_backward_problem(exc: RuntimeError, label: str) -> str:
         return explain.explain_backward_error(exc, None, None, None)[1]
     missing = missing_derivative_sentence(text)
     return f"{missing}." if missing else f"the gradient could not be computed ({text})."
-
-
-def _nodes(root: Any) -> Iterator[Any]:
-    """Every node reachable from ``root`` through ``next_functions``, once, no recursion."""
-    seen: set[Any] = set()
-    queue: deque[Any] = deque([root] if root is not None else [])
-    while queue:
-        node = queue.popleft()
-        if node in seen:
-            continue
-        seen.add(node)
-        yield node
-        queue.extend(child for child, _ in node.next_functions if child is not None)
 
 
 def _number(t: torch.Tensor) -> str:

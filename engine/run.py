@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import time
 import warnings
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -122,11 +122,20 @@ def new_interpreter(program: CheckedProgram, leaves: dict[str, torch.Tensor],
     return interpreter
 
 
-def run_in_process(source: str, inputs: Mapping[str, Any] | None = None,
-                   options: RunOptions | None = None,
-                   limits: Limits = DEFAULT_LIMITS) -> RunResult:
-    """The whole run in this process. Never raises for anything a program does."""
-    options = options or RunOptions()
+RUNTIME_ERRORS = (RuntimeError, ValueError, TypeError, IndexError, ZeroDivisionError,
+                  OverflowError, MemoryError, KeyError)
+
+
+def guarded_run(source: str, inputs: Mapping[str, Any] | None, options: RunOptions,
+                limits: Limits,
+                then: Callable[[Interpreter, dict[str, torch.Tensor], RunResult], None],
+                cleanup: Callable[[Interpreter, RunResult], None] | None = None,
+                ) -> RunResult:
+    """Check and run the program, then ``then(interpreter, input_leaves, result)``
+    (backward, a second backward...), turning every refusal and failure into
+    ``result.error``: never raises for anything a program does. ``cleanup`` runs whatever
+    happened, once an interpreter exists (its hooks are removed first); torch's
+    process-wide state is restored last."""
     started = time.perf_counter()
     state = TorchState()
     result = RunResult()
@@ -139,11 +148,10 @@ def run_in_process(source: str, inputs: Mapping[str, Any] | None = None,
                 interpreter = new_interpreter(program, leaves, options, limits)
                 with torch.set_grad_enabled(not options.no_grad):
                     interpreter.run()
-                _finish(interpreter, options, result)
+                then(interpreter, leaves, result)
             except ProgramRefused as refusal:
                 result.error = refusal.error
-            except (RuntimeError, ValueError, TypeError, IndexError, ZeroDivisionError,
-                    OverflowError, MemoryError, KeyError) as exc:
+            except RUNTIME_ERRORS as exc:
                 kind, message = explain.explain_runtime_error(exc)
                 node = interpreter.current if interpreter else None
                 result.error = _error_at(node, kind, message)
@@ -156,17 +164,33 @@ def run_in_process(source: str, inputs: Mapping[str, Any] | None = None,
     finally:
         if interpreter is not None:
             interpreter.recorder.finish()
-            if result.error is not None and result.error.kind == "memory":
-                interpreter.env.clear()  # free the budget; nothing to copy out
-            try:
-                _collect(interpreter, result)
-            except (RuntimeError, MemoryError):
-                result.variables, result.grads = {}, {}
-                result.error = result.error or ProgramError(
-                    "The program ran out of its memory budget and was stopped.", "memory")
+            if cleanup is not None:
+                cleanup(interpreter, result)
         state.restore()
     result.seconds = time.perf_counter() - started
     return result
+
+
+def run_in_process(source: str, inputs: Mapping[str, Any] | None = None,
+                   options: RunOptions | None = None,
+                   limits: Limits = DEFAULT_LIMITS) -> RunResult:
+    """The whole run in this process. Never raises for anything a program does."""
+    options = options or RunOptions()
+    return guarded_run(source, inputs, options, limits,
+                       lambda interpreter, _, result: _finish(interpreter, options, result),
+                       _copy_out)
+
+
+def _copy_out(interpreter: Interpreter, result: RunResult) -> None:
+    """Names, grads, values and the graph, even after an error (what ran)."""
+    if result.error is not None and result.error.kind == "memory":
+        interpreter.env.clear()  # free the budget; nothing to copy out
+    try:
+        _collect(interpreter, result)
+    except (RuntimeError, MemoryError):
+        result.variables, result.grads = {}, {}
+        result.error = result.error or ProgramError(
+            "The program ran out of its memory budget and was stopped.", "memory")
 
 
 def _finish(interpreter: Interpreter, options: RunOptions, result: RunResult) -> None:

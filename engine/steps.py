@@ -208,28 +208,9 @@ LOCAL_RULES: dict[str, list[Callable[[Context], Local]]] = {
 }
 
 
-# -- what the recorder keeps during backward ---------------------------------------------
-def saved_numbers(node: Any) -> dict[str, Any]:
-    """The node's saved values, read while backward runs (before they are freed): single
-    numbers as floats, small tensors as copies."""
-    from engine.graph import saved_values  # graph imports this module
-
-    saved: dict[str, Any] = {}
-    for name, value in saved_values(node):
-        if isinstance(value, torch.Tensor):
-            saved[name] = value.detach().clone() if value.numel() <= 64 else None
-        elif isinstance(value, (int, float)) and not isinstance(value, bool):
-            saved[name] = float(value)
-        elif isinstance(value, (tuple, list)) or type(value).__name__ == "SymInt":
-            try:
-                saved[name] = float(value) if not isinstance(value, (tuple, list)) else None
-            except (TypeError, ValueError):
-                saved[name] = None
-    return saved
-
-
-def _scalar(value: Any) -> float | None:
-    """A single number as a float: a one-element tensor, a number, or a summary of one."""
+def scalar(value: Any) -> float | None:
+    """A single number as a float: a one-element tensor, a number, or a summary of one
+    (None for anything else: the table's numbers are put in for single numbers only)."""
     if isinstance(value, torch.Tensor):
         return value.item() if value.numel() == 1 else None
     if isinstance(value, dict):
@@ -276,13 +257,13 @@ def _value_tex(value: Any) -> str:
 
 
 def _operand(tex: str, value: Any) -> Operand:
-    return Operand(tex, _scalar(value))
+    return Operand(tex, scalar(value))
 
 
 def build_step(step: StepInput, root_tex: str, order: int) -> dict[str, Any]:
     """Plain data for the step at ``order``: received, sent, and the LaTeX lines."""
     this = box_tex(step.name, step.words)
-    arriving = _scalar(step.arriving)
+    arriving = scalar(step.arriving)
     arriving_summary = _summary(step.arriving)
     received = rf"\frac{{\partial {root_tex}}}{{\partial {this}}} = {_value_tex(arriving_summary)}"
     sends: list[dict[str, Any]] = []
@@ -308,7 +289,7 @@ def build_step(step: StepInput, root_tex: str, order: int) -> dict[str, Any]:
         lines.append(_chain_line(root_tex, this, target, local, arriving, grad_summary,
                                  step.consumers[index] > 1 if index < len(
                                      step.consumers) else False,
-                                 scalar=_scalar(grad) is not None and arriving is not None))
+                                 single=scalar(grad) is not None and arriving is not None))
     return {"order": order, "node": step.node_id, "op": step.op, "name": step.name,
             "received": received, "arriving": arriving_summary, "sends": sends,
             "latex": lines, "rule": "table" if rules else "torch"}
@@ -325,31 +306,31 @@ def _context(step: StepInput) -> Context:
                         else None)
     o_value = saved.get("result", step.own_value)
     a_tex = step.children[0][1] if step.children and step.children[0][1] else (
-        tex_number(_scalar(a_value)) if _scalar(a_value) is not None else r"\text{self}")
+        tex_number(scalar(a_value)) if scalar(a_value) is not None else r"\text{self}")
     b_tex = step.children[1][1] if len(step.children) > 1 and step.children[1][1] else (
-        tex_number(_scalar(b_value)) if _scalar(b_value) is not None else r"\text{other}")
-    numbers = {k: _scalar(v) for k, v in saved.items()}
+        tex_number(scalar(b_value)) if scalar(b_value) is not None else r"\text{other}")
+    numbers = {k: scalar(v) for k, v in saved.items()}
     return Context(_operand(a_tex, a_value), _operand(b_tex, b_value),
                    _operand(box_tex(step.name, step.words), o_value), numbers)
 
 
 def _chain_line(root: str, this: str, target: str, local: Local | None,
                 arriving: float | None, sent: dict[str, Any] | None, shared: bool,
-                scalar: bool) -> str:
+                single: bool) -> str:
     """``dL/dy (+)= dL/dz · dz/dy = g · f'(y) = g · f'(16) = sent``, one ``=`` per line
     (an ``aligned`` block with small fractions: a narrow column, or a projector's large
     type, shows it without scrolling). ``g`` is the arriving gradient as a number where
     it is one, so each line after the first holds a single fraction at most."""
     lhs = rf"\tfrac{{\partial {root}}}{{\partial {target}}}"
     relation = r"\mathrel{+}=" if shared else "="
-    times = r"\cdot" if scalar else r"\odot"
-    arriving_tex = tex_number(arriving) if arriving is not None and scalar else \
+    times = r"\cdot" if single else r"\odot"
+    arriving_tex = tex_number(arriving) if arriving is not None and single else \
         rf"\tfrac{{\partial {root}}}{{\partial {this}}}"
     parts = [rf"\tfrac{{\partial {root}}}{{\partial {this}}} {times} "
              rf"\tfrac{{\partial {this}}}{{\partial {target}}}"]
     if local is not None:
         parts.append(rf"{arriving_tex} {times} {local.symbolic}")
-        sent_value = _scalar(sent.get("data")) if sent and sent.get("numel") == 1 and \
+        sent_value = scalar(sent.get("data")) if sent and sent.get("numel") == 1 and \
             not isinstance(sent.get("data"), list) else None
         if local.numeric is not None and arriving is not None and local.value is not None \
                 and sent_value is not None and _agrees(arriving * local.value, sent_value):

@@ -10,24 +10,15 @@ from __future__ import annotations
 
 from typing import Any
 
+from engine.compare import graph_of
 from engine.summary import format_summary
 from graphviz_utils.labels import SHORT_WHY
 from graphviz_utils.model import Drawing, Edge, Node
 
 
-def graph_data(result: Any) -> dict[str, Any]:
-    """The graph dict of a RunResult (or the dict itself)."""
-    graph = getattr(result, "graph", result)
-    if graph is None:
-        return {"nodes": [], "edges": [], "dataflow": []}
-    if not isinstance(graph, dict) or "nodes" not in graph:
-        raise TypeError("to_dot expects a run_program result or its .graph dict")
-    return graph
-
-
 def from_result(result: Any, show_saved: bool = False, show_attrs: bool = False,
                 step: int | None = None) -> Drawing:
-    graph = graph_data(result)
+    graph = graph_of(result)
     drawing = Drawing()
     backward_ran = bool(graph.get("backward_order"))
     kept = set(getattr(result, "retained", None) or ())  # intermediates with retain_grad()
