@@ -151,8 +151,11 @@ shown = graph_views.Shown()
 with st.container() if projector or view != "graph" else right:
     if showable and result.graph and result.graph.get("nodes"):
         st.subheader("Autograd graph")
+        # wrap: beside the editor the five views do not fit one row, and a row that
+        # scrolls hides the last ones from a learner.
         view = st.segmented_control("Graph view", list(VIEWS), format_func=VIEWS.get,
-                                    key="pg_view", label_visibility="collapsed") or "graph"
+                                    key="pg_view", label_visibility="collapsed",
+                                    wrap=True) or "graph"
         leaves = show.scalar_leaves(result) if result.error is None else []
         wrt_now = st.session_state.get("pg_wrt") if st.session_state.get("pg_wrt") \
             in leaves else (leaves[0] if leaves else None)

@@ -22,28 +22,37 @@ from ui.show import Setup
 FILE_STEM = "autograd_explorer"
 
 
-def snippet(setup: Setup, result: RunResult) -> str:
-    """The page's program, inputs and switches as a runnable script."""
+@st.cache_data(max_entries=256, show_spinner=False)
+def snippet(setup: Setup, _result: RunResult) -> str:
+    """The page's program, inputs and switches as a runnable script. Cached by the setup
+    alone (the run is what the setup gives): the menu's contents run on every rerun,
+    open or not."""
+    result = _result
     return to_python(setup.source, setup.values, constants=setup.constants,
                      no_grad=setup.no_grad, detach=setup.detach,
                      retain_grad=setup.retain_grad, output=setup.output, result=result)
 
 
 def show_export(setup: Setup, result: RunResult, shown: Shown) -> None:
-    """The menu's contents (the page puts them in a popover)."""
-    st.markdown("**As PyTorch**: paste into a notebook cell; it prints the numbers this "
-                "page shows.")
+    """The menu's contents (the page puts them in a popover): every button first, the
+    script's text last (it is long; below it the graph's buttons would need a scroll)."""
     code = snippet(setup, result) if result.error is None or result.error.kind in (
         "autograd", "runtime") else None
+    st.markdown("**As PyTorch**: paste into a notebook cell; it prints the numbers this "
+                "page shows.")
     if code is None:
         st.caption("The program was refused, so there is nothing to export.")
     else:
-        st.code(code, language="python")
         st.download_button("Download .py", code, file_name=f"{FILE_STEM}.py",
                            mime="text/x-python", icon=":material/code:", on_click="ignore",
                            width="stretch", key="pg_export_py")
-    if shown.dot is None:
-        return
+    if shown.dot is not None:
+        _graph_buttons(shown)
+    if code is not None:
+        st.code(code, language="python")
+
+
+def _graph_buttons(shown: Shown) -> None:
     source = shown.dot.source
     st.markdown(f"**The graph on the screen** ({shown.title})")
     st.download_button("DOT (Graphviz source)", source, file_name=f"{FILE_STEM}.dot",

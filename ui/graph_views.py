@@ -40,9 +40,8 @@ def show_view(view: str, setup: Setup, result: RunResult, projector: bool,
               wrt: str | None) -> Shown:
     theme = graph_theme(projector)
     if view == "steps":
-        step = show_steps(result, projector)
-        return Shown(to_dot(result, step=step, theme=theme), step,
-                     f"backward step {step}" if step else "autograd graph", theme)
+        step, dot = show_steps(result, projector)
+        return Shown(dot, step, f"backward step {step}", theme)
     if view == "written":
         return show_written(result, theme)
     if view == "zoom":

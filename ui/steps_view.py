@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import graphviz
 import streamlit as st
 
 from engine import RunResult
@@ -85,15 +86,16 @@ def step_sentence(step: dict[str, Any], nodes: dict[str, dict[str, Any]]) -> str
             f"sends {targets}.")
 
 
-def show_steps(result: RunResult, projector: bool = False) -> int | None:
+def show_steps(result: RunResult, projector: bool = False,
+               ) -> tuple[int | None, graphviz.Digraph | None]:
     """The step controls, the highlighted graph and the chain rule; returns the step
-    shown (None when backward did not run)."""
+    shown and the graph drawn (both None when backward did not run)."""
     steps = result.graph.get("steps") or []
     if not steps:
         st.info("Backward did not run, so there is nothing to step through: see the "
                 "warnings above. The annotated graph shows what autograd recorded.",
                 icon=":material/step_over:")
-        return None
+        return None, None
     nodes = {node["id"]: node for node in result.graph["nodes"]}
     k = step_controls(len(steps))
     step = steps[k - 1]
@@ -118,4 +120,4 @@ def show_steps(result: RunResult, projector: bool = False) -> int | None:
         else:
             st.caption("This was the last node: backward is done and every leaf's .grad "
                        "is filled in.")
-    return k
+    return k, dot
