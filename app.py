@@ -13,6 +13,7 @@ import streamlit as st
 
 import ui.show  # noqa: F401 - torch, sympy, plotly, pandas: imported before the freeze below
 from engine import warm_up
+from ui.guard import last_resort
 
 st.set_page_config(page_title="Autograd Explorer", page_icon="∂", layout="wide")
 
@@ -56,4 +57,6 @@ LESSONS = [
     st.Page("app_pages/stopping_gradients.py", title="6. Stopping gradients",
             icon=":material/block:"),
 ]
-st.navigation({"Explore": [PLAYGROUND], "Lessons": LESSONS}).run()
+page = st.navigation({"Explore": [PLAYGROUND], "Lessons": LESSONS})
+with last_resort(page.title):
+    page.run()

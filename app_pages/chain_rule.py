@@ -18,6 +18,7 @@ import streamlit as st
 
 from engine.summary import format_number
 from ui import show
+from ui.choices import one_choice
 from ui.examples import BCE_CODE
 
 FLOAT32_SIGMOID_IS_1 = 16.6  # torch.sigmoid(z) == 1.0 in float32 from z ≈ 16.64 on
@@ -61,8 +62,7 @@ st.latex(r"\frac{\partial L}{\partial w} = \frac{\partial L}{\partial \hat y}\cd
 
 x_col, y_col, w_col, b_col = st.columns([3, 2, 3, 3], vertical_alignment="bottom")
 x = x_col.slider("x (input)", -10.0, 10.0, 6.7, step=0.1, key="chain_x")
-y = y_col.segmented_control("y (the label)", [0, 1], default=0, required=True,
-                            key="chain_y")
+y = one_choice(y_col, "y (the label)", [0, 1], key="chain_y", default=0)
 w = w_col.slider("w (weight)", -3.0, 3.0, 1.0, step=0.1, key="chain_w")
 b = b_col.slider("b (bias)", -5.0, 5.0, 0.0, step=0.1, key="chain_b")
 

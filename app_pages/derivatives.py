@@ -15,6 +15,7 @@ import streamlit as st
 
 from engine.summary import format_number
 from ui import show
+from ui.choices import one_choice
 
 # The seed's cells: the forward line(s), backward(), then x.grad as the notebook shows it.
 PROGRAMS = {"x**2": "y = x**2\ny.backward()\nx.grad\n",
@@ -47,11 +48,10 @@ st.markdown(
     "and stores the derivative in `x.grad`. "
     "Move `x` and compare autograd with the formula you would write by hand.")
 
-st.session_state.setdefault("deriv_fn", "x**2")
-st.session_state.setdefault("deriv_x", DEFAULT_X[st.session_state["deriv_fn"]])
+st.session_state.setdefault("deriv_x", DEFAULT_X[st.session_state.get("deriv_fn") or "x**2"])
 pick, slide = st.columns([1, 2], vertical_alignment="bottom")
-fn: str = pick.segmented_control("Function", list(PROGRAMS), required=True,
-                                 format_func=LABELS.get, key="deriv_fn", on_change=reset_x)
+fn: str = one_choice(pick, "Function", list(PROGRAMS), key="deriv_fn", default="x**2",
+                     format_func=LABELS.__getitem__, on_change=reset_x)
 x: float = slide.slider("x", min_value=-5.0, max_value=5.0, step=0.1, key="deriv_x")
 latex, hand_name = FORMULAS[fn]
 st.latex(latex)

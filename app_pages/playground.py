@@ -8,18 +8,33 @@ address bar is always a link to exactly this view.
 
 from __future__ import annotations
 
+import math
 from dataclasses import replace
 
 import streamlit as st
 
-from engine.names import assigned_names, program_inputs
+from engine.names import assigned_names, parses, program_inputs
 from ui import graph_views, show
+from ui.choices import one_choice
 from ui.examples import EXAMPLES
 from ui.export_view import show_export
-from ui.share import VIEWS, PlaygroundState, from_query, query_string, to_query
+from ui.guard import guarded
+from ui.share import (
+    MAX_RANGE,
+    VIEWS,
+    PlaygroundState,
+    from_query,
+    link_too_long,
+    query_string,
+    resolve_range,
+    to_query,
+)
 from ui.steps_view import STEP_KEY
 
 STATE, SYNCED, PROBLEMS = "pg_state", "pg_synced", "pg_problems"
+# The last program that parsed: its input names and assigned names, and every input's
+# last value and requires_grad (kept by name, so a typo or a rename loses nothing).
+NAMES, ASSIGNED, KEPT = "pg_names", "pg_assigned", "pg_kept"
 EXAMPLE_TITLES = [e.title for e in EXAMPLES]
 
 
@@ -66,8 +81,16 @@ def _load() -> PlaygroundState:
     return state
 
 
+@guarded
 def _pick_example() -> None:
-    example = EXAMPLES[EXAMPLE_TITLES.index(st.session_state["pg_example"])]
+    """Load the picked example, then show the picker empty again: picking the same example
+    after editing it must load it afresh, and clearing the picker (its ✕, or Escape)
+    changes nothing."""
+    title = st.session_state.get("pg_example")
+    st.session_state["pg_example"] = None
+    if title not in EXAMPLE_TITLES:
+        return
+    example = EXAMPLES[EXAMPLE_TITLES.index(title)]
     state = st.session_state.get(STATE, PlaygroundState()).with_program(
         example.code, example.values)
     _put(replace(state, constants=example.constants), overwrite=True)
@@ -104,24 +127,32 @@ with left:
                               help="A small PyTorch program. Ctrl+Enter runs it.")
     error_box = st.container()
 
-    names = program_inputs(source)
+    # A half-typed line does not parse: keep the inputs and detach choices the program
+    # had, so a typo never hides the boxes or resets what the learner typed in them.
+    written = parses(source)
+    names = program_inputs(source) if written else st.session_state.get(NAMES, [])
     values: dict[str, str] = {}
     constants: set[str] = set()
+    kept = st.session_state.setdefault(KEPT, {})
     if names:
         st.markdown("**Inputs**: each becomes a float tensor leaf")
     for name in names:
         value_col, grad_col = st.columns([3, 2], vertical_alignment="bottom")
         if f"pg_in_{name}" not in st.session_state:
-            st.session_state[f"pg_in_{name}"] = "1.0"
-            st.session_state[f"pg_rg_{name}"] = True
+            st.session_state[f"pg_in_{name}"], st.session_state[f"pg_rg_{name}"] = \
+                kept.get(name, ("1.0", True))
         values[name] = value_col.text_input(name, key=f"pg_in_{name}",
                                             help="A number or a list, e.g. [1, 2, 3]")
-        if not grad_col.checkbox("requires_grad", key=f"pg_rg_{name}"):
+        requires_grad = grad_col.checkbox("requires_grad", key=f"pg_rg_{name}")
+        if not requires_grad:
             constants.add(name)
+        kept[name] = (values[name], requires_grad)
+    st.session_state[NAMES] = names
 
     st.markdown("**Stop tracking**")
     no_grad = st.toggle("Run the whole program under torch.no_grad()", key="pg_no_grad")
-    assigned = assigned_names(source)
+    assigned = assigned_names(source) if written else st.session_state.get(ASSIGNED, [])
+    st.session_state[ASSIGNED] = assigned
     st.session_state["pg_detach"] = [d for d in st.session_state.get("pg_detach", [])
                                      if d in assigned]
     detach = st.multiselect("Detach these variables where they are assigned", assigned,
@@ -153,9 +184,9 @@ with st.container() if projector or view != "graph" else right:
         st.subheader("Autograd graph")
         # wrap: beside the editor the five views do not fit one row, and a row that
         # scrolls hides the last ones from a learner.
-        view = st.segmented_control("Graph view", list(VIEWS), format_func=VIEWS.get,
-                                    key="pg_view", label_visibility="collapsed",
-                                    wrap=True) or "graph"
+        view = one_choice(st, "Graph view", list(VIEWS), key="pg_view", default="graph",
+                          format_func=VIEWS.__getitem__, label_visibility="collapsed",
+                          wrap=True)
         leaves = show.scalar_leaves(result) if result.error is None else []
         wrt_now = st.session_state.get("pg_wrt") if st.session_state.get("pg_wrt") \
             in leaves else (leaves[0] if leaves else None)
@@ -178,14 +209,17 @@ if result.error is None:
         auto_lo, auto_hi = show.default_range(float(result.variables[wrt].reshape(())))
         lo = lo_col.number_input("from", key="pg_lo", placeholder=f"{auto_lo:g}")
         hi = hi_col.number_input("to", key="pg_hi", placeholder=f"{auto_hi:g}")
-        if lo is None or hi is None or not lo < hi:
-            if lo is not None and hi is not None:
-                st.caption("The range needs from < to; showing the automatic range.")
+        lo, hi = (v if v is not None and math.isfinite(v) and abs(v) <= MAX_RANGE else None
+                  for v in (lo, hi))
+        plot_lo, plot_hi, range_note = resolve_range(lo, hi, (auto_lo, auto_hi))
+        if range_note:
+            st.caption(range_note)
+        if lo is not None and hi is not None and not lo < hi:
             lo, hi = None, None
         second = second_col.toggle("Show f''", key="pg_second",
                                    help="The second derivative, from autograd "
                                         "differentiating its own backward pass.")
-        plotted = (wrt, lo if lo is not None else auto_lo, hi if hi is not None else auto_hi)
+        plotted = (wrt, plot_lo, plot_hi)
         show.show_curves(setup, result, *plotted, projector, second)
     with grads_box:
         show.show_grads(result, show.hand_gradients(setup, result, plotted))
@@ -203,6 +237,11 @@ if query != st.session_state.get(SYNCED):
 with export.popover("Export", icon=":material/download:", width="stretch"):
     show_export(setup, result, shown)
 with share.popover("Share", icon=":material/link:", width="stretch"):
-    st.caption("This link opens exactly this view:")
     base = (st.context.url or "http://localhost:8501/").split("?")[0]
-    st.code(f"{base}?{query_string(state)}", language=None, wrap_lines=True)
+    link = f"{base}?{query_string(state)}"
+    too_long = link_too_long(link)
+    if too_long:
+        st.warning(too_long, icon=":material/link_off:")
+    else:
+        st.caption("This link opens exactly this view:")
+        st.code(link, language=None, wrap_lines=True)

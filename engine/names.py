@@ -126,3 +126,9 @@ def assigned_names(source: str) -> list[str]:
             if name not in names and name not in RESERVED:
                 names.append(name)
     return names
+
+
+def parses(source: str) -> bool:
+    """Whether the text is a Python program at all. While a learner types, a line is
+    often half written: the page then keeps the inputs and switches it had."""
+    return _parse(source) is not None

@@ -9,6 +9,7 @@ with hypothesis round trips).
 Parameters (all optional)::
 
     code=<program text>          in=x:4 (repeated)      const=t (repeated: requires_grad off)
+    zcode=<zlib, base64url>      the program, compressed: links to long programs use it
     no_grad=1   retain_grad=1    detach=y (repeated)    wrt=x   lo=-3   hi=3
     editor=hidden                style=projector
     view=steps (graph | steps | written | zoom | gradient)    step=3    second=1
@@ -16,18 +17,31 @@ Parameters (all optional)::
 
 from __future__ import annotations
 
+import base64
+import binascii
 import math
+import re
+import zlib
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from urllib.parse import quote, urlencode
 
-MAX_CODE_CHARS = 4_000
+from engine.limits import DEFAULT_LIMITS
+
+# A link carries any program the engine would run; past PLAIN_CODE_CHARS of URL text the
+# program travels compressed (zcode), which keeps a 10,000-character program's link to a
+# few thousand characters. Past MAX_LINK_CHARS some servers and chat tools cut links, so
+# the page says plainly that the link is too long instead of showing a broken one.
+MAX_CODE_CHARS = DEFAULT_LIMITS.max_source_chars
+PLAIN_CODE_CHARS = 1_500
+MAX_LINK_CHARS = 8_000
+_BASE64URL = re.compile(r"[A-Za-z0-9_-]*={0,2}")
 MAX_INPUTS = 16
 MAX_NAME_CHARS = 40
 MAX_VALUE_CHARS = 2_000
 MAX_RANGE = 1e6
 MAX_STEP = 100_000
-KNOWN = frozenset({"code", "in", "const", "no_grad", "retain_grad", "detach", "wrt", "lo",
+KNOWN = frozenset({"code", "zcode", "in", "const", "no_grad", "retain_grad", "detach", "wrt", "lo",
                    "hi", "editor", "style", "view", "step", "second"})
 # The graph views, in the order the page offers them (link value -> button text).
 VIEWS: dict[str, str] = {
@@ -43,7 +57,8 @@ VIEWS: dict[str, str] = {
 class PlaygroundState:
     """Everything a Playground view depends on. ``values`` maps input names to the text of
     their boxes; ``constants`` are the inputs with requires_grad switched off; ``lo``/``hi``
-    None mean "around the current value"."""
+    None mean "around the current value" (each end on its own: "from 0" alone keeps the
+    automatic width)."""
 
     code: str = "y = x**2\nz = torch.sin(y)\n"
     values: Mapping[str, str] = field(default_factory=lambda: {"x": "4"})
@@ -73,7 +88,11 @@ def _is_name(text: str) -> bool:
 
 def to_query(state: PlaygroundState) -> dict[str, str | list[str]]:
     """Query parameters for ``state``, leaving out what equals the default view."""
-    query: dict[str, str | list[str]] = {"code": state.code}
+    query: dict[str, str | list[str]] = {}
+    if len(quote(state.code)) <= PLAIN_CODE_CHARS:
+        query["code"] = state.code
+    else:
+        query["zcode"] = compress(state.code)
     if state.values:
         query["in"] = [f"{name}:{value}" for name, value in state.values.items()]
     if state.constants:
@@ -86,8 +105,10 @@ def to_query(state: PlaygroundState) -> dict[str, str | list[str]]:
         query["detach"] = list(state.detach)
     if state.wrt:
         query["wrt"] = state.wrt
-    if state.lo is not None and state.hi is not None:
-        query["lo"], query["hi"] = repr(float(state.lo)), repr(float(state.hi))
+    if state.lo is not None:
+        query["lo"] = repr(float(state.lo))
+    if state.hi is not None:
+        query["hi"] = repr(float(state.hi))
     if state.hide_editor:
         query["editor"] = "hidden"
     if state.projector:
@@ -104,6 +125,39 @@ def to_query(state: PlaygroundState) -> dict[str, str | list[str]]:
 def query_string(state: PlaygroundState) -> str:
     """``to_query`` as URL text (spaces as %20, newlines as %0A)."""
     return urlencode(to_query(state), doseq=True, quote_via=quote)
+
+
+def compress(code: str) -> str:
+    """The program as zlib-compressed, URL-safe base64 text (the ``zcode`` parameter)."""
+    return base64.urlsafe_b64encode(zlib.compress(code.encode(), 9)).decode()
+
+
+def decompress(text: str) -> str | None:
+    """The program a ``zcode`` parameter holds, or None when it is not one we could have
+    written or it holds more than MAX_CODE_CHARS: decompression stops there, so a
+    crafted link cannot make the server inflate a zip bomb."""
+    if len(text) > 4 * MAX_CODE_CHARS or not _BASE64URL.fullmatch(text):
+        return None
+    try:
+        packed = base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
+        inflater = zlib.decompressobj()
+        raw = inflater.decompress(packed, 4 * MAX_CODE_CHARS + 1)
+        if inflater.unconsumed_tail or not inflater.eof:
+            return None
+        code = raw.decode("utf-8")
+    except (binascii.Error, ValueError, zlib.error, UnicodeDecodeError):
+        return None
+    return code if len(code) <= MAX_CODE_CHARS else None
+
+
+def link_too_long(link: str) -> str | None:
+    """Why ``link`` cannot be shared as it is, or None when it can."""
+    if len(link) <= MAX_LINK_CHARS:
+        return None
+    return (f"This view's link would be {len(link):,} characters long, more than the "
+            f"{MAX_LINK_CHARS:,} that browsers, servers and chat tools reliably keep "
+            "(long input values make it so). Shorten the inputs, or use Export → "
+            "Download .py to pass the program on.")
 
 
 def _flag(raw: Sequence[str], name: str, problems: list[str]) -> bool:
@@ -144,6 +198,13 @@ def from_query(query: Mapping[str, Sequence[str]]) -> tuple[PlaygroundState, lis
                         + ", ".join(f"`{u[:20]}`" for u in unknown[:5]) + ".")
     default = PlaygroundState()
     code = query.get("code", [])
+    if query.get("zcode"):
+        unpacked = decompress(query["zcode"][-1])
+        if unpacked is None:
+            problems.append("The program in the link is damaged or longer than "
+                            f"{MAX_CODE_CHARS:,} characters; the example program is shown "
+                            "instead.")
+        code = [unpacked] if unpacked is not None else []
     if code and len(code[-1]) > MAX_CODE_CHARS:
         problems.append(f"The program in the link is longer than {MAX_CODE_CHARS:,} "
                         "characters; the example program is shown instead.")
@@ -174,9 +235,8 @@ def from_query(query: Mapping[str, Sequence[str]]) -> tuple[PlaygroundState, lis
         problems.append("`wrt` is not a variable name; it was ignored.")
     lo = _number(query.get("lo", []), "lo", problems)
     hi = _number(query.get("hi", []), "hi", problems)
-    if lo is None or hi is None or lo >= hi:
-        if lo is not None and hi is not None:
-            problems.append("The plot range needs lo < hi; it was chosen automatically.")
+    if lo is not None and hi is not None and lo >= hi:
+        problems.append("The plot range needs lo < hi; it was chosen automatically.")
         lo = hi = None
     editor = query.get("editor", [])
     if editor and editor[-1] not in ("hidden", "shown"):
@@ -217,3 +277,23 @@ def _step(raw: Sequence[str], problems: list[str]) -> int | None:
                         "it was ignored.")
         return None
     return int(text)
+
+
+def resolve_range(lo: float | None, hi: float | None, auto: tuple[float, float],
+                  ) -> tuple[float, float, str | None]:
+    """The plotted range from the "from" and "to" boxes, either of which may be empty,
+    with a sentence when the page chose part of it. An end left empty comes from the
+    automatic range, moved to keep its width when the typed end lies beyond it."""
+    auto_lo, auto_hi = auto
+    width = auto_hi - auto_lo
+    if lo is not None and hi is not None:
+        if lo < hi:
+            return lo, hi, None
+        return auto_lo, auto_hi, "The range needs from < to; showing the automatic range."
+    if lo is not None:
+        end = auto_hi if auto_hi > lo else lo + width
+        return lo, end, f"Plotting from {lo:g} to {end:g}: type a \"to\" value to change it."
+    if hi is not None:
+        start = auto_lo if auto_lo < hi else hi - width
+        return start, hi, f"Plotting from {start:g} to {hi:g}: type a \"from\" value to change it."
+    return auto_lo, auto_hi, None
