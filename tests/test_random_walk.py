@@ -167,7 +167,10 @@ def _walk(page: str, steps: int, seed: int) -> None:
             log.append("(no widgets: rerun)")
             at.run()
             continue
-        kind, widget = rng.choice(widgets)
+        # A kind first, then one of its widgets: a page with ten toggles and one editor
+        # still gets its editor typed in.
+        kind = rng.choice(sorted({k for k, _ in widgets}))
+        widget = rng.choice([w for k, w in widgets if k == kind])
         try:
             log.append(_act(widget, kind, rng))
         except (ValueError, TypeError, IndexError) as refused:
