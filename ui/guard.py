@@ -20,6 +20,10 @@ from typing import ParamSpec
 import streamlit as st
 
 LOG = logging.getLogger("autograd_explorer")
+if not LOG.handlers:  # the operator reads the server's stderr (Community Cloud: its logs)
+    _handler = logging.StreamHandler()
+    _handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    LOG.addHandler(_handler)
 # The words that mark the guard's message; the random walk looks for them.
 GUARD_MARK = "Something went wrong on our side"
 # Widget values worth keeping through an error: the program, its inputs and switches.
