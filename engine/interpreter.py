@@ -43,6 +43,7 @@ _COMPARE: dict[type, Callable[[Any, Any], Any]] = {
     ast.Eq: operator.eq, ast.NotEq: operator.ne,
 }
 ECHO_CHARS = 2_000  # one displayed value at most
+RANDOM_DRAWS_KEPT = 4  # a curve keeps at most this many largest tensors' worth of draws
 # Methods whose call is bookkeeping, not a result: never taken as the program's output.
 _BOOKKEEPING = frozenset({"backward", "retain_grad", "requires_grad_", "zero_", "fill_",
                           "detach_", "add_", "sub_", "mul_", "div_", "pow_", "copy_",
@@ -457,9 +458,21 @@ class Interpreter:
             kwargs = {**kwargs, "generator": self.generator}
         value = self._produced(node, fn.call(*args, **kwargs))
         if fn.random and self.draws is not None and isinstance(value, torch.Tensor):
-            self.draws.setdefault((node.lineno, node.col_offset), []).append(
-                value.detach().clone().requires_grad_(value.requires_grad))
+            self._record_draw(node, value)
         return value
+
+    def _record_draw(self, node: ast.Call, value: torch.Tensor) -> None:
+        """Keep a copy of a draw for the curve to replay (a later in-place change must
+        not reach it), within a budget: the single run frees its draws as it goes, the
+        record keeps them all."""
+        budget = RANDOM_DRAWS_KEPT * self.limits.max_tensor_elements
+        kept = sum(d.numel() for drawn in self.draws.values() for d in drawn)  # type: ignore[union-attr]
+        if kept + value.numel() > budget:
+            raise refuse(f"This curve cannot be drawn: the program draws more than {budget:,} "
+                         "random numbers, more than a curve keeps to give every point the "
+                         "same ones.", node, "limit")
+        self.draws.setdefault((node.lineno, node.col_offset), []).append(  # type: ignore[union-attr]
+            value.detach().clone().requires_grad_(value.requires_grad))
 
     def _replayed(self, node: ast.Call) -> torch.Tensor:
         """The next number(s) the recorded run drew at this call (the caller hands fresh

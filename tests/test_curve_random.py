@@ -15,7 +15,7 @@ import numpy as np
 import pytest
 import torch
 
-from engine import derivative_curve, run_program, second_derivative_curve
+from engine import Limits, derivative_curve, run_program, second_derivative_curve
 from engine.errors import ProgramRefused
 from tests.apptest_tools import plotly_array, start
 
@@ -146,3 +146,19 @@ def test_the_playground_draws_a_random_programs_curves():
     xs, dys = plotly_array(autograd["x"]), plotly_array(autograd["y"])
     for x, dy in list(zip(xs, dys))[::100]:
         assert dy == pytest.approx(plain_torch(reference, float(x))[1], rel=1e-5, abs=1e-6)
+
+
+def test_too_many_random_numbers_to_keep_is_said_in_plain_words():
+    """The record keeps every draw (the single run frees them as it goes): a budget of
+    four largest tensors, said in words, not a vmap error."""
+    limits = Limits(max_tensor_elements=1000)
+    source = "def g(t):\n    return t + torch.randn(1000).sum()\ny = g(g(g(g(g(x)))))\n"
+    assert run_program(source, {"x": "1"}, limits=limits, isolate=False).error is None
+    with pytest.raises(ProgramRefused) as info:
+        derivative_curve(source, {"x": "1"}, n=3, limits=limits, isolate=False)
+    message = info.value.error.message
+    assert "more than 4,000 random numbers" in message and "vmap" not in message
+    xs, ys, dys = derivative_curve(source.replace("g(g(g(g(g(x)))))", "g(g(g(g(x))))"),
+                                   {"x": "1"}, lo=-1, hi=1, n=3, limits=limits,
+                                   isolate=False)
+    np.testing.assert_allclose(dys, [1.0, 1.0, 1.0])
