@@ -5,6 +5,9 @@ Here the program runs once normally (to find its output and the leaf to vary), t
 more under ``torch.func.vmap(torch.func.grad_and_value(...))``: every point's value and
 exact autograd derivative in one batched forward and backward. Reductions in the program
 (``(w * xs).mean()``) stay per point, because vmap keeps each point's computation apart.
+Random numbers (``torch.randn(3)``) are the ones the normal run drew from the run's own
+seeded generator, replayed at every point: the curve is the function a learner gets by
+rerunning the program, seed and all, at each x.
 
 The second derivative (``order=2``) is ``grad`` of that ``grad``: torch.func differentiates
 the backward pass itself, which is what ``backward(create_graph=True)`` followed by a
@@ -107,6 +110,7 @@ def _curve(source: str, inputs: Mapping[str, Any] | None, wrt: str, lo: float, h
     #    and where the leaf called `wrt` comes from.
     probe = new_interpreter(program, leaves, options, limits)
     probe.record_graph = False
+    probe.draws = {}
     with torch.set_grad_enabled(not options.no_grad):
         probe.run()
     out_name, output = choose_output(probe, options)
@@ -127,6 +131,7 @@ def _curve(source: str, inputs: Mapping[str, Any] | None, wrt: str, lo: float, h
     # Each further derivative keeps the previous pass's values alive too: a smaller share.
     per_point = max(1, limits.max_curve_elements // (n * order))
     deadline = time.monotonic() + limits.time_limit_s
+    draws = _fresh_copies(probe.draws)
 
     def f(x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         run = new_interpreter(program, leaves, options, limits)
@@ -134,6 +139,7 @@ def _curve(source: str, inputs: Mapping[str, Any] | None, wrt: str, lo: float, h
         run.per_tensor_limit = min(per_point, limits.max_tensor_elements)
         run.deadline = deadline
         run.stop_at = stop_at
+        run.replay = {place: list(drawn) for place, drawn in draws.items()}
         if start is None:
             run.env[wrt] = x
         else:
@@ -159,6 +165,15 @@ def _curve(source: str, inputs: Mapping[str, Any] | None, wrt: str, lo: float, h
         return (grid, ys, *[nothing] * order)
     values = _batched_derivatives(f, xs.to(dtype), order)
     return (grid, *(v.detach().numpy() for v in values))
+
+
+def _fresh_copies(draws: dict[tuple[int, int], list[torch.Tensor]],
+                  ) -> dict[tuple[int, int], list[torch.Tensor]]:
+    """The probe's random draws as new leaves for the batched run, made here because
+    inside torch.func's transforms requires_grad_() is refused; the probe's own tensors
+    stay untouched (its backward gave them .grad)."""
+    return {place: [d.detach().clone().requires_grad_(d.requires_grad) for d in drawn]
+            for place, drawn in draws.items()}
 
 
 def _batched_derivatives(f: Any, xs: torch.Tensor, order: int,

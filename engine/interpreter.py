@@ -43,6 +43,7 @@ _COMPARE: dict[type, Callable[[Any, Any], Any]] = {
     ast.Eq: operator.eq, ast.NotEq: operator.ne,
 }
 ECHO_CHARS = 2_000  # one displayed value at most
+RANDOM_DRAWS_KEPT = 4  # a curve keeps at most this many largest tensors' worth of draws
 # Methods whose call is bookkeeping, not a result: never taken as the program's output.
 _BOOKKEEPING = frozenset({"backward", "retain_grad", "requires_grad_", "zero_", "fill_",
                           "detach_", "add_", "sub_", "mul_", "div_", "pow_", "copy_",
@@ -76,6 +77,11 @@ class Interpreter:
     stop_at: tuple[int, int] | None = None
     curve_mode: bool = False
     per_tensor_limit: int | None = None
+    # Random draws by call place, in call order: a curve's probe run records them
+    # (``draws = {}``), its batched run replays them (``replay``), so every point sees the
+    # numbers the single run drew, as a per-point loop reseeding each time would.
+    draws: dict[tuple[int, int], list[torch.Tensor]] | None = None
+    replay: dict[tuple[int, int], list[torch.Tensor]] | None = None
     # False: no dataflow steps or produced tensors for the graph (a curve's probe run only
     # needs names, origins and leaves, and the graph's bookkeeping was half its time)
     record_graph: bool = True
@@ -84,6 +90,10 @@ class Interpreter:
     echoes: list[dict[str, Any]] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
     backward_roots: list[tuple[str | None, torch.Tensor]] = field(default_factory=list)
+    # Every call that put something into a .grad or changed one, in order, as plain data
+    # ({"kind": "backward" | "changed", "code", "of", "scaled"}): why a leaf's .grad can
+    # differ from the derivative (added up twice, zeroed, scaled by gradient=).
+    grad_events: list[dict[str, Any]] = field(default_factory=list)
     candidate: tuple[str | None, Any, tuple[int, int]] | None = None
     origins: dict[int, tuple[int, int]] = field(default_factory=dict)
     leaf_places: dict[int, tuple[str, tuple[int, int]]] = field(default_factory=dict)
@@ -442,9 +452,37 @@ class Interpreter:
                 self._check_numel(node, _broadcast_numel(shapes))
         elif fn.sizes == "predict":
             self._predict(node, fn.call, args, kwargs, creates=fn.creates)
+        if fn.random and self.replay is not None:
+            return self._produced(node, self._replayed(node))
         if fn.random:
             kwargs = {**kwargs, "generator": self.generator}
-        return self._produced(node, fn.call(*args, **kwargs))
+        value = self._produced(node, fn.call(*args, **kwargs))
+        if fn.random and self.draws is not None and isinstance(value, torch.Tensor):
+            self._record_draw(node, value)
+        return value
+
+    def _record_draw(self, node: ast.Call, value: torch.Tensor) -> None:
+        """Keep a copy of a draw for the curve to replay (a later in-place change must
+        not reach it), within a budget: the single run frees its draws as it goes, the
+        record keeps them all."""
+        budget = RANDOM_DRAWS_KEPT * self.limits.max_tensor_elements
+        kept = sum(d.numel() for drawn in self.draws.values() for d in drawn)  # type: ignore[union-attr]
+        if kept + value.numel() > budget:
+            raise refuse(f"This curve cannot be drawn: the program draws more than {budget:,} "
+                         "random numbers, more than a curve keeps to give every point the "
+                         "same ones.", node, "limit")
+        self.draws.setdefault((node.lineno, node.col_offset), []).append(  # type: ignore[union-attr]
+            value.detach().clone().requires_grad_(value.requires_grad))
+
+    def _replayed(self, node: ast.Call) -> torch.Tensor:
+        """The next number(s) the recorded run drew at this call (the caller hands fresh
+        copies: inside torch.func's transforms a tensor cannot be made a leaf)."""
+        drawn = self.replay.get((node.lineno, node.col_offset)) if self.replay else None
+        if not drawn:
+            raise refuse("This curve cannot be drawn: the program draws random numbers "
+                         "here that the run at the current value did not draw.", node,
+                         "refused")
+        return drawn.pop(0)
 
     def _method(self, node: ast.Call, obj: Any, name: str, args: list[Any],
                 kwargs: dict[str, Any]) -> Any:
@@ -457,6 +495,10 @@ class Interpreter:
             return self._backward(node, obj, who, args, kwargs)
         if self.curve_mode and name in ("retain_grad", "requires_grad_"):
             return obj
+        owner = node.func.value  # type: ignore[attr-defined]
+        if name.endswith("_") and isinstance(owner, ast.Attribute) and owner.attr == "grad":
+            self.grad_events.append({"kind": "changed", "code": _segment(self.program, node),
+                                     "of": _name_of(owner.value), "scaled": False})
         if name == "requires_grad_" and who:
             flag = args[0] if args else kwargs.get("requires_grad", True)
             (self.switched_off.discard if flag else self.switched_off.add)(who)
@@ -486,6 +528,8 @@ class Interpreter:
                                                            root.numel())
             raise refuse(message, node, kind) from None
         self.backward_roots.append((who, root))
+        self.grad_events.append({"kind": "backward", "code": _segment(self.program, node),
+                                 "of": who, "scaled": bool(args) or "gradient" in kwargs})
         return None
 
     def _user_call(self, node: ast.Call, fn: UserFunction, args: list[Any]) -> Any:

@@ -41,6 +41,7 @@ class RunResult:
     graph: dict[str, Any] = field(default_factory=lambda: {"nodes": [], "edges": [],
                                                            "dataflow": []})
     backward_called: bool = False
+    grad_events: list[dict[str, Any]] = field(default_factory=list)  # see Interpreter
     auto_backward: bool = False
     seconds: float = 0.0
 
@@ -199,6 +200,7 @@ def _finish(interpreter: Interpreter, options: RunOptions, result: RunResult) ->
     result.output_name = name
     result.output = output
     result.backward_called = bool(interpreter.backward_roots)
+    result.grad_events = list(interpreter.grad_events)
     if result.backward_called or not options.auto_backward or output is None:
         return
     label = f"`{name}`" if name else "The output"

@@ -80,6 +80,7 @@ def encode_result(r: RunResult) -> dict[str, Any]:
         "echoes": r.echoes,
         "graph": r.graph,
         "backward_called": r.backward_called,
+        "grad_events": [dict(e) for e in r.grad_events],
         "auto_backward": r.auto_backward,
         "seconds": r.seconds,
     }
@@ -104,9 +105,17 @@ def decode_result(d: dict[str, Any]) -> RunResult:
         echoes=d["echoes"],
         graph=d["graph"],
         backward_called=d["backward_called"],
+        grad_events=[_grad_event(e) for e in d.get("grad_events", [])],
         auto_backward=d["auto_backward"],
         seconds=d["seconds"],
     )
+
+
+def _grad_event(d: dict[str, Any]) -> dict[str, Any]:
+    """One of Interpreter.grad_events, with its field types checked (a worker's bytes
+    are not trusted)."""
+    return {"kind": str(d["kind"]), "code": str(d["code"]),
+            "of": None if d["of"] is None else str(d["of"]), "scaled": bool(d["scaled"])}
 
 
 def encode_formula(f: Formula) -> dict[str, Any]:

@@ -9,7 +9,9 @@ top of it, the current point as a large marker.
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import plotly.graph_objects as go
@@ -22,8 +24,12 @@ TANGENT_COLOUR = "#2ca02c"
 
 @dataclass(frozen=True)
 class CurveView:
-    """What the two plots show. ``dy0`` is None when autograd recorded no path from
-    ``wrt`` to the output (no_grad, detach, requires_grad off)."""
+    """What the two plots show. ``dy0`` is the derivative at ``x0`` (the tangent's
+    slope), None when autograd recorded no path from ``wrt`` to the output (no_grad,
+    detach, requires_grad off). ``grad0`` is ``wrt``'s .grad after the program ran: the
+    same number after one backward(), but added up by a second backward(), zeroed by
+    ``.grad.zero_()`` or scaled by ``gradient=``; where it differs it is drawn beside
+    the derivative, never as the slope."""
 
     wrt: str
     output: str
@@ -35,6 +41,14 @@ class CurveView:
     dy0: float | None
     hand_dys: np.ndarray | None = None
     big: bool = False
+    grad0: float | None = None
+
+
+def grad_is_derivative(view: CurveView) -> bool:
+    """Whether ``wrt``.grad is the derivative at x0 (up to float32 rounding: the curve
+    is computed batched, .grad by one backward)."""
+    return view.grad0 is not None and view.dy0 is not None and bool(
+        np.isclose(view.grad0, view.dy0, rtol=1e-4, atol=1e-6))
 
 
 def _finite(values: np.ndarray) -> np.ndarray:
@@ -125,8 +139,14 @@ def derivative_spec(view: CurveView) -> dict:
     if hand is not None:
         traces.append(_line(view.xs, hand, "by hand (sympy)", HAND_COLOUR, width, "dash"))
     if view.dy0 is not None:
-        traces.append(_point(view.x0, view.dy0, f"{view.wrt}.grad = {view.dy0:.4g}",
-                             view.big))
+        same = grad_is_derivative(view)
+        name = f"{view.wrt}.grad = {view.dy0:.4g}" if same else f"{title} = {view.dy0:.4g}"
+        traces.append(_point(view.x0, view.dy0, name, view.big))
+        if view.grad0 is not None and not same:
+            grad = _point(view.x0, view.grad0, f"{view.wrt}.grad = {view.grad0:.4g}",
+                          view.big)
+            grad["marker"] |= {"color": TANGENT_COLOUR, "symbol": "x"}
+            traces.append(grad)
     return {"data": traces,
             "layout": _layout(title, view.wrt, title, view.big, _y_range(dys, hand))}
 
@@ -155,3 +175,38 @@ def function_figure(view: CurveView) -> go.Figure:
 
 def derivative_figure(view: CurveView) -> go.Figure:
     return as_figure(derivative_spec(view))
+
+
+def grad_note(view: CurveView, events: Sequence[Mapping[str, Any]]) -> str | None:
+    """One sentence on why ``wrt``.grad is not the derivative the tangent shows, from
+    what the run did (``events``: RunResult.grad_events, in order); None when they agree
+    or there is no derivative to compare with."""
+    if view.dy0 is None or not np.isfinite(view.dy0) or grad_is_derivative(view):
+        return None
+    wrt, d = view.wrt, f"{view.dy0:.4g}"
+    derivative = f"the derivative d{view.output}/d{wrt} = {d} at {wrt} = {view.x0:.4g}"
+    if view.grad0 is None:
+        return f"`{wrt}.grad` is None: no backward() call reached {wrt}; {derivative}."
+    head = f"`{wrt}.grad` is {view.grad0:.4g}, not {derivative}"
+    backwards = [e for e in events if e["kind"] == "backward"]
+    changes = [e for e in events if e["kind"] == "changed" and e["of"] == wrt]
+    last = max((i for i, e in enumerate(events) if e["kind"] == "backward"), default=-1)
+    later = [e["code"] for e in events[last + 1:] if e in changes]
+    if later:
+        return f"{head}: after backward() the program changed it with `{later[-1]}`."
+    k = len(backwards)
+    if k > 1 and not changes and not any(e["scaled"] for e in backwards) \
+            and all(e["of"] == view.output for e in backwards) \
+            and np.isclose(view.grad0, k * view.dy0, rtol=1e-4, atol=1e-6):
+        times = "twice" if k == 2 else f"{k} times"
+        return (f"`{wrt}.grad` is {view.grad0:.4g}, {times} {derivative}: backward() ran "
+                f"{times} and each call adds its gradient to `{wrt}.grad`.")
+    if k == 1 and not changes and backwards[0]["scaled"]:
+        return (f"{head}: `{backwards[0]['code']}` was given a gradient, which multiplies "
+                f"what it adds to `{wrt}.grad`.")
+    if k == 1 and not changes and backwards[0]["of"] not in (None, view.output):
+        return (f"{head}: backward() ran from `{backwards[0]['of']}`, not from "
+                f"`{view.output}`, so `{wrt}.grad` holds d{backwards[0]['of']}/d{wrt}.")
+    calls = ", then ".join(f"`{e['code']}`" for e in events) or "no backward() call"
+    return (f"{head}: `.grad` keeps whatever the program's own calls left in it "
+            f"({calls}), which need not be the derivative at this point.")

@@ -27,6 +27,7 @@ from ui.plots import (
     as_figure,
     derivative_figure,
     function_figure,
+    grad_note,
     second_derivative_spec,
 )
 from ui.share import PlaygroundState, to_query
@@ -264,10 +265,10 @@ def show_curves(setup: Setup, result: RunResult, wrt: str, lo: float, hi: float,
     hand = None if isinstance(formula, ProgramError) else np.asarray(formula.dfs)
     output = result.output_name or "output"
     grad = result.grads.get(wrt)
-    dy0 = None if grad is None else float(grad.reshape(()))
-    y0 = float(result.output.reshape(())) if result.output is not None \
-        and result.output.numel() == 1 else float(np.interp(x0, xs, ys))
-    view = CurveView(wrt, output, xs, ys, dys, x0, y0, dy0, hand, big=projector)
+    y0, dy0 = point_on_curve(setup, wrt, x0)
+    y0 = float(np.interp(x0, xs, ys)) if y0 is None else y0
+    view = CurveView(wrt, output, xs, ys, dys, x0, y0, dy0, hand, big=projector,
+                     grad0=None if grad is None else float(grad.reshape(())))
     columns = st.columns(3 if second else 2)
     columns[0].plotly_chart(function_figure(view), width="stretch", key=f"f-{wrt}")
     columns[1].plotly_chart(derivative_figure(view), width="stretch", key=f"df-{wrt}")
@@ -292,6 +293,21 @@ def show_curves(setup: Setup, result: RunResult, wrt: str, lo: float, hi: float,
     if np.all(np.isnan(dys)):
         st.caption(f"autograd recorded no path from {wrt} to {output}, so it has no "
                    "derivative to draw: see the warnings above.")
+    if (note := grad_note(view, result.grad_events)) is not None:
+        st.info(note, icon=":material/functions:")
+
+
+def point_on_curve(setup: Setup, wrt: str, x0: float) -> tuple[float | None, float | None]:
+    """f and autograd's f' at x0 exactly (not the nearest grid point): the curve at two
+    points, x0 and one step towards 0 (linspace's ends are exact). This is the tangent's
+    slope, not ``wrt``.grad, which a second backward() adds to and zero_() clears."""
+    lo, hi = (x0 - 1.0, x0) if x0 >= 0 else (x0, x0 + 1.0)
+    curve = cached_curve(setup, wrt, lo, hi, n=2)
+    if isinstance(curve, ProgramError):
+        return None, None
+    at = 1 if x0 >= 0 else 0
+    y0, dy0 = float(curve[1][at]), float(curve[2][at])
+    return (y0 if np.isfinite(y0) else None), (dy0 if np.isfinite(dy0) else None)
 
 
 def open_in_playground(code: str, values: Mapping[str, str],
