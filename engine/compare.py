@@ -286,7 +286,7 @@ def _not_recorded(graph: dict[str, Any], steps: list[dict[str, Any]], index: int
         because = (f"nothing it was computed from ({_join(reads_of(step))}) requires grad: "
                    "make an input with requires_grad=True to record the computation")
     else:
-        because = why(reason)
+        because = why(reason, step.get("sources"))
     fix = "" if reason == "from_untracked" else \
         " " + _FIX.get(reason, "").format(name=name, off=_join(off or ["its inputs"]))
     return [Difference(line, name, reason, (

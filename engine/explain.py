@@ -81,9 +81,10 @@ def torch_sentence(exc: Exception) -> str:
 
 def why(reason: str | None, sources: list[dict[str, Any]] | None = None) -> str:
     """Why a value was not recorded, as "because ...": its own reason, or for a value
-    computed only from unrecorded ones (``from_untracked``) those values and what
-    happened to each, so the sentence blames the variable that was cut, not this one."""
-    if reason == "from_untracked" and sources:
+    computed only from unrecorded ones (``from_untracked``, or inputs switched off)
+    those values and what happened to each, so the sentence blames the variable that was
+    cut, not this one."""
+    if reason in ("from_untracked", "requires_grad_off") and sources:
         return "it was computed only from " + join_words(source_phrase(s) for s in sources)
     return WHY_NOT_RECORDED.get(reason or "constant", WHY_NOT_RECORDED["constant"])
 
