@@ -10,7 +10,7 @@ variable, so a page can explain why the two drawings do not match.
 Everything here reads the plain data of a run (``RunResult.graph``: nodes, edges and the
 ``dataflow`` of top-level assignments), never live tensors, and knows nothing of
 Streamlit or Graphviz. The helpers (:func:`program_inputs`, :func:`read_sources`,
-:func:`statement_operations`, :func:`inherited_from`) are shared with
+:func:`statement_operations`) are shared with
 ``graphviz_utils.written``, which draws the program as written from the same facts.
 """
 
@@ -50,6 +50,7 @@ KINDS: dict[str, str] = {
     "inside_function": "one line calling your function: its operations are recorded",
     "same_tensor": "a line that only gives an existing tensor another name",
     "not_assigned": "recorded operations that no assignment holds",
+    "cut_read": "a recorded line that reads a value without recording that use",
 }
 
 # What the learner can change, per reason (said after the reason itself).
@@ -60,13 +61,20 @@ _FIX: dict[str, str] = {
     "detach_option": "Switch detach off for {name} to let the gradient through.",
     "requires_grad_off": "Turn requires_grad on for {off} to record it.",
     "integer": "Write a decimal point (3.0, not 3) to make a floating-point tensor.",
+    "item": "Keep the tensor (leave out .item(), float(), int()) to let the gradient "
+            "through.",
 }
-# Why the step a value came from was not recorded, in a few words (for "either (...)").
-_CUT: dict[str, str] = {
-    "detach": "it came from a .detach()ed tensor",
-    "detach_option": "the detach switch cut it off",
-    "requires_grad_off": "its inputs have requires_grad=False",
-    "constant": "nothing it used requires grad",
+# How a recorded line used a value without recording that use ({name}: the value).
+_CUT_HOW: dict[str, str] = {
+    "detach": "{name}.detach() is a copy autograd does not follow",
+    "item": "{name}.item() (or float(), int()) is a plain Python number autograd does not "
+            "follow",
+    "constant": "what it reads of {name} (.grad, .shape) is a constant to autograd",
+    "not_differentiable": "the operation it goes through has no gradient",
+}
+_CUT_INSIDE: dict[str, str] = {
+    "no_grad": "inside torch.no_grad()", "detach": "through .detach()",
+    "item": "as a plain number (.item())",
 }
 _CALL = re.compile(r"(?<![\w.])([A-Za-z_]\w*)\s*\(")
 _GRAD = re.compile(r"(?<![\w.])([A-Za-z_]\w*)\.grad\b(?!_)")
@@ -195,29 +203,6 @@ def box_owner(graph: dict[str, Any], inputs: list[Input]) -> dict[str, Source]:
     return owner
 
 
-def inherited_from(steps: list[dict[str, Any]], index: int, sources: dict[str, Source],
-                   inputs: list[Input]) -> Source | None:
-    """The read an unrecorded step took its reason from, or None when the reason is the
-    step's own (a no_grad block, a .detach() on this line, integer values).
-
-    The engine gives ``z = torch.sin(y)`` the reason "detach_option" when y was detached
-    by the switch; saying "z was detached" would be wrong, so the sentence names y."""
-    step = steps[index]
-    reason = step["reason"]
-    off = {i.name for i in inputs if not i.requires_grad}
-    if reason in ("no_grad", "no_grad_option", "integer") or \
-            (reason == "detach" and ".detach" in step["code"]):
-        return None
-    if reason == "requires_grad_off" and any(r in off for r in reads_of(step)):
-        return None
-    for read in reads_of(step):
-        source = sources.get(read)
-        if isinstance(source, int) and not steps[source]["tracked"] \
-                and steps[source]["reason"] == reason:
-            return source
-    return None
-
-
 def user_functions(code: str) -> list[str]:
     """The learner's own functions a line calls: bare names before ``(`` that are not
     the built-in math (``sin(x)``) or print."""
@@ -252,16 +237,16 @@ def differences(result: Any) -> list[Difference]:
     graph = graph_of(result)
     steps = graph.get("dataflow", [])
     inputs = program_inputs(result)
-    sources = read_sources(steps, inputs)
     owned = statement_operations(graph, inputs)
     owner = box_owner(graph, inputs)
     found = [_input_off(i, steps) for i in inputs if i.is_tensor and not i.requires_grad]
     for index, step in enumerate(steps):
         if not step["tracked"]:
-            found += _not_recorded(graph, steps, index, sources[index], inputs)
+            found += _not_recorded(graph, steps, index, inputs)
         else:
             found += _recorded(step, owned.get(index), owner.get(step.get("node") or ""),
                                steps, index)
+            found += [_cut_read(step, cut) for cut in step.get("cut_reads") or []]
     found += _not_assigned(graph, owned)
     return found
 
@@ -276,7 +261,7 @@ def _input_off(item: Input, steps: list[dict[str, Any]]) -> Difference:
 
 
 def _not_recorded(graph: dict[str, Any], steps: list[dict[str, Any]], index: int,
-                  sources: dict[str, Source], inputs: list[Input]) -> list[Difference]:
+                  inputs: list[Input]) -> list[Difference]:
     step = steps[index]
     name, line, written = step["target"], step["line"], f"`{statement_text(step)}`"
     reason = step["reason"]
@@ -287,14 +272,10 @@ def _not_recorded(graph: dict[str, Any], steps: list[dict[str, Any]], index: int
             f"Line {line}: {written} makes a tensor that does not require grad, so "
             f"autograd records no box for it: it enters the lines that use {name} as a "
             "fixed number."))]
-    source = inherited_from(steps, index, sources, inputs)
     off = [r for r in reads_of(step) if r in {i.name for i in inputs if not i.requires_grad}]
-    if source is not None:
-        origin = steps[source]
-        cut = _CUT.get(reason)
-        because = (f"it was computed from {origin['target']} (line {origin['line']}), "
-                   f"which autograd did not record either{f' ({cut})' if cut else ''}, so "
-                   "there is nothing to follow back")
+    if reason == "from_untracked":  # not its own reason: the values it read say theirs
+        because = (f"{why(reason, step.get('sources'))}, so there is nothing to follow "
+                   "back")
     elif reason == "requires_grad_off" and off:
         because = (f"{_join(off)} {'has' if len(off) == 1 else 'have'} requires_grad=False, "
                    "so there was nothing to record")
@@ -305,12 +286,25 @@ def _not_recorded(graph: dict[str, Any], steps: list[dict[str, Any]], index: int
         because = (f"nothing it was computed from ({_join(reads_of(step))}) requires grad: "
                    "make an input with requires_grad=True to record the computation")
     else:
-        because = why(reason)
-    fix = "" if source is not None else \
+        because = why(reason, step.get("sources"))
+    fix = "" if reason == "from_untracked" else \
         " " + _FIX.get(reason, "").format(name=name, off=_join(off or ["its inputs"]))
     return [Difference(line, name, reason, (
         f"Line {line}: {written} was not recorded by autograd, because {because}. No "
         f"gradient flows back through {name}.{fix}".rstrip()))]
+
+
+def _cut_read(step: dict[str, Any], cut: dict[str, Any]) -> Difference:
+    """``z = y.detach() * x``: the line is recorded, but not through y."""
+    name, line, read = step["target"], step["line"], cut["name"]
+    how = _CUT_HOW.get(cut["reason"], _CUT_HOW["not_differentiable"]).format(name=read)
+    if cut.get("function"):
+        how = (f"your function {cut['function']} uses it "
+               f"{_CUT_INSIDE.get(cut['reason'], 'through an operation without a gradient')}")
+    return Difference(line, name, "cut_read", (
+        f"Line {line}: `{statement_text(step)}` reads {read}, but autograd did not record "
+        f"that use: {how}. The recorded graph has no arrow from {read} to {name}, and no "
+        f"gradient flows back from {name} to {read} through this line."))
 
 
 def _recorded(step: dict[str, Any], operations: list[dict[str, Any]] | None,

@@ -76,6 +76,11 @@ class DataflowStep:
     grad_fn: str | None
     reason: str | None  # why not tracked: no_grad | detach | detach_option | ...
     value: Any
+    # reason "from_untracked": the unrecorded values it read, each with its own reason
+    # and line (engine.untracked.source_entry)
+    sources: list[dict[str, Any]] = field(default_factory=list)
+    # reads that require grad whose use on this line autograd did not record (y.detach())
+    cut_reads: list[dict[str, Any]] = field(default_factory=list)
     # The graph node the target and each read were at that moment (see graph_key); turned
     # into node ids by GraphRecorder.build, so a name assigned twice points at the right box.
     node_key: Any = None
@@ -315,6 +320,11 @@ class GraphRecorder:
                         edges.append({"source": untracked[read], "target": target,
                                       "index": 0, "recorded": False, "reason": "constant",
                                       "constant": True})
+                for cut in step.cut_reads if target else []:
+                    if sources.get(cut["name"]) and cut["name"] not in untracked:
+                        edges.append({"source": sources[cut["name"]], "target": target,
+                                      "index": 0, "recorded": False, "reason": cut["reason"],
+                                      "cut": cut})
                 untracked.pop(step.target, None)
                 continue
             node_id = f"u{len(nodes)}"
@@ -324,7 +334,8 @@ class GraphRecorder:
                 "name": step.target, "shape": step.value["shape"] if step.value else None,
                 "value": step.value, "grad": None, "grads_sent": [], "saved": [],
                 "is_view": False, "order": None, "reason": step.reason,
-                "line": step.line, "is_output": value is output and value is not None,
+                "sources": step.sources, "line": step.line,
+                "is_output": value is output and value is not None,
             })
             for source in sources.values():
                 if source:

@@ -140,9 +140,9 @@ def _checked_output(interpreter: Interpreter, output: torch.Tensor | None,
         raise _refuse(f"{label} has {output.numel()} elements; differentiating it needs one "
                       f"number. Use {out_name or 'it'}.sum() or {out_name or 'it'}.mean().")
     if not output.requires_grad:
-        reason = interpreter.reason_of(out_name) if out_name else None
+        because = interpreter.why_of(out_name) if out_name else explain.why(None)
         raise _refuse(f"{label} was not recorded by autograd, because "
-                      f"{explain.why(reason)}; there is no gradient to differentiate again.")
+                      f"{because}; there is no gradient to differentiate again.")
     return output
 
 

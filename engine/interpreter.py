@@ -21,7 +21,7 @@ from typing import Any
 
 import torch
 
-from engine import explain
+from engine import explain, untracked
 from engine import language as L
 from engine.checker import CheckedProgram, UserFunction
 from engine.errors import refuse
@@ -237,32 +237,51 @@ class Interpreter:
         if isinstance(stmt, ast.AugAssign):
             reads = sorted(set(reads) | {name})
         tracked = value.requires_grad
+        cut: list[dict[str, Any]] = []
+        sources: list[dict[str, Any]] = []
+        if reason is None and torch.is_grad_enabled():
+            cut = self._cut_reads(value, expr, reads)
         if not tracked and reason is None:
-            reason = self._why_untracked(value, expr, reads)
+            reason, sources = self._why_untracked(value, expr, reads, cut)
         self.recorder.dataflow.append(DataflowStep(
             line=stmt.lineno, col=stmt.col_offset + 1, target=name,
             code=_segment(self.program, expr) if expr is not None else name,
             reads=reads, tracked=tracked,
             grad_fn=type(value.grad_fn).__name__ if value.grad_fn is not None else None,
             reason=None if tracked else reason, value=summarize(value),
-            node_key=graph_key(value),
+            sources=sources, cut_reads=cut, node_key=graph_key(value),
             read_keys={r: graph_key(self.env[r]) for r in reads if r in self.env}))
 
-    def _why_untracked(self, value: torch.Tensor, expr: ast.AST | None,
-                       reads: list[str]) -> str | None:
-        if not torch.is_grad_enabled():
-            return "no_grad_option" if self.no_grad_option else "no_grad"
-        if expr is not None and any(
-                isinstance(n, ast.Call) and isinstance(n.func, ast.Attribute)
-                and n.func.attr in ("detach", "detach_") for n in ast.walk(expr)):
-            return "detach"
-        if not value.is_floating_point():
-            return "integer"
-        if any(r in self.switched_off for r in reads):
-            return "requires_grad_off"
-        inherited = [self.reason_of(r) for r in reads]
-        return next((why for why in inherited if why not in (None, "constant")),
-                    "constant" if reads else None)
+    def _cut_reads(self, value: torch.Tensor, expr: ast.AST | None,
+                   reads: list[str]) -> list[dict[str, Any]]:
+        """Reads that require grad but whose use on this line autograd did not record
+        (``y.detach() * x``), each with what cut it."""
+        earlier = {step.node_key for step in self.recorder.dataflow if step.node_key is not None}
+        values = {r: self.env[r] for r in reads if r in self.env}
+        return [untracked.cut_reason(expr, r, self.program)
+                for r in untracked.unreached_reads(value, values, earlier)]
+
+    def _why_untracked(self, value: torch.Tensor, expr: ast.AST | None, reads: list[str],
+                       cut: list[dict[str, Any]]) -> tuple[str | None, list[dict[str, Any]]]:
+        """The line's own reason, else one worked out from the unrecorded values it read
+        (never their reason passed on as if it were this line's: see engine.untracked)."""
+        own = untracked.own_reason(value, expr, self.program, self.no_grad_option, cut)
+        if own is not None:
+            return own, []
+        sources = [untracked.source_entry(r, self.recorder.dataflow, self.switched_off)
+                   for r in reads if isinstance(self.env.get(r), torch.Tensor)]
+        return untracked.reason_from_sources(sources, reads), sources
+
+    def why_of(self, name: str | None) -> str:
+        """Why the variable ``name`` was not recorded, in words (explain.why)."""
+        return explain.why(self.reason_of(name), self.sources_of(name))
+
+    def sources_of(self, name: str | None) -> list[dict[str, Any]]:
+        """The unrecorded values ``name`` was computed from (reason from_untracked)."""
+        for step in reversed(self.recorder.dataflow):
+            if step.target == name:
+                return step.sources
+        return []
 
     def reason_of(self, name: str | None) -> str | None:
         """Why the variable ``name`` was not recorded, from its latest dataflow step."""
@@ -525,7 +544,7 @@ class Interpreter:
             root.backward(*args, **kwargs)
         except RuntimeError as exc:
             kind, message = explain.explain_backward_error(exc, who, self.reason_of(who),
-                                                           root.numel())
+                                                           root.numel(), self.sources_of(who))
             raise refuse(message, node, kind) from None
         self.backward_roots.append((who, root))
         self.grad_events.append({"kind": "backward", "code": _segment(self.program, node),

@@ -205,9 +205,9 @@ def _finish(interpreter: Interpreter, options: RunOptions, result: RunResult) ->
         return
     label = f"`{name}`" if name else "The output"
     if not output.requires_grad:
-        reason = interpreter.reason_of(name) if name else None
+        because = interpreter.why_of(name) if name else explain.why(None)
         interpreter.warnings.append(
-            f"{label} was not recorded by autograd, because {explain.why(reason)}; "
+            f"{label} was not recorded by autograd, because {because}; "
             "there are no gradients to show.")
         return
     if output.numel() != 1:

@@ -11,8 +11,9 @@ from __future__ import annotations
 from typing import Any
 
 from engine.compare import graph_of
+from engine.explain import cut_words
 from engine.summary import format_summary
-from graphviz_utils.labels import SHORT_WHY
+from graphviz_utils.labels import SHORT_WHY, why_short
 from graphviz_utils.model import Drawing, Edge, Node
 
 
@@ -34,9 +35,12 @@ def from_result(result: Any, show_saved: bool = False, show_attrs: bool = False,
             drawing.connect(edge["source"], edge["target"])
         elif edge.get("constant"):
             drawing.connect(edge["source"], edge["target"], "untracked", "used as a constant")
-        else:
+        elif edge.get("cut"):  # a recorded line used this value without recording it
+            drawing.connect(edge["source"], edge["target"], "untracked", cut_words(edge["cut"]))
+        else:  # into a box computed only from unrecorded values: the box says which
+            reason = edge.get("reason") or ""
             drawing.connect(edge["source"], edge["target"], "untracked",
-                            SHORT_WHY.get(edge.get("reason") or ""))
+                            None if reason == "from_untracked" else SHORT_WHY.get(reason))
     if step is not None and graph.get("steps"):
         _show_step(drawing, graph["steps"], step)
     if graph.get("truncated"):
@@ -76,8 +80,7 @@ def _node(data: dict[str, Any], show_attrs: bool) -> Node:
     if kind == "untracked":
         node.words = None
         node.notes = [f"{data.get('label')}   (line {data.get('line')})",
-                      "not recorded: " + SHORT_WHY.get(data.get("reason") or "constant",
-                                                       "not recorded")]
+                      "not recorded: " + why_short(data.get("reason"), data.get("sources"))]
     if show_attrs:
         node.attrs = [(s["name"], str(s["value"]["data"])) for s in data.get("saved", [])
                       if not s.get("freed") and _is_attribute(s)]

@@ -14,6 +14,7 @@ from typing import Any
 
 import torch
 
+from engine.explain import short_sources
 from engine.summary import format_number, format_summary, summarize
 from graphviz_utils.model import Node
 from graphviz_utils.theme import Theme
@@ -32,7 +33,19 @@ SHORT_WHY: dict[str, str] = {
     "requires_grad_off": "inputs have requires_grad=False",
     "integer": "integer values: no gradients",
     "constant": "nothing it uses requires grad",
+    "item": "made from a plain number (.item())",
+    "not_differentiable": "an operation without a gradient",
+    "from_untracked": "computed only from values not recorded",
 }
+
+
+def why_short(reason: str | None, sources: list[dict[str, Any]] | None = None) -> str:
+    """A box's reason in a few words. A value computed only from unrecorded ones names
+    them and what happened to each ("computed only from y (detached by the switch,
+    line 1)"): it was not detached itself, and its box must not say so."""
+    if reason == "from_untracked" and sources:
+        return short_sources(sources)
+    return SHORT_WHY.get(reason or "constant", "not recorded")
 
 
 def text(value: object) -> str:

@@ -22,7 +22,6 @@ from engine.compare import (
     Input,
     gradient_read,
     graph_of,
-    inherited_from,
     operation_words,
     program_inputs,
     read_sources,
@@ -30,7 +29,8 @@ from engine.compare import (
     statement_text,
     user_functions,
 )
-from graphviz_utils.labels import SHORT_WHY
+from engine.explain import cut_words
+from graphviz_utils.labels import why_short
 from graphviz_utils.model import Drawing, Node
 from graphviz_utils.render import Style, render
 from graphviz_utils.theme import Theme
@@ -78,12 +78,14 @@ def written_drawing(result: Any) -> Drawing:
     off = {item.name for item in inputs if not item.requires_grad}
     for index, (step, sources) in enumerate(zip(steps, read_sources(steps, inputs))):
         why = None if step["tracked"] else _why_short(
-            step, inherited_from(steps, index, sources, inputs), steps,
-            [r for r, source in sources.items() if isinstance(source, str) and r in off])
+            step, [r for r, source in sources.items() if isinstance(source, str) and r in off])
         drawing.add(_statement_box(index, step, operations.get(index), index == output, why))
+        cuts = {cut["name"]: cut for cut in step.get("cut_reads") or []}
         for read, source in sources.items():
             source_id = f"s{source}" if isinstance(source, int) else box_of_input[read]
-            _connect(drawing, source_id, f"s{index}", bool(step["tracked"]))
+            made_constant = isinstance(source, int) and steps[source]["reason"] is None
+            _connect(drawing, source_id, f"s{index}", bool(step["tracked"]), cuts.get(read),
+                     made_constant)
     if drawing.nodes:
         drawing.notes.append(CAPTION)
     else:
@@ -133,15 +135,11 @@ def _statement_box(index: int, step: dict[str, Any], operations: list[dict[str, 
     return node
 
 
-def _why_short(step: dict[str, Any], inherited: int | str | None,
-               steps: list[dict[str, Any]], off: list[str]) -> str:
-    """The reason in a few words, as the recorded graph says it; a reason taken over from
-    an unrecorded value names that value instead (z is not itself detached), and inputs
-    switched off are named (``off``: those this line read)."""
+def _why_short(step: dict[str, Any], off: list[str]) -> str:
+    """The reason in a few words, as the recorded graph says it; a line computed only
+    from unrecorded values names them (z is not itself detached), and inputs switched
+    off are named (``off``: those this line read)."""
     reason = step.get("reason")
-    if isinstance(inherited, int):
-        origin = steps[inherited]
-        return f"computed from {origin['target']} (line {origin['line']}), which was not"
     if reason == "requires_grad_off" and off:
         return f"{', '.join(off)} {'has' if len(off) == 1 else 'have'} requires_grad=False"
     if reason is None:
@@ -150,7 +148,7 @@ def _why_short(step: dict[str, Any], inherited: int | str | None,
         return f"{gradient_read(step['code'])} does not require grad"
     if reason == "integer" and _dtype_note(step.get("value")):
         return _dtype_note(step.get("value"))
-    return SHORT_WHY.get(reason, "not recorded")
+    return why_short(reason, step.get("sources"))
 
 
 def _is_new_leaf(step: dict[str, Any], operations: list[dict[str, Any]] | None) -> bool:
@@ -169,16 +167,33 @@ def _no_operation_words(step: dict[str, Any], operations: list[dict[str, Any]] |
     return "no new operation: the same tensor"
 
 
-def _connect(drawing: Drawing, source: str, target: str, target_tracked: bool) -> None:
-    """Solid where the gradient flows back along the arrow; dashed where it cannot, with
-    "used as a constant" where a recorded line reads something autograd did not record."""
+def _connect(drawing: Drawing, source: str, target: str, target_tracked: bool,
+             cut: dict[str, Any] | None = None, made_constant: bool = False) -> None:
+    """Solid where the gradient flows back along the arrow; dashed where it cannot: with
+    what cut it where a recorded line used the value without recording the use
+    (``y.detach()``), "used as a constant" where a recorded line reads something autograd
+    did not record (saying why for a tensor made without requires_grad, ``made_constant``,
+    or an input: requires_grad off, a plain number)."""
     source_tracked = drawing.nodes[source].kind in RECORDED_KINDS
-    if target_tracked and source_tracked:
+    if target_tracked and cut is not None:
+        drawing.connect(source, target, "untracked", cut_words(cut))
+    elif target_tracked and source_tracked:
         drawing.connect(source, target)
     elif target_tracked:
-        drawing.connect(source, target, "untracked", "used as a constant")
+        drawing.connect(source, target, "untracked",
+                        _constant_words(drawing.nodes[source], made_constant))
     else:
         drawing.connect(source, target, "untracked")
+
+
+def _constant_words(source: Node, made_constant: bool) -> str:
+    """``used as a constant (requires_grad=False)`` for an input switched off or a tensor
+    made without requires_grad; a plain number says so."""
+    if source.kind == "input_off" and source.words == "plain number":
+        return "used as a constant (a plain number)"
+    if source.kind == "input_off" or made_constant:
+        return "used as a constant (requires_grad=False)"
+    return "used as a constant"
 
 
 def _output_step(graph: dict[str, Any], steps: list[dict[str, Any]]) -> int | None:

@@ -186,3 +186,22 @@ def test_export_offers_the_graph_on_the_screen_as_dot_svg_and_html():
     assert any(label.startswith("SVG") for label in labels)
     assert any(label.startswith("HTML") for label in labels)
     assert any("backward step 3" in m.value for m in at.markdown)
+
+
+def test_detach_switch_on_y_blames_y_not_z():
+    """Issue 15, item 4: the default program with y detached by the switch. z is not
+    recorded only because all it reads is y: the warning names y and line 1, never says
+    z was detached, and the written view's sentence for line 2 says the same."""
+    at = start({"code": "y = x**2\nz = torch.sin(y)\n", "in": "x:4", "detach": "y",
+                "view": "written"})
+    assert not at.exception
+    warnings = " ".join(w.value for w in at.warning)
+    assert "computed only from y, which you detached on line 1" in warnings
+    assert "detached where it was assigned" not in warnings
+    notes = [m.value for m in at.markdown if m.value.startswith("- Line 2")]
+    assert len(notes) == 1 and "computed only from y, which you detached on line 1" in \
+        notes[0]
+    written = dot(at, 0)
+    z_box = next(line for line in written.splitlines() if "z = torch.sin(y)" in line
+                 and "label=" in line)
+    assert "detached (switch)" not in z_box

@@ -119,12 +119,13 @@ def test_detach_switch_names_the_detached_line_and_what_followed():
     assert drawn["line 1: y = x**2"][1] == drawn["line 2: z = torch.sin(y)"][1] == \
         "statement_off"
     assert "detached (switch)" in notes(result, "line 1: y = x**2")
-    assert "computed from y (line 1)" in notes(result, "line 2: z = torch.sin(y)")
+    assert "computed only from y (detached by the switch, line 1)" in notes(
+        result, "line 2: z = torch.sin(y)")
     y, z = differences(result)
     assert (y.line, y.name, y.kind) == (1, "y", "detach_option")
     assert "detach switch" in y.sentence and "Switch detach off for y" in y.sentence
-    assert (z.line, z.name, z.kind) == (2, "z", "detach_option")
-    assert "computed from y (line 1)" in z.sentence and "detach switch" in z.sentence
+    assert (z.line, z.name, z.kind) == (2, "z", "from_untracked")
+    assert "computed only from y, which you detached on line 1" in z.sentence
     assert "Switch detach off for z" not in z.sentence
 
 
@@ -139,7 +140,7 @@ def test_input_with_requires_grad_off_is_marked():
     assert drawn["line 2: q = x * 2"][1] == "statement_off"
     assert "not recorded: x has requires_grad=False" in notes(result, "line 2: q = x * 2")
     assert arrows(result) == {
-        ("x", "line 1: z = x * w", "untracked", "used as a constant"),
+        ("x", "line 1: z = x * w", "untracked", "used as a constant (requires_grad=False)"),
         ("w", "line 1: z = x * w", "recorded", None),
         ("x", "line 2: q = x * 2", "untracked", None)}
     x, q = differences(result)
@@ -198,8 +199,9 @@ def test_bce_written_graph(bce):
         y_pred: "statement", loss: "output"}
     assert arrows(bce) == {
         (w, z, "recorded", None), (b, z, "recorded", None),
-        ("x", z, "untracked", "used as a constant"), (z, y_pred, "recorded", None),
-        (y_pred, loss, "recorded", None), ("y", loss, "untracked", "used as a constant")}
+        ("x", z, "untracked", "used as a constant (requires_grad=False)"),
+        (z, y_pred, "recorded", None), (y_pred, loss, "recorded", None),
+        ("y", loss, "untracked", "used as a constant (requires_grad=False)")}
     assert "recorded as 8 operations inside binary_cross_entropy_loss" in notes(bce, loss)
     assert "multiply, add" in notes(bce, z)
 
