@@ -243,7 +243,10 @@ def test_cells_51_to_59_detach_stops_tracking():
     assert "does not have a grad_fn" in r.error.message
     assert "detach" in r.error.message
     steps = {s["target"]: s for s in r.graph["dataflow"]}
-    assert steps["z"]["reason"] == "detach" and steps["y1"]["reason"] == "detach"
+    # y1 was not detached itself: it was computed only from z, which was (line 2)
+    assert steps["z"]["reason"] == "detach" and steps["y1"]["reason"] == "from_untracked"
+    assert [(s["name"], s["line"], s["reason"]) for s in steps["y1"]["sources"]] == \
+        [("z", 2, "detach")]
     assert steps["y"]["tracked"] is True
 
 
