@@ -255,3 +255,47 @@ def test_a_graph_wider_than_its_column_points_to_pan_and_zoom(server, laptop):
     drawn, natural = page.locator(GRAPH).first.evaluate(
         "svg => [svg.getBoundingClientRect().width, parseFloat(svg.getAttribute('width'))]")
     assert drawn == pytest.approx(natural * 4 / 3, abs=2)
+
+
+# --- item 13: the pan-and-zoom canvas lets the page scroll ----------------------------
+
+MAIN_SCROLL = "() => document.querySelector(\"[data-testid='stMain']\").scrollTop"
+
+
+def wheel_over(page: Page, canvas, delta: float) -> None:
+    box = canvas.bounding_box()
+    page.mouse.move(box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)
+    page.mouse.wheel(0, delta)
+    page.wait_for_timeout(150)  # a scroll is asynchronous; let it start
+    page.evaluate("new Promise(r => requestAnimationFrame(() => requestAnimationFrame(r)))")
+
+
+def test_the_wheel_over_pan_and_zoom_scrolls_the_app_until_asked_to_zoom(server, laptop):
+    """In the app at 1400 x 900, the plain wheel over the canvas scrolls Streamlit's page
+    and leaves the zoom alone; Ctrl + wheel zooms; after a click the plain wheel zooms."""
+    page = laptop
+    open_app(page, example_link(server, MLP, view="zoom"))
+    frame = page.frame_locator("iframe").first
+    expect(frame.locator("body[data-state='ready']")).to_be_attached(timeout=60_000)
+    view = page.frames[-1]
+    canvas = frame.locator("#graph")
+    canvas.evaluate("c => c.scrollIntoView({block: 'center'})")
+    zoom, top = view.evaluate("graphView.getZoom()"), page.evaluate(MAIN_SCROLL)
+
+    wheel_over(page, canvas, 300)
+    page.wait_for_function(f"top => ({MAIN_SCROLL})() !== top", arg=top, timeout=5_000)
+    assert view.evaluate("graphView.getZoom()") == pytest.approx(zoom)
+
+    top = page.evaluate(MAIN_SCROLL)
+    page.keyboard.down("Control")
+    wheel_over(page, canvas, -200)
+    page.keyboard.up("Control")
+    assert view.evaluate("graphView.getZoom()") > zoom * 1.2
+    assert page.evaluate(MAIN_SCROLL) == top
+
+    zoom = view.evaluate("graphView.getZoom()")
+    box = canvas.bounding_box()
+    page.mouse.click(box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)
+    wheel_over(page, canvas, -200)
+    assert view.evaluate("graphView.getZoom()") > zoom * 1.2
+    assert page.evaluate(MAIN_SCROLL) == top
