@@ -71,7 +71,10 @@ def show_written(result: RunResult, theme: str) -> Shown:
     ways, in a sentence each."""
     written = written_dot(result, theme=theme)
     recorded = to_dot(result, theme=theme)
-    left, right = st.columns(2, gap="large")
+    # Side by side, except in the projector's large type: half a projector's width shows
+    # a sliver of a graph drawn that large, so there each gets the full width.
+    left, right = ((st.container(), st.container()) if theme == "projector"
+                   else st.columns(2, gap="large"))
     with left:
         st.markdown("##### What you wrote")
         st.caption("One box per input and per line that assigns a variable; arrows "
