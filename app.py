@@ -13,6 +13,7 @@ import streamlit as st
 
 import ui.show  # noqa: F401 - torch, sympy, plotly, pandas: imported before the freeze below
 from engine import warm_up
+from ui.graph_views import GRAPH_VIEW_KEY, WIDE_GRAPH_HINT
 from ui.guard import last_resort
 
 st.set_page_config(page_title="Autograd Explorer", page_icon="∂", layout="wide")
@@ -38,9 +39,26 @@ _start_workers()
 # which overrides the fonts and sizes graphviz_utils lays the graph out with (text then
 # sits off-centre and the projector theme loses its large type). revert-layer gives the
 # SVG's own font attributes back.
+# It also caps the SVG at the column's width, squeezing a big graph's text to 6 px: the
+# graph keeps dot's own size instead (text at least 13 px) and a wide one scrolls sideways
+# in its own box, never the page. In the Playground such a box says so at its top, only
+# while it does scroll (a scroll timeline is inactive without overflow, so the animation
+# that gives the hint its height does nothing; display cannot be animated from none, and
+# a browser without scroll timelines shows the scrollbar alone), pointing to Pan and zoom.
 # Programs are code: the editor uses the app's monospace font.
 st.html("<style>[data-testid='stGraphVizChart'] svg * "
         "{ font-family: revert-layer; font-size: revert-layer; }"
+        "div[data-testid='stGraphVizChart'] { overflow-x: auto; }"
+        "div[data-testid='stGraphVizChart'] svg { max-width: none; }"
+        f".st-key-{GRAPH_VIEW_KEY} [data-testid='stGraphVizChart']::before {{"
+        f" content: '{WIDE_GRAPH_HINT}'; display: block; position: sticky; left: 0;"
+        " width: max-content; max-width: 100%; font-size: 0.875rem; opacity: 0.75;"
+        " visibility: hidden; height: 0; overflow: hidden; }"
+        "@keyframes graph-scrolls { from, to { visibility: visible; height: auto;"
+        " margin-bottom: 0.25rem; } }"
+        "@supports (animation-timeline: scroll()) {"
+        f" .st-key-{GRAPH_VIEW_KEY} [data-testid='stGraphVizChart']::before {{"
+        " animation: graph-scrolls linear both; animation-timeline: scroll(nearest x); } }"
         "[data-testid='stTextArea'] textarea { font-family: 'Source Code Pro', monospace; }"
         "</style>")
 PLAYGROUND = st.Page("app_pages/playground.py", title="Playground", icon=":material/science:",

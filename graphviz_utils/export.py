@@ -82,14 +82,16 @@ def to_html(dot: graphviz.Digraph | str, title: str = "Autograd graph",
             background: str = "white", text_colour: str = "#222222") -> str:
     """A self-contained page that lays the graph out in the browser (no ``dot`` needed):
     pan (drag), zoom (wheel, buttons), Fit, Reset and "Zoom to…" a node."""
-    return _page(title, background, text_colour, height="100%", svg="",
+    return _page(title, background, text_colour, height="100%", svg="", wheel="zoom",
                  layout=_browser_layout(dot))
 
 
 def pan_zoom_html(dot: graphviz.Digraph | str, *, height_px: int, background: str,
                   text_colour: str, title: str = "Autograd graph") -> str:
     """A small self-contained page, ``height_px`` tall, for an iframe in a Streamlit page:
-    the SVG ``dot`` drew, with the toolbar and pan-and-zoom of :func:`to_html`.
+    the SVG ``dot`` drew, with the toolbar and pan-and-zoom of :func:`to_html`. The plain
+    wheel scrolls the Streamlit page; Ctrl/⌘ + wheel, a trackpad's pinch, or the wheel
+    after a click on the graph zooms (until Escape or a click elsewhere), as on a map.
 
     Without ``dot`` (the app itself does not need it, so a deployment may lack it) the
     graph is laid out in the browser as :func:`to_html` does: the page is then about
@@ -102,9 +104,9 @@ def pan_zoom_html(dot: graphviz.Digraph | str, *, height_px: int, background: st
     except (DotNotInstalled, graphviz.CalledProcessError):
         # dot missing or failing: the browser lays out (and reports a broken source).
         return _page(title, background, text_colour, height=f"{int(height_px)}px", svg="",
-                     layout=_browser_layout(dot))
+                     wheel="page", layout=_browser_layout(dot))
     return _page(title, background, text_colour, height=f"{int(height_px)}px", svg=svg,
-                 start='\nshowGraph(document.querySelector("#graph svg"));')
+                 wheel="page", start='\nshowGraph(document.querySelector("#graph svg"));')
 
 
 # Markup that would run, or end an element the SVG sits in. In dot's SVG every label is
@@ -128,10 +130,13 @@ def _svg_for_body(svg: str) -> str:
 
 
 def _page(title: str, background: str, text_colour: str, *, height: str, svg: str,
-          start: str = "", layout: str = "") -> str:
-    """The one page both exports are: toolbar, graph, message, then the scripts."""
+          wheel: str, start: str = "", layout: str = "") -> str:
+    """The one page both exports are: toolbar, graph, message, then the scripts.
+    ``wheel`` is "zoom" for a page of its own, "page" for a view inside a page (see
+    _WIRING's wheelZoom)."""
     return _PAGE.format(
         title=html.escape(title),
+        wheel=wheel,
         css=_CSS.format(background=_css_colour(background), text=_css_colour(text_colour),
                         height=height),
         toolbar=_TOOLBAR,
@@ -156,9 +161,9 @@ _PAGE = """<!doctype html>
 <title>{title}</title>
 <style>{css}</style>
 </head>
-<body data-state="loading">
+<body data-state="loading" data-wheel="{wheel}">
 {toolbar}
-<div id="graph">{svg}</div>
+<div id="graph" tabindex="-1">{svg}</div>
 <div id="message" role="alert"></div>
 <script>{pan_zoom}
 {wiring}{start}</script>{layout}
@@ -187,6 +192,9 @@ _CSS = """
           background: color-mix(in srgb, {background} 85%, transparent); }}
   #graph {{ flex: 1; min-height: 0; position: relative; cursor: grab; }}
   #graph:active {{ cursor: grabbing; }}
+  #graph:focus {{ outline: none; }}
+  #graph.wheel-zooms {{ box-shadow: inset 0 0 0 3px color-mix(in srgb, currentColor 45%,
+                                                             transparent); }}
   #graph svg {{ display: block; width: 100%; height: 100%; }}
   #graph .node.picked {{ filter: drop-shadow(0 0 3px #f59e0b) drop-shadow(0 0 8px #f59e0b); }}
   #message {{ position: fixed; bottom: 12px; left: 12px; color: #b3261e; font-size: 18px; }}
@@ -214,6 +222,7 @@ var READABLE_ZOOM = 1;    // a graph that fits only smaller starts at this zoom 
 var MAX_START_ZOOM = 2;   // and a small one is not blown up past this at the start
 var MAX_NODE_ZOOM = 4;    // "Zoom to…" magnifies at most this much
 var NODE_FILL = 0.35;     // ...to make the node about this share of the view
+var WHEEL_ZOOM_PER_PX = 0.002;  // a 100 px wheel notch zooms by e^0.2, about 1.22
 
 function failed(error) {
   document.getElementById("message").textContent = "Could not draw the graph: " + error;
@@ -266,6 +275,47 @@ function startView(view) {
   return { zoom: view.getZoom(), pan: view.getPan() };
 }
 
+function wheelZoom(view, svg, graph, hint) {
+  // A page of its own (data-wheel="zoom") zooms with the wheel. Inside another page
+  // ("page") the plain wheel is left to that page, which scrolls, as under a map: the
+  // graph zooms with Ctrl/⌘ held (a trackpad's pinch arrives so) or after a click on
+  // it, until Escape or a click anywhere else (the graph loses focus). svg-pan-zoom's
+  // own wheel handler is off: it took every wheel and the page never scrolled.
+  const always = document.body.dataset.wheel !== "page";
+  let clicked = false, down = null;
+  const say = () => {
+    hint.textContent = always ? "Drag to move, scroll to zoom"
+      : clicked ? "The wheel zooms: Esc or click outside to stop"
+      : "Drag to move · Ctrl + wheel or click to zoom";
+    graph.classList.toggle("wheel-zooms", clicked);
+  };
+  const choose = (on) => { clicked = on; say(); };
+  graph.addEventListener("wheel", (event) => {
+    if (!always && !clicked && !event.ctrlKey && !event.metaKey) {
+      hint.hidden = false;  // the page scrolls; say how to zoom instead
+      return;
+    }
+    event.preventDefault();
+    const px = event.deltaY * (event.deltaMode === 1 ? 16 : event.deltaMode === 2 ? 400 : 1);
+    const at = new DOMPoint(event.clientX, event.clientY)
+      .matrixTransform(svg.getScreenCTM().inverse());
+    view.zoomAtPointBy(Math.exp(-px * WHEEL_ZOOM_PER_PX), { x: at.x, y: at.y });
+  }, { passive: false });
+  if (!always) {
+    graph.addEventListener("pointerdown", (event) => { down = [event.clientX, event.clientY]; });
+    graph.addEventListener("click", (event) => {  // a click, not the end of a drag
+      if (down && Math.hypot(event.clientX - down[0], event.clientY - down[1]) < 5) {
+        graph.focus({ preventScroll: true });
+        choose(true);
+        hint.hidden = false;
+      }
+    });
+    graph.addEventListener("keydown", (event) => { if (event.key === "Escape") choose(false); });
+    graph.addEventListener("blur", () => choose(false));
+  }
+  say();
+}
+
 function pick(svg, node) {
   for (const old of svg.querySelectorAll(".node.picked")) old.classList.remove("picked");
   if (node) node.classList.add("picked");
@@ -276,7 +326,7 @@ function showGraph(svg) {
     svg.removeAttribute("width");
     svg.removeAttribute("height");
     const view = svgPanZoom(svg, { zoomScaleSensitivity: 0.3, minZoom: 0.05, maxZoom: 50,
-                                   fit: true, center: true });
+                                   fit: true, center: true, mouseWheelZoomEnabled: false });
     // Deep in a big graph a node may need more than 50x the fitted size.
     view.setMaxZoom(Math.max(50, 2 * MAX_NODE_ZOOM / view.getSizes().realZoom));
     const start = startView(view);
@@ -293,9 +343,12 @@ function showGraph(svg) {
       pick(svg, node);
       if (node) zoomToNode(view, svg, node);
     };
+    wheelZoom(view, svg, byId("graph"), byId("hint"));
     const hideHint = () => { byId("hint").hidden = true; };  // learnt: out of the way
     svg.addEventListener("pointerdown", hideHint, { once: true });
-    svg.addEventListener("wheel", hideHint, { once: true, passive: true });
+    if (document.body.dataset.wheel !== "page") {
+      svg.addEventListener("wheel", hideHint, { once: true, passive: true });
+    }
     window.addEventListener("resize", () => view.resize());
     window.graphView = view;
     document.body.dataset.state = "ready";

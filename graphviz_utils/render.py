@@ -7,6 +7,7 @@ HTML-like labels (nodes, edges, notes) and ``quoted_attribute`` for tooltips.
 
 from __future__ import annotations
 
+import textwrap
 from dataclasses import dataclass, replace
 from functools import cache
 
@@ -35,6 +36,10 @@ from graphviz_utils.theme import (
 
 DIRECTIONS = {"TB": "TB", "LR": "LR", "top-down": "TB", "left-right": "LR"}
 LINE_SAMPLES = {"solid": "━━━━▶", "dashed": "╍ ╍ ╍ ▶", "dotted": "┈┈┈┈┈"}
+# The legend's sentences and the notes under a graph wrap at this many characters: on
+# one line each, they were the widest thing in a small graph and pushed it past the
+# column beside the editor (graphs are drawn at their own size, never squeezed).
+WRAP_CHARS = 40
 
 
 @dataclass(frozen=True)
@@ -82,8 +87,8 @@ def render(drawing: Drawing, style: Style) -> graphviz.Digraph:
     )
     _write_boxes(dot, drawing, theme, style)
     if drawing.notes:
-        dot.attr(label="<" + "<BR ALIGN=\"LEFT\"/>".join(text(n) for n in drawing.notes)
-                 + '<BR ALIGN="LEFT"/>>')
+        dot.attr(label="<" + "".join(_wrapped(note) + '<BR ALIGN="LEFT"/>'
+                                     for note in drawing.notes) + ">")
     if style.legend and drawing.nodes:
         kinds = {n.kind for n in drawing.nodes.values()}
         lines = {e.line for e in drawing.edges}
@@ -145,28 +150,34 @@ def legend_label(theme: Theme, kinds: set[str], lines: set[str],
     """An HTML-like table: a swatch and a sentence for every kind and line drawn."""
     size = f"{theme.font_size * 0.9:.0f}"
     rows = ['<TR><TD COLSPAN="2" ALIGN="LEFT"><B>Legend</B></TD></TR>']
+    sentence = f'<TD ALIGN="LEFT" BALIGN="LEFT"><FONT POINT-SIZE="{size}">'  # then </FONT></TD>
     if current:
         rows.append(f'<TR><TD COLOR="{theme.highlight}" BORDER="3" WIDTH="34"> </TD>'
-                    f'<TD ALIGN="LEFT"><FONT POINT-SIZE="{size}">{text(CURRENT_MEANING)}'
-                    "</FONT></TD></TR>")
+                    f"{sentence}{_wrapped(CURRENT_MEANING)}</FONT></TD></TR>")
     for kind, meaning in KIND_MEANINGS.items():
         if kind not in kinds:
             continue
         look = theme.nodes[kind]
         dashed = ' STYLE="dashed"' if "dashed" in look.style else ""
         rows.append(f'<TR><TD BGCOLOR="{look.fill}" COLOR="{look.border}" BORDER="1"'
-                    f'{dashed} WIDTH="34"> </TD><TD ALIGN="LEFT"><FONT POINT-SIZE="{size}">'
-                    f"{text(meaning)}</FONT></TD></TR>")
+                    f'{dashed} WIDTH="34"> </TD>{sentence}{_wrapped(meaning)}</FONT></TD></TR>')
     for line, meaning in LINE_MEANINGS.items():
         if line not in lines:
             continue
         look = theme.lines[line]
         rows.append(f'<TR><TD><FONT COLOR="{look.colour}">{LINE_SAMPLES[look.style]}</FONT>'
-                    f'</TD><TD ALIGN="LEFT"><FONT POINT-SIZE="{size}">{text(meaning)}</FONT>'
-                    "</TD></TR>")
+                    f"</TD>{sentence}{_wrapped(meaning)}</FONT></TD></TR>")
     return (f'<<TABLE BORDER="1" COLOR="{theme.lines["recorded"].colour}" CELLBORDER="0" '
             f'CELLSPACING="4" CELLPADDING="3" BGCOLOR="{theme.background}">'
             + "".join(rows) + "</TABLE>>")
+
+
+def _wrapped(sentence: str) -> str:
+    """A sentence as label text in left-aligned lines of at most WRAP_CHARS (a word
+    longer than that keeps its own line)."""
+    return '<BR ALIGN="LEFT"/>'.join(
+        text(line) for line in textwrap.wrap(sentence, WRAP_CHARS, break_long_words=False,
+                                             break_on_hyphens=False))
 
 
 def _last_box(drawing: Drawing) -> str:

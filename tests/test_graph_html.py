@@ -68,3 +68,16 @@ def test_html_export_shows_hostile_text_literally_and_runs_none_of_it(page, tmp_
     assert hostile in text.replace("\n", "")
     assert "<b>bold?</b> & \\N" in text
     assert page.locator("#graph svg g.node").count() == 3
+
+
+def test_html_export_zooms_with_the_plain_wheel(page, tmp_path):
+    """The exported page is the graph alone, with no page around it to scroll, so the
+    plain wheel zooms there (inside the app it scrolls the app until asked to zoom)."""
+    open_offline(page, to_html(to_dot(run_program(BCE, isolate=False))), tmp_path)
+    assert page.get_attribute("body", "data-state") == "ready", page.inner_text("#message")
+    assert page.inner_text("#hint") == "Drag to move, scroll to zoom"
+    before = page.evaluate("window.graphView.getZoom()")
+    page.mouse.move(600, 450)
+    page.mouse.wheel(0, -200)
+    page.evaluate("new Promise(r => requestAnimationFrame(() => requestAnimationFrame(r)))")
+    assert page.evaluate("window.graphView.getZoom()") > before * 1.2

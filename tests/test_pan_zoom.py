@@ -38,7 +38,7 @@ def page_of(dot: graphviz.Digraph | str, theme: str = "light") -> str:
 
 def svg_part(page: str) -> str:
     """The markup between ``<div id="graph">`` and its end: the SVG dot drew."""
-    match = re.search(r'<div id="graph">(.*?)</div>\n<div id="message"', page, re.S)
+    match = re.search(r'<div id="graph"[^>]*>(.*?)</div>\n<div id="message"', page, re.S)
     assert match, "no graph container"
     return match.group(1)
 
@@ -160,6 +160,9 @@ def test_both_pages_share_one_toolbar_and_one_wiring(bce_dot):
     style = re.compile(r"<style>(.*?)</style>", re.S)
     assert style.search(small).group(1).replace("560px", "100%") == style.search(big).group(1)
     assert 'showGraph(document.querySelector("#graph svg"))' in small
+    # Inside the app the plain wheel is the app's (it scrolls); a page of its own zooms.
+    assert '<body data-state="loading" data-wheel="page">' in small
+    assert '<body data-state="loading" data-wheel="zoom">' in big
     assert "showGraph(container.querySelector" in big
 
 

@@ -25,6 +25,13 @@ from ui import zoom
 from ui.show import Setup, graph_theme, show_graph
 from ui.steps_view import show_steps
 
+# The key of the container every view draws in: app.py's style sheet finds the graphs
+# there that get WIDE_GRAPH_HINT when they are wider than their column (no quotes: it is
+# a CSS string).
+GRAPH_VIEW_KEY = "graph_view"
+WIDE_GRAPH_HINT = ("↔ Wider than this column: scroll sideways (Shift + wheel), or see "
+                   "the whole graph in the Pan and zoom view.")
+
 
 @dataclass(frozen=True)
 class Shown:
@@ -38,6 +45,12 @@ class Shown:
 
 def show_view(view: str, setup: Setup, result: RunResult, projector: bool,
               wrt: str | None) -> Shown:
+    with st.container(key=GRAPH_VIEW_KEY):
+        return _show_view(view, setup, result, projector, wrt)
+
+
+def _show_view(view: str, setup: Setup, result: RunResult, projector: bool,
+               wrt: str | None) -> Shown:
     theme = graph_theme(projector)
     if view == "steps":
         step, dot = show_steps(result, projector)
@@ -58,7 +71,10 @@ def show_written(result: RunResult, theme: str) -> Shown:
     ways, in a sentence each."""
     written = written_dot(result, theme=theme)
     recorded = to_dot(result, theme=theme)
-    left, right = st.columns(2, gap="large")
+    # Side by side, except in the projector's large type: half a projector's width shows
+    # a sliver of a graph drawn that large, so there each gets the full width.
+    left, right = ((st.container(), st.container()) if theme == "projector"
+                   else st.columns(2, gap="large"))
     with left:
         st.markdown("##### What you wrote")
         st.caption("One box per input and per line that assigns a variable; arrows "

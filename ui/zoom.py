@@ -1,8 +1,9 @@
 """A pan-and-zoom view of the autograd graph inside the page, for graphs bigger than it.
 
-``st.graphviz_chart`` scales the whole graph to the column, so an MLP's boxes end up
-too small to read. This view keeps them at their drawn size and lets the learner drag,
-zoom (wheel and buttons), fit, reset and jump to a node by its name. It is an iframe
+``st.graphviz_chart`` shows a graph at its drawn size (app.py), so an MLP's graph is
+wider than its column and scrolls. This view lets the learner drag, zoom (Ctrl/⌘ +
+wheel, the wheel after a click on the graph, buttons), fit, reset and jump to a node by
+its name; the plain wheel still scrolls the page. It is an iframe
 (``st.iframe`` with the HTML text) because the pan-and-zoom script needs a document of
 its own. That iframe runs scripts with access to the app's origin, which is why
 ``pan_zoom_html`` only ever embeds the SVG the ``dot`` program wrote (every label is an

@@ -7,6 +7,7 @@ on the next animation frame, so every reading of the screen waits two frames fir
 
 from __future__ import annotations
 
+import html
 from collections.abc import Iterator
 
 import pytest
@@ -214,3 +215,102 @@ def test_without_dot_the_browser_draws_the_same_view(page, monkeypatch):
     settle(page)
     assert page.locator(".node.picked").count() == 1
     assert page.evaluate("window.pwned") is None and dialogs == []
+
+
+# --- item 13: the wheel scrolls the page around the view unless asked to zoom ----------
+
+def open_in_a_page(page, dot) -> object:
+    """The view in an iframe 300 px down a page taller than the window, as in the app;
+    returns the view's frame."""
+    look = THEMES["light"]
+    view = pan_zoom_html(dot, height_px=500, background=look.background,
+                         text_colour=look.text)
+    page.set_content(
+        '<body style="margin: 0"><p style="height: 300px; margin: 0">Above</p>'
+        f'<iframe id="view" srcdoc="{html.escape(view, quote=True)}" '
+        'style="width: 900px; height: 500px; border: 0"></iframe>'
+        '<p style="height: 2000px">Below</p></body>')
+    page.frame_locator("#view").locator("body[data-state='ready']").wait_for(
+        state="attached", timeout=30_000)
+    view = page.frame(url="about:srcdoc")
+    settle(view)
+    return view
+
+
+def over_the_graph(view) -> tuple[float, float]:
+    """The middle of the graph, in the window's coordinates (the page may have moved)."""
+    box = view.locator("#graph").bounding_box()
+    return box["x"] + box["width"] / 2, box["y"] + box["height"] / 2
+
+
+def wheel(page, view, delta: float) -> None:
+    """A wheel turn with the mouse over the middle of the graph."""
+    page.mouse.move(*over_the_graph(view))
+    page.mouse.wheel(0, delta)
+    page.wait_for_timeout(150)  # a scroll is asynchronous; let it start
+    settle(view)
+
+
+def scrolled_from(page, top: float) -> float:
+    """Wait until the page has scrolled away from ``top`` (it may scroll smoothly)."""
+    page.wait_for_function("top => window.scrollY !== top", arg=top, timeout=5_000)
+    return page.evaluate("window.scrollY")
+
+
+@needs_dot
+def test_the_plain_wheel_scrolls_the_page_and_ctrl_or_a_click_makes_it_zoom(page):
+    """Over the view inside a page: the plain wheel scrolls the page and leaves the zoom
+    alone (it used to zoom the graph to a speck and trap the page); Ctrl + wheel zooms
+    without scrolling; after a click on the graph the plain wheel zooms, until Escape,
+    and again until a click outside the view."""
+    view = open_in_a_page(page, chain_dot())
+    start, top = state(view), page.evaluate("window.scrollY")
+    wheel(page, view, 200)
+    top = scrolled_from(page, top)
+    assert same_state(state(view), start)
+    assert view.is_visible("#hint")
+    assert "Ctrl + wheel or click to zoom" in view.inner_text("#hint")
+
+    page.keyboard.down("Control")
+    wheel(page, view, -200)
+    page.keyboard.up("Control")
+    assert state(view)["zoom"] > start["zoom"] * 1.2
+    assert page.evaluate("window.scrollY") == top
+
+    view.click("#reset")
+    page.mouse.click(*over_the_graph(view))
+    assert "Esc" in view.inner_text("#hint")
+    zoom = state(view)["zoom"]
+    wheel(page, view, -200)
+    assert state(view)["zoom"] > zoom * 1.2
+    assert page.evaluate("window.scrollY") == top
+
+    page.keyboard.press("Escape")
+    zoom = state(view)["zoom"]
+    wheel(page, view, 200)
+    top = scrolled_from(page, top)
+    assert state(view)["zoom"] == pytest.approx(zoom)
+
+    page.mouse.click(*over_the_graph(view))
+    wheel(page, view, -100)
+    assert state(view)["zoom"] > zoom * 1.1
+    page.mouse.click(1100, 20)  # the page beside the view
+    zoom = state(view)["zoom"]
+    wheel(page, view, 200)
+    scrolled_from(page, top)
+    assert state(view)["zoom"] == pytest.approx(zoom)
+
+
+@needs_dot
+def test_a_drag_pans_without_making_the_wheel_zoom(page):
+    """Only a click arms the wheel: the end of a drag is not one."""
+    view = open_in_a_page(page, chain_dot())
+    x, y = over_the_graph(view)
+    page.mouse.move(x, y)
+    page.mouse.down()
+    page.mouse.move(x + 100, y + 60, steps=5)
+    page.mouse.up()
+    moved, top = state(view), page.evaluate("window.scrollY")
+    wheel(page, view, 200)
+    scrolled_from(page, top)
+    assert same_state(state(view), moved)

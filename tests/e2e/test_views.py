@@ -11,15 +11,17 @@ from __future__ import annotations
 import json
 import math
 import re
+import statistics
 import subprocess
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from playwright.sync_api import Page, expect
 
 from tests.e2e.driver import GRAPH, graph_nodes, open_app, rerun, table, wait_for_graph
-from ui.examples import BCE_CODE
+from ui.examples import BCE_CODE, EXAMPLES
 from ui.share import PlaygroundState, query_string
 
 P = 1 / (1 + math.exp(-6.7))
@@ -173,3 +175,127 @@ def test_every_export_reproduces_what_the_page_shows(server, page, browser, tmp_
     assert [n for n in html_nodes if n and n[0] != "Legend"] == \
         [n for n in shown_nodes if n and n[0] != "Legend"]
     assert json.dumps(html_nodes)  # plain text rows, nothing else
+
+
+# --- item 12: graph text never shrinks below a readable size --------------------------
+
+READABLE_PX = 12  # the smallest graph text a learner reads comfortably on a laptop
+BACKWARD_TWICE = next(e for e in EXAMPLES if e.title.startswith("Gradients add up"))
+MLP = next(e for e in EXAMPLES if e.title.startswith("A tiny MLP"))
+SQUARE = next(e for e in EXAMPLES if e.title.startswith("x²"))
+
+# The drawn height of every graph text with something in it (a legend swatch is a " ").
+TEXT_HEIGHTS = """svg => [...svg.querySelectorAll('text')].filter(t => t.textContent.trim())
+    .map(t => t.getBoundingClientRect().height)"""
+# How far the whole page scrolls sideways: the document and Streamlit's main pane.
+PAGE_SIDEWAYS = """() => {
+    const main = document.querySelector("[data-testid='stMain']");
+    return [document.documentElement.scrollWidth - document.documentElement.clientWidth,
+            main.scrollWidth - main.clientWidth];
+}"""
+# Whether the graph's own box scrolls sideways, and whether its hint shows.
+CHART_STATE = """chart => {
+    const hint = getComputedStyle(chart, '::before');
+    return {sideways: chart.scrollWidth > chart.clientWidth + 1, hint: hint.content,
+            hinted: hint.content !== 'none' && hint.display !== 'none'
+                    && hint.visibility === 'visible'};
+}"""
+CHART = "[data-testid='stGraphVizChart']"
+
+
+def example_link(server: str, example, **changes: object) -> str:
+    state = PlaygroundState(code=example.code, values=example.values,
+                            constants=example.constants, **changes)
+    return f"{server}/?{query_string(state)}"
+
+
+@pytest.fixture
+def laptop(browser) -> Iterator[Page]:
+    """A 1400 x 900 window, the issue's laptop."""
+    context = browser.new_context(viewport={"width": 1400, "height": 900})
+    yield context.new_page()
+    context.close()
+
+
+@pytest.mark.parametrize("view", ["graph", "written"])
+@pytest.mark.parametrize("example", [BACKWARD_TWICE, MLP], ids=["backward-twice", "mlp"])
+def test_graph_text_stays_readable_and_only_the_graph_scrolls_sideways(
+        server, laptop, example, view):
+    """At 1400 x 900 every text of every graph is at least 12 px tall (the graphs were
+    squeezed into their column, down to 6 px); a graph wider than its column scrolls in
+    its own box, never the page."""
+    page = laptop
+    open_app(page, example_link(server, example, view=view))
+    count = 2 if view == "written" else 1
+    for index in range(count):
+        wait_for_graph(page, index=index)
+    for index in range(count):
+        heights = page.locator(GRAPH).nth(index).evaluate(TEXT_HEIGHTS)
+        assert len(heights) > 5
+        assert statistics.median(heights) >= READABLE_PX, (index, heights)
+        assert min(heights) >= READABLE_PX, (index, sorted(heights)[:5])
+    assert page.evaluate(PAGE_SIDEWAYS) == [0, 0]
+
+
+def test_a_graph_wider_than_its_column_points_to_pan_and_zoom(server, laptop):
+    """The MLP's graph beside the editor is wider than its column: its box scrolls and
+    says where to see it whole. A small graph is neither blown up nor hinted."""
+    page = laptop
+    open_app(page, example_link(server, MLP))
+    wait_for_graph(page)
+    wide = page.locator(CHART).first.evaluate(CHART_STATE)
+    assert wide["sideways"] and wide["hinted"], wide
+    assert "Pan and zoom" in wide["hint"]
+
+    open_app(page, example_link(server, SQUARE))
+    wait_for_graph(page, ".grad 6")
+    small = page.locator(CHART).first.evaluate(CHART_STATE)
+    assert not small["sideways"] and not small["hinted"], small
+    # Drawn at dot's own size (1 pt = 4/3 px), not stretched to the column.
+    drawn, natural = page.locator(GRAPH).first.evaluate(
+        "svg => [svg.getBoundingClientRect().width, parseFloat(svg.getAttribute('width'))]")
+    assert drawn == pytest.approx(natural * 4 / 3, abs=2)
+
+
+# --- item 13: the pan-and-zoom canvas lets the page scroll ----------------------------
+
+MAIN_SCROLL = "() => document.querySelector(\"[data-testid='stMain']\").scrollTop"
+
+
+def wheel_over(page: Page, canvas, delta: float) -> None:
+    box = canvas.bounding_box()
+    page.mouse.move(box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)
+    page.mouse.wheel(0, delta)
+    page.wait_for_timeout(150)  # a scroll is asynchronous; let it start
+    page.evaluate("new Promise(r => requestAnimationFrame(() => requestAnimationFrame(r)))")
+
+
+def test_the_wheel_over_pan_and_zoom_scrolls_the_app_until_asked_to_zoom(server, laptop):
+    """In the app at 1400 x 900, the plain wheel over the canvas scrolls Streamlit's page
+    and leaves the zoom alone; Ctrl + wheel zooms; after a click the plain wheel zooms."""
+    page = laptop
+    open_app(page, example_link(server, MLP, view="zoom"))
+    frame = page.frame_locator("iframe").first
+    expect(frame.locator("body[data-state='ready']")).to_be_attached(timeout=60_000)
+    view = page.frames[-1]
+    canvas = frame.locator("#graph")
+    canvas.evaluate("c => c.scrollIntoView({block: 'center'})")
+    zoom, top = view.evaluate("graphView.getZoom()"), page.evaluate(MAIN_SCROLL)
+
+    wheel_over(page, canvas, 300)
+    page.wait_for_function(f"top => ({MAIN_SCROLL})() !== top", arg=top, timeout=5_000)
+    assert view.evaluate("graphView.getZoom()") == pytest.approx(zoom)
+
+    top = page.evaluate(MAIN_SCROLL)
+    page.keyboard.down("Control")
+    wheel_over(page, canvas, -200)
+    page.keyboard.up("Control")
+    assert view.evaluate("graphView.getZoom()") > zoom * 1.2
+    assert page.evaluate(MAIN_SCROLL) == top
+
+    zoom = view.evaluate("graphView.getZoom()")
+    box = canvas.bounding_box()
+    page.mouse.click(box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)
+    wheel_over(page, canvas, -200)
+    assert view.evaluate("graphView.getZoom()") > zoom * 1.2
+    assert page.evaluate(MAIN_SCROLL) == top
