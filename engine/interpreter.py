@@ -87,6 +87,7 @@ class Interpreter:
     candidate: tuple[str | None, Any, tuple[int, int]] | None = None
     origins: dict[int, tuple[int, int]] = field(default_factory=dict)
     leaf_places: dict[int, tuple[str, tuple[int, int]]] = field(default_factory=dict)
+    assigned_at: dict[str, tuple[int, int]] = field(default_factory=dict)  # latest, by name
     operations: int = 0
     call_depth: int = 0
     printed_chars: int = 0
@@ -155,6 +156,7 @@ class Interpreter:
             self.switched_off.discard(name)
         self.recorder.named(name, value)
         if top:
+            self.assigned_at[name] = (stmt.lineno, stmt.col_offset)
             self._remember_origin(value, stmt)
             self.candidate = (name, value, (stmt.lineno, stmt.col_offset))
             self._dataflow(name, value, stmt, reason_override)
@@ -206,8 +208,9 @@ class Interpreter:
             if note not in self.warnings:
                 self.warnings.append(note)
             return
+        # "out": the program's last statement, which a notebook shows as the cell's Out
         self.echoes.append({"line": stmt.lineno, "code": _segment(self.program, expr),
-                            "text": text})
+                            "text": text, "out": stmt is self.program.tree.body[-1]})
 
     def _remember_origin(self, value: Any, stmt: ast.stmt) -> None:
         """The latest top-level statement that made or changed ``value`` (a curve stops
@@ -469,7 +472,20 @@ class Interpreter:
             self._predict(node, lambda s, *a, **k: getattr(s, name)(*a, **k),
                           [obj, *args], kwargs)
         result = getattr(obj, name)(*args, **kwargs)  # name is in L.TENSOR_METHODS
+        if name == "requires_grad_" and who:
+            self._became_leaf(who, obj)
         return self._produced(node, result)
+
+    def _became_leaf(self, name: str, value: torch.Tensor) -> None:
+        """``w.requires_grad_()`` made the tensor already called ``name`` a leaf that
+        requires grad. Names reach the graph when assigned, and at its assignment it did
+        not require grad yet: tell the recorder now, so the leaf's box carries its name,
+        and remember where it was assigned, so a curve can vary it there."""
+        if not (value.is_leaf and value.requires_grad):
+            return
+        self.recorder.named(name, value, rename=False)
+        if self.call_depth == 0 and name in self.assigned_at:  # a top-level variable
+            self.leaf_places.setdefault(id(value), (name, self.assigned_at[name]))
 
     def _backward(self, node: ast.Call, root: torch.Tensor, who: str | None,
                   args: list[Any], kwargs: dict[str, Any]) -> None:

@@ -1,0 +1,112 @@
+"""What a run says beyond its numbers: the notebook's ``Out`` of a last expression line,
+names of leaves made with ``requires_grad_()``, where a NaN came from, and the time and
+memory limit messages (which limit, the line, what to change).
+
+References are plain torch: the program run with Python's ``exec`` in a fresh namespace
+(in this test only; the engine never evaluates program text), or formulas by hand.
+"""
+
+from __future__ import annotations
+
+import ast
+
+import pytest
+import torch
+
+from engine import run_program
+from tests.apptest_tools import start
+
+
+def run(source, inputs=None, **options):
+    return run_program(source, inputs, isolate=False, **options)
+
+
+def notebook_out(source: str) -> str:
+    """What a notebook's ``Out`` shows for ``source``'s last line: torch's repr of its
+    value, computed by plain Python and torch in a fresh namespace."""
+    tree = ast.parse(source)
+    namespace: dict[str, object] = {"torch": torch}
+    exec(compile(ast.Module(body=tree.body[:-1], type_ignores=[]), "<notebook>", "exec"),
+         namespace)
+    last = tree.body[-1]
+    assert isinstance(last, ast.Expr)
+    value = eval(compile(ast.Expression(last.value), "<notebook>", "eval"), namespace)
+    return repr(value)
+
+
+def out_of(result) -> dict | None:
+    return next((echo for echo in result.echoes if echo.get("out")), None)
+
+
+SEEN_AFTER_BACKWARD = "x = torch.tensor(2.0, requires_grad=True)\ny = x**2\ny.backward()\n"
+
+
+# -- Out: the last expression line, as a notebook shows it ------------------------------
+@pytest.mark.parametrize("last", [
+    "x.grad", "x.grad == 4*x", "y", "x.grad.item()", "x.grad.item() == 4.0", "x.shape",
+    "x.grad * torch.tensor([1.0, 2.0, 3.0])", "torch.arange(2000.)",
+    "torch.tensor([1., 2.]).requires_grad_()", "x.dtype", "x.is_leaf",
+])
+def test_out_is_what_plain_torch_shows(last):
+    source = SEEN_AFTER_BACKWARD + last
+    r = run(source)
+    assert r.error is None, r.error
+    out = out_of(r)
+    assert out is not None, r.echoes
+    assert out["line"] == 4 and out["code"] == last
+    assert out["text"] == notebook_out(source)
+
+
+def test_out_only_for_the_last_line_and_not_for_calls_giving_none():
+    r = run("y = x**2\ny\nprint(y)", {"x": 3})
+    assert out_of(r) is None  # print is last: a notebook shows no Out
+    assert out_of(run("y = x**2\ny.backward()", {"x": 3})) is None
+    assert out_of(run("y = x**2\ny", {"x": 3}))["line"] == 2
+    assert out_of(run("y = x**2\nz = y + 1", {"x": 3})) is None
+    with_block = "with torch.no_grad():\n    y = x * 2\n    y"
+    assert out_of(run(with_block, {"x": 3})) is None  # a notebook shows no Out either
+
+
+def test_out_is_plain_text_through_the_worker():
+    source = SEEN_AFTER_BACKWARD + "x.grad"
+    r = run_program(source)
+    assert r.error is None, r.error
+    assert out_of(r)["text"] == notebook_out(source) == "tensor(4.)"
+
+
+def test_playground_shows_the_last_line_as_out():
+    at = start()
+    source = SEEN_AFTER_BACKWARD + "x.grad == 2*x"
+    at.text_area(key="pg_code").input(source).run()
+    assert not at.exception and not at.error, (at.exception, at.error)
+    assert any(c.value.startswith("Out") for c in at.caption), [c.value for c in at.caption]
+    assert notebook_out(source) == "tensor(True)"
+    assert "tensor(True)" in [c.value for c in at.code]
+
+
+# -- requires_grad_(): the leaf keeps its name in the graph -----------------------------
+@pytest.mark.parametrize("source", [
+    "w = torch.tensor(2.0).requires_grad_()\ny = w * 3",
+    "w = torch.tensor([1., 2.])\nw.requires_grad_()\ny = (w * 3).sum()",
+    "w = torch.tensor([1., 2.]); w.requires_grad_()\ny = (w * 3).sum()",
+    "w = torch.tensor([1., 2.])\nw.requires_grad_(True)\ny = (w * 3).sum()",
+])
+def test_leaf_made_with_requires_grad_is_named(source):
+    r = run(source)
+    assert r.error is None, r.error
+    leaves = [n for n in r.graph["nodes"] if n["kind"] == "leaf"]
+    assert [n["name"] for n in leaves] == ["w"]
+    grad = torch.tensor(leaves[0]["grad"]["data"]).reshape(-1)
+    assert grad.tolist() == pytest.approx([3.0] * grad.numel())  # d(3w)/dw, by hand
+    from graphviz_utils import to_dot
+
+    assert "<B>w</B>" in to_dot(r).source
+
+
+def test_leaf_made_with_requires_grad_can_be_plotted():
+    from engine import derivative_curve
+
+    xs, ys, dys = derivative_curve("w = torch.tensor(2.0)\nw.requires_grad_()\ny = w**2",
+                                   wrt="w", lo=-1, hi=1, n=5, isolate=False)
+    assert ys.tolist() == pytest.approx((xs**2).tolist())
+    assert dys.tolist() == pytest.approx((2 * xs).tolist())
