@@ -6,6 +6,9 @@ what they will see in a notebook.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from typing import Any
+
 # Why a value was not recorded by autograd, as the dataflow names it.
 WHY_NOT_RECORDED: dict[str, str] = {
     "no_grad": "it was computed inside torch.no_grad(), which switches recording off",
@@ -97,3 +100,65 @@ def non_leaf_grad_warning(name: str) -> str:
             f"with requires_grad=True. To see it, call {name}.retain_grad() before "
             "backward(). (torch warns: The .grad attribute of a Tensor that is not a leaf "
             "Tensor is being accessed.)")
+
+
+# -- where a NaN or an infinity came from --------------------------------------------------
+_LOGS = frozenset({"log", "log2", "log10"})
+_DIVISIONS = frozenset({"divide", "div", "true_divide", "reciprocal", "fmod", "remainder"})
+_DOMAINS: dict[str, str] = {  # op: the numbers it is defined for
+    "acos": "numbers from -1 to 1", "asin": "numbers from -1 to 1",
+    "acosh": "numbers of at least 1", "atanh": "numbers strictly between -1 and 1",
+    "logit": "numbers from 0 to 1",
+}
+
+
+def non_finite_cause(op: str, inputs: list[Any], result: Any) -> str:
+    """Why ``op`` gave NaN or an infinity from finite ``inputs`` (tensors and numbers), in
+    a learner's words: the domain of the function, a division by zero, or an overflow."""
+    import torch
+
+    stem = op.rsplit(".", 1)[-1]
+    tensors = [torch.as_tensor(v, dtype=torch.float64) for v in inputs
+               if isinstance(v, (int, float, torch.Tensor)) and not isinstance(v, bool)]
+    first = tensors[0] if tensors else torch.zeros(0)
+    has_nan = bool(torch.isnan(result).any())
+    if stem in _LOGS | {"log1p"}:
+        edge = -1.0 if stem == "log1p" else 0.0
+        if bool((first < edge).any()):
+            below = "a negative number" if edge == 0 else f"a number below {edge:g}"
+            return f"{stem} of {below} is not a real number"
+        return f"{stem} of {edge:g} is minus infinity"
+    if stem in ("sqrt", "rsqrt") and bool((first < 0).any()):
+        return f"{stem} of a negative number is not a real number"
+    if stem in _DOMAINS:
+        return f"{stem} is defined only for {_DOMAINS[stem]}"
+    if stem in _DIVISIONS or stem == "rsqrt":
+        zero_by_zero = len(tensors) > 1 and bool(((tensors[0] == 0) & (tensors[1] == 0)).any())
+        if zero_by_zero and has_nan:
+            return "0 divided by 0 has no value"
+        return "dividing by 0 gives an infinity"
+    if stem in ("power", "pow") and len(tensors) > 1:
+        base, exponent = tensors[0], tensors[1]
+        if has_nan and bool(((base < 0) & (exponent != exponent.round())).any()):
+            return "a negative number to a fractional power is not a real number"
+        if bool(((base == 0) & (exponent < 0)).any()):
+            return "0 to a negative power is an infinity"
+    if not has_nan and isinstance(result, torch.Tensor) and result.is_floating_point():
+        largest = torch.finfo(result.dtype).max
+        return (f"the result is larger than the largest {str(result.dtype).split('.')[-1]} "
+                f"number (about {largest:.2g}), so it became an infinity")
+    return "it gave NaN from finite numbers"
+
+
+def non_finite_warning(origin: Mapping[str, Any]) -> str:
+    """The sentence saying where the first NaN or infinity of a run appeared and why;
+    ``origin`` is what the interpreter recorded at the first operation that made one."""
+    target = f" (assigned to `{origin['target']}`)" if origin.get("target") else ""
+    if origin["nan"]:
+        what, spreads = "NaN", "Arithmetic on a NaN gives NaN"
+    else:
+        what, spreads = "An infinity", "Arithmetic on an infinity gives infinities or NaN " \
+                                       "(inf - inf, 0 * inf)"
+    return (f"{what} first appeared on line {origin['line']}, in `{origin['code']}`{target}: "
+            f"{origin['cause']}. {spreads}, so it spreads to what is computed from it, "
+            "gradients included.")

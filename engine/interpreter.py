@@ -43,6 +43,11 @@ _COMPARE: dict[type, Callable[[Any, Any], Any]] = {
     ast.Eq: operator.eq, ast.NotEq: operator.ne,
 }
 ECHO_CHARS = 2_000  # one displayed value at most
+# Operators in the words engine.explain uses for the operation that made a NaN.
+_OPERATOR_WORDS: dict[type, str] = {
+    ast.Add: "add", ast.Sub: "subtract", ast.Mult: "multiply", ast.Div: "divide",
+    ast.FloorDiv: "divide", ast.Mod: "remainder", ast.Pow: "power", ast.MatMult: "matmul",
+}
 # Methods whose call is bookkeeping, not a result: never taken as the program's output.
 _BOOKKEEPING = frozenset({"backward", "retain_grad", "requires_grad_", "zero_", "fill_",
                           "detach_", "add_", "sub_", "mul_", "div_", "pow_", "copy_",
@@ -92,6 +97,9 @@ class Interpreter:
     call_depth: int = 0
     printed_chars: int = 0
     current: ast.AST | None = None
+    statement: ast.stmt | None = None  # the statement running now
+    # the first operation that made a NaN or an infinity from finite numbers (plain data)
+    non_finite: dict[str, Any] | None = None
 
     # -- statements ----------------------------------------------------------------------
     def run(self) -> None:
@@ -99,7 +107,7 @@ class Interpreter:
 
     def _block(self, body: list[ast.stmt], scope: dict[str, Any], top: bool) -> Any:
         for stmt in body:
-            self.current = stmt
+            self.current = self.statement = stmt
             if isinstance(stmt, ast.Return):
                 return self.evaluate(stmt.value, scope)
             self._statement(stmt, scope, top)
@@ -379,7 +387,9 @@ class Interpreter:
             self._predict(node, operator.matmul, [left, right], {})
         elif len(tensors) == 2:
             self._check_numel(node, _broadcast_numel([t.shape for t in tensors]))
-        return self._produced(node, op(left, right))
+        return self._produced(node, op(left, right),
+                              _OPERATOR_WORDS.get(type(getattr(node, "op", None)), ""),
+                              [left, right])
 
     def _number(self, node: ast.AST, op: Callable[[Any, Any], Any], left: Any,
                 right: Any) -> Any:
@@ -447,7 +457,8 @@ class Interpreter:
             self._predict(node, fn.call, args, kwargs, creates=fn.creates)
         if fn.random:
             kwargs = {**kwargs, "generator": self.generator}
-        return self._produced(node, fn.call(*args, **kwargs))
+        return self._produced(node, fn.call(*args, **kwargs), fn.name,
+                              [*args, *kwargs.values()])
 
     def _method(self, node: ast.Call, obj: Any, name: str, args: list[Any],
                 kwargs: dict[str, Any]) -> Any:
@@ -474,7 +485,7 @@ class Interpreter:
         result = getattr(obj, name)(*args, **kwargs)  # name is in L.TENSOR_METHODS
         if name == "requires_grad_" and who:
             self._became_leaf(who, obj)
-        return self._produced(node, result)
+        return self._produced(node, result, name, [obj, *args, *kwargs.values()])
 
     def _became_leaf(self, name: str, value: torch.Tensor) -> None:
         """``w.requires_grad_()`` made the tensor already called ``name`` a leaf that
@@ -530,8 +541,10 @@ class Interpreter:
         return None
 
     # -- size guards -------------------------------------------------------------------------
-    def _produced(self, node: ast.AST, value: Any) -> Any:
-        """Every operation's result passes here: type check, size check, graph record."""
+    def _produced(self, node: ast.AST, value: Any, op: str = "",
+                  inputs: list[Any] | None = None) -> Any:
+        """Every operation's result passes here: type check, size check, graph record,
+        and the watch for the first NaN or infinity (``op`` made it from ``inputs``)."""
         if isinstance(value, tuple) and not isinstance(value, torch.Size):
             value = tuple(value)  # torch.return_types.* become plain tuples
             for item in value:
@@ -542,7 +555,32 @@ class Interpreter:
             self._check_numel(node, value.numel())
             if not self.curve_mode and self.record_graph:
                 self.recorder.produced(value)
+                if self.non_finite is None and op:
+                    self._watch_non_finite(node, value, op, inputs or [])
         return value
+
+    def _watch_non_finite(self, node: ast.AST, value: torch.Tensor, op: str,
+                          inputs: list[Any]) -> None:
+        """Remember the first operation whose result holds NaN or an infinity although
+        its inputs held none: that is where the NaN came from (everything after only
+        passes it on). Checked until the first one is found, on results only, then on
+        the inputs of that one result."""
+        if not value.is_floating_point() or _surely_finite(value):
+            return
+        with torch.no_grad():
+            if bool(torch.isfinite(value).all()) or not _all_finite(inputs):
+                return
+            nan = bool(torch.isnan(value).any())
+            cause = explain.non_finite_cause(op, inputs, value)
+        stmt = self.statement
+        target = None
+        if self.call_depth == 0 and isinstance(stmt, ast.Assign) \
+                and isinstance(stmt.targets[0], ast.Name) and stmt.value is node:
+            target = stmt.targets[0].id
+        self.non_finite = {"line": getattr(node, "lineno", None),
+                           "code": _segment(self.program, node), "target": target,
+                           "nan": nan, "cause": cause}
+        self.warnings.append(explain.non_finite_warning(self.non_finite))
 
     def _tensor_limit(self) -> int:
         return self.per_tensor_limit or self.limits.max_tensor_elements
@@ -600,6 +638,29 @@ def _check_value(value: Any, node: ast.AST) -> None:
     if not isinstance(value, _VALUE_TYPES):
         raise refuse(f"This operation gave a {type(value).__name__}, which programs cannot "
                      "use.", node, "refused")
+
+
+def _surely_finite(value: torch.Tensor) -> bool:
+    """A quick test of a float tensor: a NaN or an infinity anywhere makes the sum NaN or
+    infinite, so a finite sum proves all finite (a tenth of torch.isfinite's time; a sum
+    that overflowed is checked properly by the caller)."""
+    return math.isfinite(value.detach().sum().item())
+
+
+def _all_finite(values: list[Any]) -> bool:
+    """No NaN or infinity in these arguments (tensors, numbers, lists of them)."""
+    stack: list[Any] = list(values)
+    while stack:
+        item = stack.pop()
+        if isinstance(item, torch.Tensor):
+            if item.is_floating_point() and not bool(torch.isfinite(item).all()):
+                return False
+        elif isinstance(item, float):
+            if not math.isfinite(item):
+                return False
+        elif isinstance(item, (list, tuple)) and not isinstance(item, torch.Size):
+            stack.extend(item)
+    return True
 
 
 def _holds_text(value: Any) -> bool:

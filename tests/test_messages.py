@@ -9,6 +9,7 @@ References are plain torch: the program run with Python's ``exec`` in a fresh na
 from __future__ import annotations
 
 import ast
+import json
 
 import pytest
 import torch
@@ -110,3 +111,53 @@ def test_leaf_made_with_requires_grad_can_be_plotted():
                                    wrt="w", lo=-1, hi=1, n=5, isolate=False)
     assert ys.tolist() == pytest.approx((xs**2).tolist())
     assert dys.tolist() == pytest.approx((2 * xs).tolist())
+
+
+# -- where a NaN or an infinity came from -------------------------------------------------
+def origin_sentences(result) -> list[str]:
+    return [w for w in result.warnings if "first appeared" in w]
+
+
+def test_nan_output_says_line_and_log_of_a_negative_number():
+    source = "torch.log(torch.tensor(-1.0))"
+    assert notebook_out(source) == "tensor(nan)"  # plain torch: the output is NaN
+    r = run(source)
+    assert r.error is None and torch.isnan(r.output)
+    [sentence] = origin_sentences(r)
+    assert sentence.startswith("NaN first appeared on line 1, in `torch.log(torch.tensor(-1.0))`")
+    assert "log of a negative number is not a real number" in sentence
+
+
+@pytest.mark.parametrize(("source", "inputs", "where", "why"), [
+    ("y = x * 2\nz = torch.log(y - 5)\nw = z * 3", {"x": 1},
+     "NaN first appeared on line 2, in `torch.log(y - 5)` (assigned to `z`)",
+     "log of a negative number"),
+    ("y = (x - 1) / (x - 1)", {"x": 1}, "NaN first appeared on line 1", "0 divided by 0"),
+    ("y = x / (x - x)\nz = y - y", {"x": 2}, "An infinity first appeared on line 1",
+     "dividing by 0"),
+    ("y = torch.exp(x)", {"x": 100}, "An infinity first appeared on line 1",
+     "larger than the largest float32 number"),
+    ("y = (x ** 0.5).sum()", {"x": "[4, -4]"}, "NaN first appeared on line 1, in `x ** 0.5`",
+     "a negative number to a fractional power"),
+    ("y = torch.acos(x)", {"x": 2}, "NaN first appeared on line 1", "acos is defined only"),
+    ("def f(a):\n    return torch.sqrt(a)\ny = f(x) + 1", {"x": -1},
+     "NaN first appeared on line 2, in `torch.sqrt(a)`", "sqrt of a negative number"),
+])
+def test_first_nan_or_infinity_is_located_and_explained(source, inputs, where, why):
+    namespace = {"torch": torch, **{name: torch.tensor(json.loads(str(value)), dtype=torch.float32)
+                                    for name, value in inputs.items()}}
+    exec(source, namespace)  # plain torch: the program does make a NaN or an infinity
+    assert any(isinstance(v, torch.Tensor) and not torch.isfinite(v).all()
+               for v in namespace.values())
+    r = run(source, inputs)
+    assert r.error is None, r.error
+    [sentence] = origin_sentences(r)
+    assert sentence.startswith(where), sentence
+    assert why in sentence, sentence
+
+
+def test_no_origin_sentence_when_all_is_finite_or_the_program_wrote_the_infinity():
+    assert origin_sentences(run("y = torch.log(x)\nz = torch.sqrt(y)", {"x": 3})) == []
+    # -inf written on purpose (a mask) is not a surprise to explain
+    r = run("m = torch.tensor(-math.inf)\ny = torch.maximum(x, m)", {"x": 1})
+    assert origin_sentences(r) == []
