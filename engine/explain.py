@@ -9,6 +9,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from engine import progress
+
 # Why a value was not recorded by autograd, as the dataflow names it.
 WHY_NOT_RECORDED: dict[str, str] = {
     "no_grad": "it was computed inside torch.no_grad(), which switches recording off",
@@ -69,8 +71,10 @@ def explain_backward_error(exc: Exception, name: str | None, reason: str | None,
     return "runtime", f"{who}.backward() failed: {text}"
 
 
-def explain_runtime_error(exc: Exception) -> tuple[str, str]:
-    """(kind, message) for an error torch (or Python arithmetic) raised during a step."""
+def explain_runtime_error(exc: Exception, line: int | None = None,
+                          budget_mb: int | None = None) -> tuple[str, str]:
+    """(kind, message) for an error torch (or Python arithmetic) raised during a step
+    (at ``line``, if known; ``budget_mb`` is the memory limit, for running out of it)."""
     text = str(exc).strip()
     first = torch_sentence(exc)
     if "a leaf Variable that requires grad is being used in an in-place operation" in text:
@@ -80,7 +84,8 @@ def explain_runtime_error(exc: Exception) -> tuple[str, str]:
             "inside `with torch.no_grad():`, or write `x = x + 1` to make a new tensor. "
             f"(torch: {first})")
     if "can't allocate memory" in text or isinstance(exc, MemoryError):
-        return "memory", "The program ran out of its memory budget and was stopped."
+        stage = progress.RUNNING if line else progress.AFTER_RUN
+        return "memory", memory_limit_message(budget_mb, stage, line)
     if "modified by an inplace operation" in text:
         return explain_backward_error(exc, None, None, None)
     if isinstance(exc, ZeroDivisionError):
@@ -162,3 +167,36 @@ def non_finite_warning(origin: Mapping[str, Any]) -> str:
     return (f"{what} first appeared on line {origin['line']}, in `{origin['code']}`{target}: "
             f"{origin['cause']}. {spreads}, so it spreads to what is computed from it, "
             "gradients included.")
+
+
+# -- the time and memory limits ---------------------------------------------------------------
+def _while(stage: int, line: int | None) -> str:
+    """When a limit hit, from engine.progress's stage and line."""
+    if stage == progress.RUNNING and line:
+        return f"while line {line} was running"
+    if stage == progress.AFTER_RUN:
+        return "after its last line, while autograd computed the gradients and the graph"
+    return "while it was being checked, before it ran"
+
+
+def time_limit_message(seconds: float, stage: int, line: int | None = None) -> str:
+    """Which limit, when, and what to change."""
+    advice = ("Make it shorter: fewer lines." if stage == progress.CHECKING else
+              "Make it do less work: smaller tensors (products of large matrices are the "
+              "slowest), fewer lines that repeat the same work, fewer backward() calls.")
+    return (f"The program ran longer than {seconds:g} s, its time limit, and was stopped "
+            f"{_while(stage, line)}. {advice}")
+
+
+def operations_limit_message(limit: int, line: int) -> str:
+    return (f"The program ran more than {limit:,} operations, its limit, and was stopped "
+            f"while line {line} was running. Compute on whole tensors at once (x.sum(), "
+            "x * y) instead of many single numbers, or repeat fewer lines.")
+
+
+def memory_limit_message(budget_mb: int | None, stage: int, line: int | None = None) -> str:
+    budget = f"its memory budget of {budget_mb:,} MB" if budget_mb else "its memory budget"
+    return (f"The program needed more than {budget} and was stopped "
+            f"{_while(stage, line)}. Make the tensors smaller: a 1000 × 1000 tensor takes "
+            "4 MB, and each operation on it makes another, which autograd may keep for "
+            "backward.")

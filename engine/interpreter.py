@@ -21,7 +21,7 @@ from typing import Any
 
 import torch
 
-from engine import explain
+from engine import explain, progress
 from engine import language as L
 from engine.checker import CheckedProgram, UserFunction
 from engine.errors import refuse
@@ -104,6 +104,7 @@ class Interpreter:
     # -- statements ----------------------------------------------------------------------
     def run(self) -> None:
         self._block(self.program.tree.body, self.env, top=True)
+        progress.CURRENT.mark(progress.AFTER_RUN)
 
     def _block(self, body: list[ast.stmt], scope: dict[str, Any], top: bool) -> Any:
         for stmt in body:
@@ -365,13 +366,16 @@ class Interpreter:
     # -- operations -------------------------------------------------------------------------
     def _tick(self, node: ast.AST) -> None:
         self.current = node
+        line = getattr(node, "lineno", 0)
+        # where a server that has to kill this worker will say it was (engine.progress)
+        progress.CURRENT.mark(progress.RUNNING, line, getattr(node, "col_offset", -1) + 1)
         self.operations += 1
         if self.operations > self.limits.max_operations:
-            raise refuse(f"The program ran more than {self.limits.max_operations:,} "
-                         "operations.", node, "limit")
+            raise refuse(explain.operations_limit_message(self.limits.max_operations, line),
+                         node, "limit")
         if time.monotonic() > self.deadline:
-            raise refuse(f"The program ran longer than {self.limits.time_limit_s:g} s and "
-                         "was stopped.", node, "timeout")
+            raise refuse(explain.time_limit_message(self.limits.time_limit_s,
+                                                    progress.RUNNING, line), node, "timeout")
 
     def _operate(self, node: ast.AST, op: Callable[[Any, Any], Any], left: Any,
                  right: Any) -> Any:

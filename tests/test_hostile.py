@@ -652,10 +652,10 @@ def materialised(monkeypatch):
     seen: list[int] = []
     original = engine_interpreter.Interpreter._produced
 
-    def spy(self, node, value):
+    def spy(self, node, value, *operation):
         if isinstance(value, torch.Tensor) and value.numel() > self._tensor_limit():
             seen.append(value.numel())
-        return original(self, node, value)
+        return original(self, node, value, *operation)
 
     monkeypatch.setattr(engine_interpreter.Interpreter, "_produced", spy)
     return seen

@@ -14,7 +14,7 @@ import json
 import pytest
 import torch
 
-from engine import run_program
+from engine import Limits, run_program
 from tests.apptest_tools import start
 
 
@@ -161,3 +161,78 @@ def test_no_origin_sentence_when_all_is_finite_or_the_program_wrote_the_infinity
     # -inf written on purpose (a mask) is not a surprise to explain
     r = run("m = torch.tensor(-math.inf)\ny = torch.maximum(x, m)", {"x": 1})
     assert origin_sentences(r) == []
+
+
+# -- the time and memory limits: which limit, the line, what to change ----------------------
+RUNAWAY = "a = torch.rand(300, 300)\n" + "b = a @ a @ a @ a\n" * 190
+HINT = "smaller tensors"
+
+
+def test_time_limit_in_process_names_limit_line_and_what_to_change():
+    limits = Limits(time_limit_s=0.2)
+    r = run(RUNAWAY, limits=limits)
+    assert r.error is not None and r.error.kind == "timeout", r.error
+    line = r.error.line
+    assert line is not None and line >= 2
+    message = r.error.message
+    assert "ran longer than 0.2 s, its time limit" in message, message
+    assert f"while line {line} was running" in message, message
+    assert HINT in message, message
+
+
+def test_operations_limit_names_line_and_what_to_change():
+    source = "y = x * 1\n" + "y = y * 2\n" * 30
+    r = run(source, {"x": 1}, limits=Limits(max_operations=10))
+    assert r.error is not None and r.error.kind == "limit", r.error
+    assert r.error.line == 11  # the 11th operation, one per line
+    assert "more than 10 operations, its limit" in r.error.message
+    assert "while line 11 was running" in r.error.message
+    assert "whole tensors" in r.error.message
+
+
+@pytest.fixture(scope="module")
+def pool():
+    from engine.sandbox import WorkerPool
+
+    pool = WorkerPool(size=1, memory_mb=1000)
+    yield pool
+    pool.close()
+
+
+def pool_run(pool, source, limits):
+    from engine.run import RunOptions
+
+    return pool.run(source, {}, RunOptions(), limits)
+
+
+def test_hard_kill_names_the_line_that_was_running(pool):
+    """One matrix product that alone outlives the time limit and its grace: the
+    interpreter cannot stop it between operations, so the server kills the worker, and
+    still says which line was running (read from the memory the worker shared)."""
+    assert pool_run(pool, "y = torch.ones(2).sum()", Limits()).error is None
+    pid = pool.workers[0].proc.pid
+    source = "a = torch.ones(5000, 5000)\nb = torch.ones(2)\nc = a @ a\nd = c.sum()"
+    limits = Limits(time_limit_s=0.5, max_tensor_elements=30_000_000)
+    r = pool_run(pool, source, limits)
+    assert r.error is not None and r.error.kind == "timeout", r.error
+    assert pool_run(pool, "y = torch.ones(2).sum()", Limits()).error is None
+    assert pool.workers[0].proc.pid != pid, "the worker was not killed"
+    assert (r.error.line, r.error.col) == (3, 5), r.error
+    assert "while line 3 was running" in r.error.message
+    assert HINT in r.error.message
+
+
+def test_memory_limit_names_budget_line_and_what_to_change():
+    from engine.sandbox import WorkerPool
+
+    small = WorkerPool(size=1, memory_mb=200)
+    try:
+        source = "".join(f"a{i} = torch.ones(1000, 1000) * 2\n" for i in range(80))
+        r = pool_run(small, source, Limits())
+    finally:
+        small.close()
+    assert r.error is not None and r.error.kind == "memory", r.error
+    assert r.error.line is not None and 1 < r.error.line < 80  # 80 x 4 MB > 200 MB
+    assert "more than its memory budget of 200 MB" in r.error.message
+    assert f"while line {r.error.line} was running" in r.error.message
+    assert "Make the tensors smaller" in r.error.message
