@@ -160,13 +160,14 @@ def non_finite_warning(origin: Mapping[str, Any]) -> str:
     ``origin`` is what the interpreter recorded at the first operation that made one."""
     target = f" (assigned to `{origin['target']}`)" if origin.get("target") else ""
     if origin["nan"]:
-        what, spreads = "NaN", "Arithmetic on a NaN gives NaN"
+        what, spreads = "NaN", "Arithmetic on a NaN gives NaN, so it spreads to the values " \
+                               "computed from it"
     else:
-        what, spreads = "An infinity", "Arithmetic on an infinity gives infinities or NaN " \
-                                       "(inf - inf, 0 * inf)"
+        what, spreads = "An infinity", ("Arithmetic on an infinity gives infinities or NaN "
+                                        "(inf - inf, 0 * inf) in what is computed from it")
+    # Gradients are not mentioned: they may well be finite (d log(x)/dx = 1/x at x = -3).
     return (f"{what} first appeared on line {origin['line']}, in `{origin['code']}`{target}: "
-            f"{origin['cause']}. {spreads}, so it spreads to what is computed from it, "
-            "gradients included.")
+            f"{origin['cause']}. {spreads}.")
 
 
 # -- the time and memory limits ---------------------------------------------------------------
