@@ -173,6 +173,7 @@ with right:
         show.show_output(result)
         grads_box = st.container()  # filled after the curves: it reuses their formula
     if showable:
+        show.show_out(result)
         show.show_warnings(result)
 # The annotated graph sits beside the editor; the other views (two graphs side by side, a
 # graph beside its chain rule, a pan-and-zoom canvas) and a projector's large type need

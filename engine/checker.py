@@ -345,10 +345,14 @@ class _Checker:
         """Check one expression tree iteratively, in source order (children are pushed in
         reverse, so the first problem reported is the leftmost). Each stack entry carries
         the node, its depth and its role: "value", "call" (the callee of a call), "arg" (a call
-        argument: lists and tuples allowed), "index" (inside a subscript)."""
+        argument: lists and tuples allowed), "index" (inside a subscript), or one of
+        _NAME_CHECKS: an attribute's own name, checked after its receiver."""
         stack: list[tuple[ast.AST, int, str]] = [(root, 1, "value")]
         while stack:
             node, depth, role = stack.pop()
+            if role in _NAME_CHECKS:  # an attribute seen before: now its own name
+                self._attribute_name(node, role)  # type: ignore[arg-type]
+                continue
             self.nodes += 1
             if self.nodes > self.limits.max_nodes:
                 raise refuse("The program is too large to run here.", node, "limit")
@@ -429,8 +433,10 @@ class _Checker:
 
     def _name(self, node: ast.Name, role: str, scope: set[str]) -> None:
         name = node.id
+        if name in _PYTHON_BUILTINS and name not in scope:
+            raise refuse(_builtin_message(name), node)
         if name.startswith("_"):
-            raise refuse(f"Names starting with `_` are not available (`{name}`).", node)
+            raise refuse(_underscore_message(f"`{name}`", name), node)
         if name in scope:
             return
         if name in L.MODULE_PREFIXES:
@@ -439,18 +445,15 @@ class _Checker:
         if name in L.BARE_FUNCTIONS or name == "print" or name in self.program.functions:
             raise refuse(f"`{name}` is a function: it can be called, as in {name}(x), but "
                          "not stored or passed around.", node)
-        if name in _PYTHON_BUILTINS:
-            raise refuse(f"`{name}` is not available here: programs can use torch math "
-                         "only.", node)
         raise refuse(f"`{name}` is used before it is given a value (or is not available "
                      "here).", node)
 
     def _attribute(self, node: ast.Attribute, role: str) -> list[tuple[ast.AST, str]]:
-        if node.attr.startswith("_"):
-            raise refuse(f"Attributes starting with `_` are not available (`.{node.attr}`).",
-                         node)
         dotted = _dotted(node)
         if dotted is not None and dotted.split(".")[0] in ("torch", "F", "math"):
+            if node.attr.startswith("_"):
+                raise refuse(_underscore_message(f"`.{node.attr}`", node.attr),
+                             _attribute_place(node))
             resolved = L.resolve_dotted(dotted)
             if resolved is None:
                 raise refuse(f"`{dotted}` is not available here: programs can use the torch "
@@ -463,15 +466,24 @@ class _Checker:
                 raise refuse(f"`{dotted}` is a function: it can be called, as in "
                              f"{dotted}(x), but not stored or passed around.", node)
             return []
-        # An attribute of a value: a tensor attribute, or a tensor method when called.
-        if role == "call":
+        # An attribute of a value: its receiver is checked first, then its own name, so
+        # the first problem in the order Python evaluates is the one reported: in
+        # `open(...).read()` it is `open`, not `.read`.
+        return [(node.value, "value"),
+                (node, "method name" if role == "call" else "attribute name")]
+
+    def _attribute_name(self, node: ast.Attribute, role: str) -> None:
+        """A value's attribute: a tensor attribute, or a tensor method when called."""
+        where = _attribute_place(node)
+        if node.attr.startswith("_"):
+            raise refuse(_underscore_message(f"`.{node.attr}`", node.attr), where)
+        if role == "method name":
             if node.attr not in L.TENSOR_METHODS:
                 raise refuse(f"The tensor method `.{node.attr}()` is not available here.",
-                             node)
+                             where)
         elif node.attr not in L.TENSOR_ATTRIBUTES:
             hint = " (call it: add parentheses)" if node.attr in L.TENSOR_METHODS else ""
-            raise refuse(f"The attribute `.{node.attr}` is not available here{hint}.", node)
-        return [(node.value, "value")]
+            raise refuse(f"The attribute `.{node.attr}` is not available here{hint}.", where)
 
     def _call(self, node: ast.Call, scope: set[str]) -> list[tuple[ast.AST, str]]:
         func = node.func
@@ -541,13 +553,63 @@ class _Checker:
         return [(keyword.value, "arg")]
 
 
-_PYTHON_BUILTINS = frozenset(
-    "open eval exec compile getattr setattr delattr globals locals vars dir type object "
-    "input help breakpoint exit quit memoryview bytearray bytes super classmethod "
-    "staticmethod property iter next format repr hasattr id hash chr ord map filter "
-    "zip range list dict set tuple str sorted reversed enumerate any all isinstance "
-    "issubclass callable __import__ __builtins__".split()
-)
+_NAME_CHECKS = frozenset({"method name", "attribute name"})
+
+# Python's own functions a program may try, each with why it is refused and what to write
+# instead (any other is refused as an unknown name).
+_BUILTIN_HINTS: dict[str, str] = {
+    "open": "programs cannot read or write files. Type the numbers in instead, e.g. "
+            "torch.tensor([1.0, 2.0]), or give them in an input box",
+    "__import__": "programs cannot import modules. torch, math and F are ready without "
+                  "importing: write torch.sin(x)",
+    "eval exec compile": "programs cannot run text as code. Write the expression itself, "
+                         "e.g. y = x**2",
+    "getattr setattr delattr hasattr vars dir globals locals": "programs cannot look up "
+        "names or attributes by text. Write the attribute itself, e.g. x.grad",
+    "range list tuple dict set zip map filter enumerate sorted reversed iter next": (
+        "programs compute on whole tensors, without loops or Python collections. Make "
+        "the tensor directly, e.g. torch.arange(5.0) or torch.tensor([1.0, 2.0])"),
+    "str repr format chr ord bytes bytearray": "text is only for print(...). Write "
+                                               "print(x) to show a value",
+    "any all": "use the tensor methods instead: (x > 0).any(), (x > 0).all()",
+    "type object super isinstance issubclass callable id hash memoryview classmethod "
+    "staticmethod property input help breakpoint exit quit": (
+        "programs can use torch math only (see the language table)"),
+}
+_BUILTIN_HINT = {name: hint for names, hint in _BUILTIN_HINTS.items()
+                 for name in names.split()}
+_PYTHON_BUILTINS = frozenset(_BUILTIN_HINT)
+
+
+def _builtin_message(name: str) -> str:
+    return f"The function `{name}` is not available here: {_BUILTIN_HINT[name]}."
+
+
+def _underscore_message(shown: str, name: str) -> str:
+    """Why ``_x`` and ``__class__`` are refused: double-underscore names are Python's
+    own machinery (the way out of any sandbox), named as such."""
+    if name.startswith("__") and name.endswith("__") and len(name) > 4:
+        return (f"{shown} is one of Python's internal double-underscore names, which "
+                "programs cannot use: they reach into Python itself, not into the math. "
+                "Use the tensor attributes and methods of the language table, e.g. "
+                "x.shape or x.grad.")
+    return f"Names starting with `_` are not available ({shown})."
+
+
+class _Place:
+    """A line and column to report that is not a node's own start."""
+
+    def __init__(self, lineno: int, col_offset: int) -> None:
+        self.lineno, self.col_offset = lineno, col_offset
+
+
+def _attribute_place(node: ast.Attribute) -> object:
+    """Where the attribute's name is written (``x.foo`` points at ``foo``, not at ``x``,
+    where the node itself starts)."""
+    end_line, end_col = getattr(node, "end_lineno", None), getattr(node, "end_col_offset", None)
+    if end_line is None or end_col is None or end_col < len(node.attr):
+        return node
+    return _Place(end_line, end_col - len(node.attr))
 
 
 def _dotted(node: ast.AST) -> str | None:

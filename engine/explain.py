@@ -6,8 +6,10 @@ what they will see in a notebook.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from typing import Any
+
+from engine import progress
 
 # Why a value was not recorded by autograd, as the dataflow names it.
 WHY_NOT_RECORDED: dict[str, str] = {
@@ -165,8 +167,10 @@ def explain_backward_error(exc: Exception, name: str | None, reason: str | None,
     return "runtime", f"{who}.backward() failed: {text}"
 
 
-def explain_runtime_error(exc: Exception) -> tuple[str, str]:
-    """(kind, message) for an error torch (or Python arithmetic) raised during a step."""
+def explain_runtime_error(exc: Exception, line: int | None = None,
+                          budget_mb: int | None = None) -> tuple[str, str]:
+    """(kind, message) for an error torch (or Python arithmetic) raised during a step
+    (at ``line``, if known; ``budget_mb`` is the memory limit, for running out of it)."""
     text = str(exc).strip()
     first = torch_sentence(exc)
     if "a leaf Variable that requires grad is being used in an in-place operation" in text:
@@ -176,7 +180,8 @@ def explain_runtime_error(exc: Exception) -> tuple[str, str]:
             "inside `with torch.no_grad():`, or write `x = x + 1` to make a new tensor. "
             f"(torch: {first})")
     if "can't allocate memory" in text or isinstance(exc, MemoryError):
-        return "memory", "The program ran out of its memory budget and was stopped."
+        stage = progress.RUNNING if line else progress.AFTER_RUN
+        return "memory", memory_limit_message(budget_mb, stage, line)
     if "modified by an inplace operation" in text:
         return explain_backward_error(exc, None, None, None)
     if isinstance(exc, ZeroDivisionError):
@@ -196,3 +201,99 @@ def non_leaf_grad_warning(name: str) -> str:
             f"with requires_grad=True. To see it, call {name}.retain_grad() before "
             "backward(). (torch warns: The .grad attribute of a Tensor that is not a leaf "
             "Tensor is being accessed.)")
+
+
+# -- where a NaN or an infinity came from --------------------------------------------------
+_LOGS = frozenset({"log", "log2", "log10"})
+_DIVISIONS = frozenset({"divide", "div", "true_divide", "reciprocal", "fmod", "remainder"})
+_DOMAINS: dict[str, str] = {  # op: the numbers it is defined for
+    "acos": "numbers from -1 to 1", "asin": "numbers from -1 to 1",
+    "acosh": "numbers of at least 1", "atanh": "numbers strictly between -1 and 1",
+    "logit": "numbers from 0 to 1",
+}
+
+
+def non_finite_cause(op: str, inputs: list[Any], result: Any) -> str:
+    """Why ``op`` gave NaN or an infinity from finite ``inputs`` (tensors and numbers), in
+    a learner's words: the domain of the function, a division by zero, or an overflow."""
+    import torch
+
+    stem = op.rsplit(".", 1)[-1]
+    tensors = [torch.as_tensor(v, dtype=torch.float64) for v in inputs
+               if isinstance(v, (int, float, torch.Tensor)) and not isinstance(v, bool)]
+    first = tensors[0] if tensors else torch.zeros(0)
+    has_nan = bool(torch.isnan(result).any())
+    if stem in _LOGS | {"log1p"}:
+        edge = -1.0 if stem == "log1p" else 0.0
+        if bool((first < edge).any()):
+            below = "a negative number" if edge == 0 else f"a number below {edge:g}"
+            return f"{stem} of {below} is not a real number"
+        return f"{stem} of {edge:g} is minus infinity"
+    if stem in ("sqrt", "rsqrt") and bool((first < 0).any()):
+        return f"{stem} of a negative number is not a real number"
+    if stem in _DOMAINS:
+        return f"{stem} is defined only for {_DOMAINS[stem]}"
+    if stem in _DIVISIONS or stem == "rsqrt":
+        zero_by_zero = len(tensors) > 1 and bool(((tensors[0] == 0) & (tensors[1] == 0)).any())
+        if zero_by_zero and has_nan:
+            return "0 divided by 0 has no value"
+        return "dividing by 0 gives an infinity"
+    if stem in ("power", "pow") and len(tensors) > 1:
+        base, exponent = tensors[0], tensors[1]
+        if has_nan and bool(((base < 0) & (exponent != exponent.round())).any()):
+            return "a negative number to a fractional power is not a real number"
+        if bool(((base == 0) & (exponent < 0)).any()):
+            return "0 to a negative power is an infinity"
+    if not has_nan and isinstance(result, torch.Tensor) and result.is_floating_point():
+        largest = torch.finfo(result.dtype).max
+        return (f"the result is larger than the largest {str(result.dtype).split('.')[-1]} "
+                f"number (about {largest:.2g}), so it became an infinity")
+    return "it gave NaN from finite numbers"
+
+
+def non_finite_warning(origin: Mapping[str, Any]) -> str:
+    """The sentence saying where the first NaN or infinity of a run appeared and why;
+    ``origin`` is what the interpreter recorded at the first operation that made one."""
+    target = f" (assigned to `{origin['target']}`)" if origin.get("target") else ""
+    if origin["nan"]:
+        what, spreads = "NaN", "Arithmetic on a NaN gives NaN, so it spreads to the values " \
+                               "computed from it"
+    else:
+        what, spreads = "An infinity", ("Arithmetic on an infinity gives infinities or NaN "
+                                        "(inf - inf, 0 * inf) in what is computed from it")
+    # Gradients are not mentioned: they may well be finite (d log(x)/dx = 1/x at x = -3).
+    return (f"{what} first appeared on line {origin['line']}, in `{origin['code']}`{target}: "
+            f"{origin['cause']}. {spreads}.")
+
+
+# -- the time and memory limits ---------------------------------------------------------------
+def _while(stage: int, line: int | None) -> str:
+    """When a limit hit, from engine.progress's stage and line."""
+    if stage == progress.RUNNING and line:
+        return f"while line {line} was running"
+    if stage == progress.AFTER_RUN:
+        return "after its last line, while autograd computed the gradients and the graph"
+    return "while it was being checked, before it ran"
+
+
+def time_limit_message(seconds: float, stage: int, line: int | None = None) -> str:
+    """Which limit, when, and what to change."""
+    advice = ("Make it shorter: fewer lines." if stage == progress.CHECKING else
+              "Make it do less work: smaller tensors (products of large matrices are the "
+              "slowest), fewer lines that repeat the same work, fewer backward() calls.")
+    return (f"The program ran longer than {seconds:g} s, its time limit, and was stopped "
+            f"{_while(stage, line)}. {advice}")
+
+
+def operations_limit_message(limit: int, line: int) -> str:
+    return (f"The program ran more than {limit:,} operations, its limit, and was stopped "
+            f"while line {line} was running. Compute on whole tensors at once (x.sum(), "
+            "x * y) instead of many single numbers, or repeat fewer lines.")
+
+
+def memory_limit_message(budget_mb: int | None, stage: int, line: int | None = None) -> str:
+    budget = f"its memory budget of {budget_mb:,} MB" if budget_mb else "its memory budget"
+    return (f"The program needed more than {budget} and was stopped "
+            f"{_while(stage, line)}. Make the tensors smaller: a 1000 × 1000 tensor takes "
+            "4 MB, and each operation on it makes another, which autograd may keep for "
+            "backward.")

@@ -21,7 +21,7 @@ from typing import Any
 
 import torch
 
-from engine import explain, untracked
+from engine import explain, progress, untracked
 from engine import language as L
 from engine.checker import CheckedProgram, UserFunction
 from engine.errors import refuse
@@ -44,6 +44,11 @@ _COMPARE: dict[type, Callable[[Any, Any], Any]] = {
 }
 ECHO_CHARS = 2_000  # one displayed value at most
 RANDOM_DRAWS_KEPT = 4  # a curve keeps at most this many largest tensors' worth of draws
+# Operators in the words engine.explain uses for the operation that made a NaN.
+_OPERATOR_WORDS: dict[type, str] = {
+    ast.Add: "add", ast.Sub: "subtract", ast.Mult: "multiply", ast.Div: "divide",
+    ast.FloorDiv: "divide", ast.Mod: "remainder", ast.Pow: "power", ast.MatMult: "matmul",
+}
 # Methods whose call is bookkeeping, not a result: never taken as the program's output.
 _BOOKKEEPING = frozenset({"backward", "retain_grad", "requires_grad_", "zero_", "fill_",
                           "detach_", "add_", "sub_", "mul_", "div_", "pow_", "copy_",
@@ -97,18 +102,23 @@ class Interpreter:
     candidate: tuple[str | None, Any, tuple[int, int]] | None = None
     origins: dict[int, tuple[int, int]] = field(default_factory=dict)
     leaf_places: dict[int, tuple[str, tuple[int, int]]] = field(default_factory=dict)
+    assigned_at: dict[str, tuple[int, int]] = field(default_factory=dict)  # latest, by name
     operations: int = 0
     call_depth: int = 0
     printed_chars: int = 0
     current: ast.AST | None = None
+    statement: ast.stmt | None = None  # the statement running now
+    # the first operation that made a NaN or an infinity from finite numbers (plain data)
+    non_finite: dict[str, Any] | None = None
 
     # -- statements ----------------------------------------------------------------------
     def run(self) -> None:
         self._block(self.program.tree.body, self.env, top=True)
+        progress.CURRENT.mark(progress.AFTER_RUN)
 
     def _block(self, body: list[ast.stmt], scope: dict[str, Any], top: bool) -> Any:
         for stmt in body:
-            self.current = stmt
+            self.current = self.statement = stmt
             if isinstance(stmt, ast.Return):
                 return self.evaluate(stmt.value, scope)
             self._statement(stmt, scope, top)
@@ -165,6 +175,7 @@ class Interpreter:
             self.switched_off.discard(name)
         self.recorder.named(name, value)
         if top:
+            self.assigned_at[name] = (stmt.lineno, stmt.col_offset)
             self._remember_origin(value, stmt)
             self.candidate = (name, value, (stmt.lineno, stmt.col_offset))
             self._dataflow(name, value, stmt, reason_override)
@@ -216,8 +227,9 @@ class Interpreter:
             if note not in self.warnings:
                 self.warnings.append(note)
             return
+        # "out": the program's last statement, which a notebook shows as the cell's Out
         self.echoes.append({"line": stmt.lineno, "code": _segment(self.program, expr),
-                            "text": text})
+                            "text": text, "out": stmt is self.program.tree.body[-1]})
 
     def _remember_origin(self, value: Any, stmt: ast.stmt) -> None:
         """The latest top-level statement that made or changed ``value`` (a curve stops
@@ -383,13 +395,16 @@ class Interpreter:
     # -- operations -------------------------------------------------------------------------
     def _tick(self, node: ast.AST) -> None:
         self.current = node
+        line = getattr(node, "lineno", 0)
+        # where a server that has to kill this worker will say it was (engine.progress)
+        progress.CURRENT.mark(progress.RUNNING, line, getattr(node, "col_offset", -1) + 1)
         self.operations += 1
         if self.operations > self.limits.max_operations:
-            raise refuse(f"The program ran more than {self.limits.max_operations:,} "
-                         "operations.", node, "limit")
+            raise refuse(explain.operations_limit_message(self.limits.max_operations, line),
+                         node, "limit")
         if time.monotonic() > self.deadline:
-            raise refuse(f"The program ran longer than {self.limits.time_limit_s:g} s and "
-                         "was stopped.", node, "timeout")
+            raise refuse(explain.time_limit_message(self.limits.time_limit_s,
+                                                    progress.RUNNING, line), node, "timeout")
 
     def _operate(self, node: ast.AST, op: Callable[[Any, Any], Any], left: Any,
                  right: Any) -> Any:
@@ -405,7 +420,9 @@ class Interpreter:
             self._predict(node, operator.matmul, [left, right], {})
         elif len(tensors) == 2:
             self._check_numel(node, _broadcast_numel([t.shape for t in tensors]))
-        return self._produced(node, op(left, right))
+        return self._produced(node, op(left, right),
+                              _OPERATOR_WORDS.get(type(getattr(node, "op", None)), ""),
+                              [left, right])
 
     def _number(self, node: ast.AST, op: Callable[[Any, Any], Any], left: Any,
                 right: Any) -> Any:
@@ -475,7 +492,8 @@ class Interpreter:
             return self._produced(node, self._replayed(node))
         if fn.random:
             kwargs = {**kwargs, "generator": self.generator}
-        value = self._produced(node, fn.call(*args, **kwargs))
+        value = self._produced(node, fn.call(*args, **kwargs), fn.name,
+                               [*args, *kwargs.values()])
         if fn.random and self.draws is not None and isinstance(value, torch.Tensor):
             self._record_draw(node, value)
         return value
@@ -530,7 +548,20 @@ class Interpreter:
             self._predict(node, lambda s, *a, **k: getattr(s, name)(*a, **k),
                           [obj, *args], kwargs)
         result = getattr(obj, name)(*args, **kwargs)  # name is in L.TENSOR_METHODS
-        return self._produced(node, result)
+        if name == "requires_grad_" and who:
+            self._became_leaf(who, obj)
+        return self._produced(node, result, name, [obj, *args, *kwargs.values()])
+
+    def _became_leaf(self, name: str, value: torch.Tensor) -> None:
+        """``w.requires_grad_()`` made the tensor already called ``name`` a leaf that
+        requires grad. Names reach the graph when assigned, and at its assignment it did
+        not require grad yet: tell the recorder now, so the leaf's box carries its name,
+        and remember where it was assigned, so a curve can vary it there."""
+        if not (value.is_leaf and value.requires_grad):
+            return
+        self.recorder.named(name, value, rename=False)
+        if self.call_depth == 0 and name in self.assigned_at:  # a top-level variable
+            self.leaf_places.setdefault(id(value), (name, self.assigned_at[name]))
 
     def _backward(self, node: ast.Call, root: torch.Tensor, who: str | None,
                   args: list[Any], kwargs: dict[str, Any]) -> None:
@@ -577,8 +608,10 @@ class Interpreter:
         return None
 
     # -- size guards -------------------------------------------------------------------------
-    def _produced(self, node: ast.AST, value: Any) -> Any:
-        """Every operation's result passes here: type check, size check, graph record."""
+    def _produced(self, node: ast.AST, value: Any, op: str = "",
+                  inputs: list[Any] | None = None) -> Any:
+        """Every operation's result passes here: type check, size check, graph record,
+        and the watch for the first NaN or infinity (``op`` made it from ``inputs``)."""
         if isinstance(value, tuple) and not isinstance(value, torch.Size):
             value = tuple(value)  # torch.return_types.* become plain tuples
             for item in value:
@@ -589,7 +622,32 @@ class Interpreter:
             self._check_numel(node, value.numel())
             if not self.curve_mode and self.record_graph:
                 self.recorder.produced(value)
+                if self.non_finite is None and op:
+                    self._watch_non_finite(node, value, op, inputs or [])
         return value
+
+    def _watch_non_finite(self, node: ast.AST, value: torch.Tensor, op: str,
+                          inputs: list[Any]) -> None:
+        """Remember the first operation whose result holds NaN or an infinity although
+        its inputs held none: that is where the NaN came from (everything after only
+        passes it on). Checked until the first one is found, on results only, then on
+        the inputs of that one result."""
+        if not value.is_floating_point() or _surely_finite(value):
+            return
+        with torch.no_grad():
+            if bool(torch.isfinite(value).all()) or not _all_finite(inputs):
+                return
+            nan = bool(torch.isnan(value).any())
+            cause = explain.non_finite_cause(op, inputs, value)
+        stmt = self.statement
+        target = None
+        if self.call_depth == 0 and isinstance(stmt, ast.Assign) \
+                and isinstance(stmt.targets[0], ast.Name) and stmt.value is node:
+            target = stmt.targets[0].id
+        self.non_finite = {"line": getattr(node, "lineno", None),
+                           "code": _segment(self.program, node), "target": target,
+                           "nan": nan, "cause": cause}
+        self.warnings.append(explain.non_finite_warning(self.non_finite))
 
     def _tensor_limit(self) -> int:
         return self.per_tensor_limit or self.limits.max_tensor_elements
@@ -647,6 +705,29 @@ def _check_value(value: Any, node: ast.AST) -> None:
     if not isinstance(value, _VALUE_TYPES):
         raise refuse(f"This operation gave a {type(value).__name__}, which programs cannot "
                      "use.", node, "refused")
+
+
+def _surely_finite(value: torch.Tensor) -> bool:
+    """A quick test of a float tensor: a NaN or an infinity anywhere makes the sum NaN or
+    infinite, so a finite sum proves all finite (a tenth of torch.isfinite's time; a sum
+    that overflowed is checked properly by the caller)."""
+    return math.isfinite(value.detach().sum().item())
+
+
+def _all_finite(values: list[Any]) -> bool:
+    """No NaN or infinity in these arguments (tensors, numbers, lists of them)."""
+    stack: list[Any] = list(values)
+    while stack:
+        item = stack.pop()
+        if isinstance(item, torch.Tensor):
+            if item.is_floating_point() and not bool(torch.isfinite(item).all()):
+                return False
+        elif isinstance(item, float):
+            if not math.isfinite(item):
+                return False
+        elif isinstance(item, (list, tuple)) and not isinstance(item, torch.Size):
+            stack.extend(item)
+    return True
 
 
 def _holds_text(value: Any) -> bool:

@@ -16,7 +16,7 @@ from typing import Any
 
 import torch
 
-from engine import explain
+from engine import explain, progress
 from engine.checker import CheckedProgram, check_program
 from engine.errors import ProgramError, ProgramRefused
 from engine.graph import GraphRecorder
@@ -153,8 +153,9 @@ def guarded_run(source: str, inputs: Mapping[str, Any] | None, options: RunOptio
             except ProgramRefused as refusal:
                 result.error = refusal.error
             except RUNTIME_ERRORS as exc:
-                kind, message = explain.explain_runtime_error(exc)
                 node = interpreter.current if interpreter else None
+                kind, message = explain.explain_runtime_error(
+                    exc, getattr(node, "lineno", None), limits.memory_limit_mb)
                 result.error = _error_at(node, kind, message)
             result.warnings.extend(_torch_warnings(caught))
     except RecursionError:
@@ -190,8 +191,8 @@ def _copy_out(interpreter: Interpreter, result: RunResult) -> None:
         _collect(interpreter, result)
     except (RuntimeError, MemoryError):
         result.variables, result.grads = {}, {}
-        result.error = result.error or ProgramError(
-            "The program ran out of its memory budget and was stopped.", "memory")
+        result.error = result.error or ProgramError(explain.memory_limit_message(
+            interpreter.limits.memory_limit_mb, progress.AFTER_RUN), "memory")
 
 
 def _finish(interpreter: Interpreter, options: RunOptions, result: RunResult) -> None:

@@ -18,6 +18,7 @@ import queue
 import select
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 from dataclasses import asdict
@@ -26,7 +27,7 @@ from typing import Any
 
 import numpy as np
 
-from engine import wire
+from engine import explain, progress, wire
 from engine.curve import curve_grid
 from engine.errors import ProgramError, ProgramRefused
 from engine.formula import Formula
@@ -53,6 +54,9 @@ class Worker:
     def __init__(self, memory_mb: int) -> None:
         self.memory_mb = memory_mb
         self.proc: subprocess.Popen[bytes] | None = None
+        # where the program is (engine.progress), still readable after a kill
+        fd, self.progress_path = tempfile.mkstemp(prefix="autograd-progress-")
+        os.close(fd)
 
     @property
     def alive(self) -> bool:
@@ -62,8 +66,10 @@ class Worker:
         env = dict(os.environ, PYTHONPATH=os.pathsep.join(
             [str(PROJECT_ROOT), os.environ.get("PYTHONPATH", "")]).rstrip(os.pathsep),
             OMP_NUM_THREADS="1", MKL_NUM_THREADS="1")
+        progress.create(self.progress_path)
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "engine.worker", str(self.memory_mb)],
+            [sys.executable, "-m", "engine.worker", str(self.memory_mb),
+             self.progress_path],
             stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=None, env=env,
             cwd=str(PROJECT_ROOT), bufsize=0)
         ready = self._receive(START_TIMEOUT_S)
@@ -79,6 +85,17 @@ class Worker:
                 if stream is not None:
                     stream.close()
         self.proc = None
+
+    def last_place(self) -> progress.Place:
+        """Where the last program was when the worker ended (see engine.progress)."""
+        return progress.read_file(self.progress_path)
+
+    def remove_files(self) -> None:
+        self.stop()
+        try:
+            os.unlink(self.progress_path)
+        except OSError:
+            pass
 
     def request(self, message: dict[str, Any], timeout: float) -> dict[str, Any]:
         if not self.alive:
@@ -149,7 +166,7 @@ class WorkerPool:
 
     def close(self) -> None:
         for worker in self.workers:
-            worker.stop()
+            worker.remove_files()
 
     def _restart_quietly(self, worker: Worker, restart: bool) -> None:
         try:
@@ -169,17 +186,11 @@ class WorkerPool:
         try:
             return worker.request(message, limits.time_limit_s + GRACE_S)
         except WorkerDied as died:
+            place = worker.last_place()  # before a new worker starts over the file
             threading.Thread(target=self._restart_then_release, args=(worker,),
                              daemon=True).start()
             worker = None  # type: ignore[assignment]
-            if died.kind == "timeout":
-                text = (f"The program ran longer than {limits.time_limit_s:g} s and was "
-                        "stopped.")
-            else:
-                text = ("The program used more memory than allowed (or crashed its worker) "
-                        "and was stopped.")
-            return {"error": asdict(ProgramError(text, "timeout" if died.kind == "timeout"
-                                                  else "memory"))}
+            return {"error": asdict(_killed_error(died.kind, place, limits, self.memory_mb))}
         finally:
             if worker is not None:
                 self.idle.put(worker)
@@ -273,6 +284,19 @@ def _plain_inputs(inputs: dict[str, Any]) -> dict[str, Any]:
 
 _pool: WorkerPool | None = None
 _pool_lock = threading.Lock()
+
+
+def _killed_error(kind: str, place: progress.Place, limits: Limits,
+                  memory_mb: int) -> ProgramError:
+    """What to say when the worker had to be killed (``timeout``) or died (a crash, most
+    likely the memory cap): which limit, the line that was running, what to change."""
+    line = place.line if place.stage == progress.RUNNING and place.line else None
+    col = (place.col or None) if line else None
+    if kind == "timeout":
+        return ProgramError(explain.time_limit_message(limits.time_limit_s, place.stage, line),
+                            "timeout", line, col)
+    return ProgramError(explain.memory_limit_message(memory_mb, place.stage, line), "memory",
+                        line, col)
 
 
 def shared_pool() -> WorkerPool:

@@ -17,6 +17,7 @@ import sys
 from typing import Any, BinaryIO
 
 HEADER = struct.Struct("!Q")
+BUDGET_MB = 768  # this worker's memory cap (its first argument), set by main()
 
 
 def read_message(stream: BinaryIO) -> bytes | None:
@@ -56,7 +57,11 @@ def handle(request: dict[str, Any]) -> dict[str, Any]:
 
     if request["op"] == "ping":
         return {"pong": True}
-    limits = Limits(**request["limits"])
+    from engine import progress
+
+    progress.CURRENT.mark(progress.CHECKING)  # a new program: nothing of it ran yet
+    # the memory budget this worker really has, for the messages that name it
+    limits = Limits(**{**request["limits"], "memory_limit_mb": BUDGET_MB})
     if request["op"] == "formula":
         from engine.analytic import formula_in_process
 
@@ -128,9 +133,14 @@ def main() -> None:
     torch.set_num_interop_threads(1)
     import engine.curve
     import engine.run  # noqa: F401
+    from engine import explain, progress
 
     warm_up()  # first use of vmap and autograd costs ~1 s: pay it before the first learner
-    limit_memory(int(sys.argv[1]) if len(sys.argv) > 1 else 768)
+    if len(sys.argv) > 2:
+        progress.share(sys.argv[2])  # where the program is, for the server to read
+    global BUDGET_MB
+    BUDGET_MB = int(sys.argv[1]) if len(sys.argv) > 1 else BUDGET_MB
+    limit_memory(BUDGET_MB)
     write_message(replies, wire.dumps({"ready": True}))
     while True:
         data = read_message(requests)
@@ -139,9 +149,10 @@ def main() -> None:
         try:
             reply = handle(wire.loads(data))
         except MemoryError:
-            reply = {"error": {"message": "The program ran out of its memory budget and was "
-                                          "stopped.", "kind": "memory", "line": None,
-                               "col": None}}
+            place = progress.CURRENT.read()
+            reply = {"error": {"message": explain.memory_limit_message(
+                BUDGET_MB, place.stage, place.line), "kind": "memory",
+                "line": place.line or None, "col": place.col or None}}
         except Exception as exc:  # noqa: BLE001 - report, and keep serving
             reply = {"error": {"message": f"Internal error: {type(exc).__name__}: {exc}",
                                "kind": "internal", "line": None, "col": None}}

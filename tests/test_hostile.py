@@ -420,6 +420,40 @@ def test_escape_is_refused(case: Case, sentinel: Path):
     check_case(case, sentinel)
 
 
+# The refusal names the real problem: the first one in the order Python would evaluate
+# (a receiver before what is done with it), at its own line and column.
+NAMED_REFUSALS = [
+    ("__import__('os').system('id')", "The function `__import__` is not available", 1, 1,
+     "torch.sin(x)"),
+    ("open('/etc/passwd').read()", "The function `open` is not available", 1, 1,
+     "torch.tensor([1.0, 2.0])"),
+    ("y = x\nz = open('SENTINEL', 'w').write('pwned')", "The function `open`", 2, 5,
+     "input box"),
+    ("y = eval('x')", "The function `eval` is not available", 1, 5, "expression itself"),
+    ("y = getattr(x, 'grad')", "The function `getattr`", 1, 5, "x.grad"),
+    ("y = x.__class__", "`.__class__` is one of Python's internal double-underscore", 1, 7,
+     "x.shape"),
+    ("y = __builtins__", "`__builtins__` is one of Python's internal double-underscore", 1,
+     5, "x.shape"),
+    ("y = torch.__dict__", "`.__dict__` is one of Python's internal", 1, 11, "x.grad"),
+    ("y = (x * 2).frobnicate()", "The tensor method `.frobnicate()`", 1, 13, ""),
+    ("y = x.sum().bar", "The attribute `.bar`", 1, 13, ""),
+]
+
+
+@pytest.mark.parametrize(("source", "message", "line", "col", "instead"), NAMED_REFUSALS)
+def test_refusal_names_the_real_problem_at_its_place(source, message, line, col, instead,
+                                                     sentinel: Path):
+    source = source.replace("SENTINEL", str(sentinel))
+    r = run(source, {"x": "1"})
+    assert_stopped(r, "refused", source, line)
+    assert r.error.message.startswith(message), r.error.message
+    assert instead in r.error.message
+    assert (r.error.line, r.error.col) == (line, col), r.error
+    assert "tensor method `.system()`" not in r.error.message
+    assert "tensor method `.read()`" not in r.error.message
+
+
 def test_text_from_grad_fn_cannot_reach_a_keyword(sentinel: Path):
     check_case(Case("r = (x * 2).grad_fn\ny = F.mse_loss(x, x, reduction=r)", line=2),
                sentinel)
@@ -618,10 +652,10 @@ def materialised(monkeypatch):
     seen: list[int] = []
     original = engine_interpreter.Interpreter._produced
 
-    def spy(self, node, value):
+    def spy(self, node, value, *operation):
         if isinstance(value, torch.Tensor) and value.numel() > self._tensor_limit():
             seen.append(value.numel())
-        return original(self, node, value)
+        return original(self, node, value, *operation)
 
     monkeypatch.setattr(engine_interpreter.Interpreter, "_produced", spy)
     return seen

@@ -101,6 +101,16 @@ def show_output(result: RunResult) -> None:
                   format_summary(summarize(result.output)))
 
 
+def show_out(result: RunResult) -> None:
+    """The value of the program's last line when it is an expression (``x.grad``,
+    ``x.grad == 4*x``), shown as a notebook shows a cell's ``Out``: torch's own text, so
+    it reads exactly as in a notebook."""
+    out = next((echo for echo in result.echoes if echo.get("out")), None)
+    if out is not None:
+        st.caption(f"Out: the value of the last line (line {out['line']})")
+        st.code(out["text"], language=None)
+
+
 def grads_frame(result: RunResult, by_hand: Mapping[str, float | None] | None = None,
                 ) -> pd.DataFrame:
     """One row per leaf that requires grad (its value, autograd's .grad and, when given,

@@ -20,8 +20,16 @@ from tests.e2e.driver import (
 from tests.test_hostile import RUNAWAY_MATMULS
 
 HOSTILE = [
-    pytest.param("s = ().__class__.__bases__[0].__subclasses__()", ("line 1", "starting with _"),
-                 id="dunder-walk"),
+    # the first problem in evaluation order: the tuple, before the attributes on it (the
+    # page renders Markdown: `code` shows without its backticks)
+    pytest.param("s = ().__class__.__bases__[0].__subclasses__()",
+                 ("line 1, column 5", "Tuples"), id="dunder-walk"),
+    pytest.param("s = x.__class__.__bases__[0].__subclasses__()",
+                 ("line 1, column 7", ".__class__ is one of", "double-underscore"),
+                 id="dunder-attribute"),
+    pytest.param("__import__('os').system('id')",
+                 ("line 1, column 1", "The function __import__ is not available"),
+                 id="import-function"),
     pytest.param("import os\nos.system('touch /tmp/pwned')", ("line 1", "import"), id="import-os"),
     pytest.param("x = torch.load('/etc/passwd')", ("line 1", "torch.load"), id="torch-load"),
     pytest.param("y = torch.ones(10**10)", ("line 1",), id="huge-tensor"),
@@ -67,5 +75,5 @@ def test_a_typed_hostile_program_shows_its_error_and_the_app_serves_on(
 def test_a_hostile_share_link_runs_nothing(server, page):
     code = "open('/etc/passwd').read()"
     open_app(page, f"{server}/?{urllib.parse.urlencode({'code': code, 'in': 'x:4'})}")
-    shows_only_the_error(page, "line 1", "not available here")
+    shows_only_the_error(page, "line 1, column 1", "The function open is not available")
     still_serves(server, page)
