@@ -175,12 +175,13 @@ with right:
     if showable:
         show.show_out(result)
         show.show_warnings(result)
-# The annotated graph sits beside the editor; the other views (two graphs side by side, a
-# graph beside its chain rule, a pan-and-zoom canvas) and a projector's large type need
-# the full width.
+# The annotated graph sits beside the editor when it fits there at its own size; a wider
+# one, the other views (two graphs side by side, a graph beside its chain rule, a
+# pan-and-zoom canvas) and a projector's large type take the full width.
 view = st.session_state.get("pg_view") or "graph"
 shown = graph_views.Shown()
-with st.container() if projector or view != "graph" else right:
+beside = view == "graph" and showable and graph_views.fits_beside_editor(result, projector)
+with right if beside else st.container():
     if showable and result.graph and result.graph.get("nodes"):
         st.subheader("Autograd graph")
         # wrap: beside the editor the five views do not fit one row, and a row that

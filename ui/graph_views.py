@@ -21,6 +21,7 @@ import engine
 from engine import RunResult
 from engine.errors import ProgramRefused
 from graphviz_utils import to_dot, written_dot
+from graphviz_utils.size import estimated_width_px
 from ui import zoom
 from ui.show import Setup, graph_theme, show_graph
 from ui.steps_view import show_steps
@@ -31,6 +32,24 @@ from ui.steps_view import show_steps
 GRAPH_VIEW_KEY = "graph_view"
 WIDE_GRAPH_HINT = ("↔ Wider than this column: scroll sideways (Shift + wheel), or see "
                    "the whole graph in the Pan and zoom view.")
+
+
+# The column beside the Playground's editor on a laptop, sidebar open: 415 px in a
+# 1280 px window, 481 px at 1400 (measured in Chromium).
+BESIDE_EDITOR_PX = 440
+# More boxes than this never fit beside the editor: no need to estimate.
+BESIDE_EDITOR_MAX_NODES = 12
+
+
+def fits_beside_editor(result: RunResult, projector: bool) -> bool:
+    """Whether the annotated graph, at its own size, fits the column beside the editor.
+    Graphs are never shrunk below readable type, so one that does not fit goes across
+    the page below instead of showing a slice of itself in a narrow column."""
+    nodes = (result.graph or {}).get("nodes") or []
+    if projector or len(nodes) > BESIDE_EDITOR_MAX_NODES:
+        return False
+    dot = to_dot(result, theme=graph_theme(projector))
+    return estimated_width_px(dot.source) <= BESIDE_EDITOR_PX
 
 
 @dataclass(frozen=True)
