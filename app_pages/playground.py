@@ -181,6 +181,10 @@ with right:
 view = st.session_state.get("pg_view") or "graph"
 shown = graph_views.Shown()
 beside = view == "graph" and showable and graph_views.fits_beside_editor(result, projector)
+if view == "graph" and not beside and not projector and showable and result.graph \
+        and result.graph.get("nodes"):
+    right.caption(":material/south: The autograd graph is below the inputs: at a readable "
+                  "size it is wider than this column.")
 with right if beside else st.container():
     if showable and result.graph and result.graph.get("nodes"):
         st.subheader("Autograd graph")
