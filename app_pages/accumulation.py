@@ -45,6 +45,15 @@ def grads_chart(calls: list[int], autograd: list[float | None],
     return fig
 
 
+def describe_grads_chart(autograd: list[float | None], by_hand: list[float]) -> str:
+    """The chart in words (its ``alt``): x.grad after each call beside the value by hand."""
+    calls = "; ".join(
+        f"call {i}: {'None' if got is None else format_number(got)} "
+        f"(by hand {format_number(hand)})"
+        for i, (got, hand) in enumerate(zip(autograd, by_hand), start=1))
+    return f"Bar chart of x.grad after each backward() call, with the value by hand: {calls}."
+
+
 st.title("Gradients add up")
 st.markdown(
     "Every `backward()` **adds** its gradient to `x.grad`; it never overwrites it. "
@@ -90,7 +99,7 @@ else:
                   help="What x.grad holds after the last call.")
         show.table(table)
     right.plotly_chart(grads_chart(numbers, autograd, by_hand), width="stretch",
-                       key="accum_chart")
+                       key="accum_chart", alt=describe_grads_chart(autograd, by_hand))
     show.show_warnings(result)
 
 st.subheader("Why does PyTorch add?")

@@ -20,6 +20,7 @@ from typing import Any
 import graphviz
 import torch
 
+from graphviz_utils.describe import describe_dot
 from graphviz_utils.export import (
     NO_DOT_MESSAGE,
     DotNotInstalled,
@@ -35,9 +36,9 @@ from graphviz_utils.render import Style, render
 from graphviz_utils.theme import THEMES, Theme
 from graphviz_utils.written import written_dot
 
-__all__ = ["NO_DOT_MESSAGE", "THEMES", "DotNotInstalled", "Style", "Theme", "dot_installed",
-           "dot_source", "make_dot", "pan_zoom_html", "to_dot", "to_html", "to_svg",
-           "written_dot"]
+__all__ = ["NO_DOT_MESSAGE", "THEMES", "DotNotInstalled", "Style", "Theme", "describe_dot",
+           "dot_installed", "dot_source", "make_dot", "pan_zoom_html", "to_dot", "to_html",
+           "to_svg", "written_dot"]
 
 
 def to_dot(result: Any, *, show_saved: bool = False, show_attrs: bool = False,

@@ -20,8 +20,8 @@ from collections import defaultdict
 
 _GRAPH_ATTRS = re.compile(r"^\s*graph \[(.*)\]\s*$", re.M)
 _NODE_DEFAULTS = re.compile(r"^\s*node \[(.*)\]\s*$", re.M)
-_NODE = re.compile(r"^\s*(\w+) \[label=<(.*)>(.*)\]\s*$", re.M)
-_EDGE = re.compile(r"^\s*(\w+) -> (\w+)", re.M)
+NODE_STATEMENT = re.compile(r"^\s*(\w+) \[label=<(.*)>(.*)\]\s*$", re.M)
+EDGE_STATEMENT = re.compile(r"^\s*(\w+) -> (\w+)(?: \[(.*)\])?\s*$", re.M)
 _ROW = re.compile(r"<TR[^>]*>(.*?)</TR>", re.S)
 _CELL = re.compile(r"<TD([^>]*)>(.*?)</TD>", re.S)
 _POINT_SIZE = re.compile(r'POINT-SIZE="([\d.]+)"')
@@ -59,7 +59,7 @@ def _box_width(label: str, attributes: str, font_size: float) -> float:
     return widest + margin + 4.0
 
 
-def _ranks(nodes: list[str], edges: list[tuple[str, str]]) -> dict[str, int]:
+def longest_path_ranks(nodes: list[str], edges: list[tuple[str, str]]) -> dict[str, int]:
     """Each node's rank: the longest path to it from a node with no incoming edge."""
     incoming: dict[str, list[str]] = defaultdict(list)
     for source, target in edges:
@@ -89,16 +89,17 @@ def estimated_width_px(dot_source: str) -> float:
     defaults = _NODE_DEFAULTS.search(dot_source)
     font_size = _attribute(defaults.group(1) if defaults else "", "fontsize", 14.0)
     widths = {name: _box_width(label, attributes, font_size)
-              for name, label, attributes in _NODE.findall(dot_source)}
+              for name, label, attributes in NODE_STATEMENT.findall(dot_source)}
     if not widths:
         return 0.0
-    edges = [(s, t) for s, t in _EDGE.findall(dot_source) if s in widths and t in widths]
+    edges = [(s, t) for s, t, _ in EDGE_STATEMENT.findall(dot_source)
+             if s in widths and t in widths]
     node_gap = _attribute(graph_attributes, "nodesep", 0.25) * POINTS_PER_INCH
     pad = _attribute(graph_attributes, "pad", 0.0555) * POINTS_PER_INCH
     # dot keeps edges short: a node sits as low as its inputs allow or as high as its
     # uses allow, whichever packs tighter; ranks from the top and from the bottom bracket
     # that, and the narrower of the two is the closer guess.
-    widest = min(_widest_rank(_ranks(list(widths), ranked), widths, node_gap)
+    widest = min(_widest_rank(longest_path_ranks(list(widths), ranked), widths, node_gap)
                  for ranked in (edges, [(t, s) for s, t in edges]))
     return (widest + 2 * pad) * CSS_PX_PER_POINT
 

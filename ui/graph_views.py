@@ -20,7 +20,7 @@ import streamlit as st
 import engine
 from engine import RunResult
 from engine.errors import ProgramRefused
-from graphviz_utils import to_dot, written_dot
+from graphviz_utils import describe_dot, to_dot, written_dot
 from graphviz_utils.size import estimated_width_px
 from ui import zoom
 from ui.show import Setup, graph_theme, show_graph
@@ -98,12 +98,14 @@ def show_written(result: RunResult, theme: str) -> Shown:
         st.markdown("##### What you wrote")
         st.caption("One box per input and per line that assigns a variable; arrows "
                    "follow the names each line reads.")
-        st.graphviz_chart(written.source, width="content")
+        st.graphviz_chart(written.source, width="content",
+                          alt=describe_dot(written.source, "The program as written"))
     with right:
         st.markdown("##### What autograd recorded")
         st.caption("One box per operation torch recorded (its grad_fn); backward walks "
                    "these arrows in reverse.")
-        st.graphviz_chart(recorded.source, width="content")
+        st.graphviz_chart(recorded.source, width="content",
+                          alt=describe_dot(recorded.source, "What autograd recorded"))
     differences = engine.differences(result)
     if not differences:
         st.success("Here the two agree: every line you wrote was recorded, one operation "
@@ -137,5 +139,6 @@ def show_gradient_graph(setup: Setup, result: RunResult, wrt: str | None,
                f"Running backward through it gives the second derivative: "
                f"the .grad in {wrt}'s box is d²{output}/d{wrt}².")
     dot = to_dot(gradient, theme=theme)
-    st.graphviz_chart(dot.source, width="content")
+    title = f"Autograd graph of d{output}/d{wrt}"
+    st.graphviz_chart(dot.source, width="content", alt=describe_dot(dot.source, title))
     return Shown(dot, title=f"graph of d{output}/d{wrt}", theme=theme)

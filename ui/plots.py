@@ -210,3 +210,42 @@ def grad_note(view: CurveView, events: Sequence[Mapping[str, Any]]) -> str | Non
     calls = ", then ".join(f"`{e['code']}`" for e in events) or "no backward() call"
     return (f"{head}: `.grad` keeps whatever the program's own calls left in it "
             f"({calls}), which need not be the derivative at this point.")
+
+
+def _number(value: float | None) -> str:
+    return "undefined" if value is None or not np.isfinite(value) else f"{value:.4g}"
+
+
+def _over(view: CurveView) -> str:
+    return f"over {view.wrt} from {view.xs[0]:.4g} to {view.xs[-1]:.4g}"
+
+
+def describe_function(view: CurveView) -> str:
+    """The f plot in words (its ``alt``): the curve, the range, the point and its slope."""
+    text = (f"Line chart of {view.output} as a function of {view.wrt} {_over(view)}. "
+            f"At the current point {view.wrt} = {view.x0:.4g}, {view.output} = "
+            f"{_number(view.y0)}")
+    if view.dy0 is None:
+        return f"{text}; autograd recorded no path from {view.wrt}, so no tangent."
+    return f"{text}, and the tangent there has slope {_number(view.dy0)}."
+
+
+def describe_derivative(view: CurveView) -> str:
+    """The f' plot in words: autograd's curve, the formula by hand, the point."""
+    title = f"d{view.output}/d{view.wrt}"
+    hand = (" with the derivative by hand drawn dashed over it"
+            if view.hand_dys is not None else "")
+    text = f"Line chart of {title} from autograd {_over(view)}{hand}."
+    if view.dy0 is not None:
+        text += f" At {view.wrt} = {view.x0:.4g} it is {_number(view.dy0)}."
+    if view.grad0 is not None and not grad_is_derivative(view):
+        text += f" {view.wrt}.grad, marked beside it, is {_number(view.grad0)}."
+    return text
+
+
+def describe_second_derivative(view: CurveView, d2ys: np.ndarray) -> str:
+    """The f'' plot in words, with its value at the current point."""
+    at = float(np.interp(view.x0, view.xs, d2ys))
+    return (f"Line chart of d²{view.output}/d{view.wrt}² from autograd differentiating its "
+            f"own backward pass {_over(view)}. At {view.wrt} = {view.x0:.4g} it is "
+            f"{_number(at)}.")

@@ -21,11 +21,14 @@ import engine
 from engine import Formula, ProgramError, RunResult
 from engine.errors import ProgramRefused
 from engine.summary import format_number, format_summary, summarize
-from graphviz_utils import to_dot
+from graphviz_utils import describe_dot, to_dot
 from ui.plots import (
     CurveView,
     as_figure,
     derivative_figure,
+    describe_derivative,
+    describe_function,
+    describe_second_derivative,
     function_figure,
     grad_note,
     second_derivative_spec,
@@ -175,7 +178,8 @@ def show_graph(result: RunResult, projector: bool = False, **style: object,
     what it drew."""
     if result.graph and result.graph.get("nodes"):
         dot = to_dot(result, theme=graph_theme(projector), **style)
-        st.graphviz_chart(dot.source, width="content")
+        st.graphviz_chart(dot.source, width="content",
+                          alt=describe_dot(dot.source, "Annotated autograd graph"))
         return dot
     return None
 
@@ -280,11 +284,14 @@ def show_curves(setup: Setup, result: RunResult, wrt: str, lo: float, hi: float,
     view = CurveView(wrt, output, xs, ys, dys, x0, y0, dy0, hand, big=projector,
                      grad0=None if grad is None else float(grad.reshape(())))
     columns = st.columns(3 if second else 2)
-    columns[0].plotly_chart(function_figure(view), width="stretch", key=f"f-{wrt}")
-    columns[1].plotly_chart(derivative_figure(view), width="stretch", key=f"df-{wrt}")
+    columns[0].plotly_chart(function_figure(view), width="stretch", key=f"f-{wrt}",
+                            alt=describe_function(view))
+    columns[1].plotly_chart(derivative_figure(view), width="stretch", key=f"df-{wrt}",
+                            alt=describe_derivative(view))
     if second:
         columns[2].plotly_chart(as_figure(second_derivative_spec(view, curve[3])),
-                                width="stretch", key=f"d2f-{wrt}")
+                                width="stretch", key=f"d2f-{wrt}",
+                                alt=describe_second_derivative(view, curve[3]))
         st.caption(f"d²{output}/d{wrt}²: autograd differentiating its own backward pass "
                    "(backward with create_graph=True records the gradient as a graph, "
                    "and a second backward goes through it). The view \"The gradient's own "

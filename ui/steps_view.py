@@ -15,7 +15,7 @@ import streamlit as st
 
 from engine import RunResult
 from engine.summary import format_summary
-from graphviz_utils import to_dot
+from graphviz_utils import describe_dot, to_dot
 from ui.show import graph_theme
 
 STEP_KEY = "pg_step"
@@ -99,15 +99,17 @@ def show_steps(result: RunResult, projector: bool = False,
     nodes = {node["id"]: node for node in result.graph["nodes"]}
     k = step_controls(len(steps))
     step = steps[k - 1]
+    sentence = step_sentence(step, nodes)
     # KaTeX cuts a wide equation at the column's edge; let it scroll instead.
     st.html("<style>.katex-display { overflow-x: auto; overflow-y: hidden; }</style>")
     graph_column, text_column = st.columns([1, 1] if projector else [3, 2], gap="large")
     with graph_column:
         dot = to_dot(result, step=k, theme=graph_theme(projector))
-        st.graphviz_chart(dot.source, width="content")
+        st.graphviz_chart(dot.source, width="content", alt=describe_dot(
+            dot.source, f"Backward step {k} of {len(steps)}: {sentence.replace('`', '')}"))
     with text_column:
         st.markdown(f"#### Step {k} of {len(steps)}")
-        st.markdown(step_sentence(step, nodes))
+        st.markdown(sentence)
         st.latex(step["received"])
         for line in step["latex"]:
             st.latex(line)

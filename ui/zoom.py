@@ -15,7 +15,7 @@ from __future__ import annotations
 import graphviz
 import streamlit as st
 
-from graphviz_utils import THEMES, pan_zoom_html
+from graphviz_utils import THEMES, describe_dot, pan_zoom_html
 
 NO_VIEW_MESSAGE = (
     "The zoomable view needs Graphviz's `dot` program (install the `graphviz` system "
@@ -34,4 +34,6 @@ def show_zoomable(dot: graphviz.Digraph | str, theme: str, height: int = 560) ->
     except OSError as exc:  # no dot, and the vendored layout script is missing
         st.info(NO_VIEW_MESSAGE.format(reason=exc))
         return
-    st.iframe(page, height=height)
+    source = dot if isinstance(dot, str) else dot.source
+    st.iframe(page, height=height, alt=describe_dot(
+        source, "Autograd graph on a pan-and-zoom canvas (drag to move, Ctrl + wheel to zoom)"))
