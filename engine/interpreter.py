@@ -86,6 +86,7 @@ class Interpreter:
     # (``draws = {}``), its batched run replays them (``replay``), so every point sees the
     # numbers the single run drew, as a per-point loop reseeding each time would.
     draws: dict[tuple[int, int], list[torch.Tensor]] | None = None
+    drawn_numbers: int = 0  # how many numbers ``draws`` keeps
     replay: dict[tuple[int, int], list[torch.Tensor]] | None = None
     # False: no dataflow steps or produced tensors for the graph (a curve's probe run only
     # needs names, origins and leaves, and the graph's bookkeeping was half its time)
@@ -102,6 +103,8 @@ class Interpreter:
     candidate: tuple[str | None, Any, tuple[int, int]] | None = None
     origins: dict[int, tuple[int, int]] = field(default_factory=dict)
     leaf_places: dict[int, tuple[str, tuple[int, int]]] = field(default_factory=dict)
+    # the graph boxes earlier top-level lines made (their dataflow steps' node_key)
+    recorded_keys: set[Any] = field(default_factory=set)
     assigned_at: dict[str, tuple[int, int]] = field(default_factory=dict)  # latest, by name
     operations: int = 0
     call_depth: int = 0
@@ -263,15 +266,16 @@ class Interpreter:
             reason=None if tracked else reason, value=summarize(value),
             sources=sources, cut_reads=cut, node_key=graph_key(value),
             read_keys={r: graph_key(self.env[r]) for r in reads if r in self.env}))
+        if self.recorder.dataflow[-1].node_key is not None:
+            self.recorded_keys.add(self.recorder.dataflow[-1].node_key)
 
     def _cut_reads(self, value: torch.Tensor, expr: ast.AST | None,
                    reads: list[str]) -> list[dict[str, Any]]:
         """Reads that require grad but whose use on this line autograd did not record
         (``y.detach() * x``), each with what cut it."""
-        earlier = {step.node_key for step in self.recorder.dataflow if step.node_key is not None}
         values = {r: self.env[r] for r in reads if r in self.env}
         return [untracked.cut_reason(expr, r, self.program)
-                for r in untracked.unreached_reads(value, values, earlier)]
+                for r in untracked.unreached_reads(value, values, self.recorded_keys)]
 
     def _why_untracked(self, value: torch.Tensor, expr: ast.AST | None, reads: list[str],
                        cut: list[dict[str, Any]]) -> tuple[str | None, list[dict[str, Any]]]:
@@ -503,8 +507,8 @@ class Interpreter:
         not reach it), within a budget: the single run frees its draws as it goes, the
         record keeps them all."""
         budget = RANDOM_DRAWS_KEPT * self.limits.max_tensor_elements
-        kept = sum(d.numel() for drawn in self.draws.values() for d in drawn)  # type: ignore[union-attr]
-        if kept + value.numel() > budget:
+        self.drawn_numbers += value.numel()
+        if self.drawn_numbers > budget:
             raise refuse(f"This curve cannot be drawn: the program draws more than {budget:,} "
                          "random numbers, more than a curve keeps to give every point the "
                          "same ones.", node, "limit")
