@@ -180,13 +180,14 @@ with right:
 # pan-and-zoom canvas) and a projector's large type take the full width.
 view = st.session_state.get("pg_view") or "graph"
 shown = graph_views.Shown()
-beside = view == "graph" and showable and graph_views.fits_beside_editor(result, projector)
-if view == "graph" and not beside and not projector and showable and result.graph \
-        and result.graph.get("nodes"):
+has_graph = showable and bool(result.graph and result.graph.get("nodes"))
+annotated = show.annotated_dot(result, projector) if has_graph and view == "graph" else None
+beside = annotated is not None and not projector and graph_views.fits_beside_editor(annotated)
+if annotated is not None and not beside and not projector:
     right.caption(":material/south: The autograd graph is below the inputs: at a readable "
                   "size it is wider than this column.")
 with right if beside else st.container():
-    if showable and result.graph and result.graph.get("nodes"):
+    if has_graph:
         st.subheader("Autograd graph")
         # wrap: beside the editor the five views do not fit one row, and a row that
         # scrolls hides the last ones from a learner.
@@ -196,7 +197,7 @@ with right if beside else st.container():
         leaves = show.scalar_leaves(result) if result.error is None else []
         wrt_now = st.session_state.get("pg_wrt") if st.session_state.get("pg_wrt") \
             in leaves else (leaves[0] if leaves else None)
-        shown = graph_views.show_view(view, setup, result, projector, wrt_now)
+        shown = graph_views.show_view(view, setup, result, projector, wrt_now, annotated)
 
 wrt, lo, hi = state.wrt, state.lo, state.hi
 plotted: tuple[str, float, float] | None = None

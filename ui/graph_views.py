@@ -37,18 +37,12 @@ WIDE_GRAPH_HINT = ("↔ Wider than this column: scroll sideways (Shift + wheel),
 # The column beside the Playground's editor on a laptop, sidebar open: 415 px in a
 # 1280 px window, 481 px at 1400 (measured in Chromium).
 BESIDE_EDITOR_PX = 440
-# More boxes than this never fit beside the editor: no need to estimate.
-BESIDE_EDITOR_MAX_NODES = 12
 
 
-def fits_beside_editor(result: RunResult, projector: bool) -> bool:
+def fits_beside_editor(dot: graphviz.Digraph) -> bool:
     """Whether the annotated graph, at its own size, fits the column beside the editor.
     Graphs are never shrunk below readable type, so one that does not fit goes across
     the page below instead of showing a slice of itself in a narrow column."""
-    nodes = (result.graph or {}).get("nodes") or []
-    if projector or len(nodes) > BESIDE_EDITOR_MAX_NODES:
-        return False
-    dot = to_dot(result, theme=graph_theme(projector))
     return estimated_width_px(dot.source) <= BESIDE_EDITOR_PX
 
 
@@ -63,13 +57,15 @@ class Shown:
 
 
 def show_view(view: str, setup: Setup, result: RunResult, projector: bool,
-              wrt: str | None) -> Shown:
+              wrt: str | None, annotated: graphviz.Digraph | None = None) -> Shown:
+    """Draw ``view``; ``annotated`` is the annotated graph when the page already built it
+    (to decide where it goes)."""
     with st.container(key=GRAPH_VIEW_KEY):
-        return _show_view(view, setup, result, projector, wrt)
+        return _show_view(view, setup, result, projector, wrt, annotated)
 
 
 def _show_view(view: str, setup: Setup, result: RunResult, projector: bool,
-               wrt: str | None) -> Shown:
+               wrt: str | None, annotated: graphviz.Digraph | None) -> Shown:
     theme = graph_theme(projector)
     if view == "steps":
         step, dot = show_steps(result, projector)
@@ -82,7 +78,7 @@ def _show_view(view: str, setup: Setup, result: RunResult, projector: bool,
         return Shown(dot, theme=theme)
     if view == "gradient":
         return show_gradient_graph(setup, result, wrt, theme)
-    return Shown(show_graph(result, projector), theme=theme)
+    return Shown(show_graph(result, projector, dot=annotated), theme=theme)
 
 
 def show_written(result: RunResult, theme: str) -> Shown:

@@ -172,12 +172,20 @@ def show_warnings(result: RunResult) -> None:
         st.code(result.printed, language=None)
 
 
-def show_graph(result: RunResult, projector: bool = False, **style: object,
+def annotated_dot(result: RunResult, projector: bool = False, **style: object,
+                  ) -> graphviz.Digraph:
+    """The annotated graph in the page's theme (the projector's when presenting)."""
+    return to_dot(result, theme=graph_theme(projector), **style)
+
+
+def show_graph(result: RunResult, projector: bool = False,
+               dot: graphviz.Digraph | None = None, **style: object,
                ) -> graphviz.Digraph | None:
     """The annotated autograd graph with its legend (nothing when nothing ran); returns
     what it drew."""
     if result.graph and result.graph.get("nodes"):
-        dot = to_dot(result, theme=graph_theme(projector), **style)
+        if dot is None:
+            dot = annotated_dot(result, projector, **style)
         st.graphviz_chart(dot.source, width="content",
                           alt=describe_dot(dot.source, "Annotated autograd graph"))
         return dot
