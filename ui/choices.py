@@ -19,28 +19,20 @@ from ui.guard import guarded
 T = TypeVar("T")
 
 
-def _last_key(key: str) -> str:
-    return f"_{key}_last"
-
-
 def one_choice(container: Any, label: str, options: Sequence[T], *, key: str, default: T,
                on_change: Callable[[], None] | None = None, **kwargs: Any) -> T:
-    """``container.segmented_control`` that never returns None: a cleared choice goes
-    back to the last one (or ``default``) before the page runs, and ``on_change`` runs
-    only for a real change."""
-    last = _last_key(key)
+    """``container.segmented_control`` that never returns None: a cleared choice (or one
+    no longer offered) is put back to the last one, or ``default``, before the widget is
+    drawn, and ``on_change`` runs only for a real change."""
+    last = f"_{key}_last"
     if st.session_state.get(key) not in options:
         st.session_state[key] = st.session_state.get(last, default)
 
     def changed() -> None:
-        if st.session_state.get(key) is None:
-            st.session_state[key] = st.session_state.get(last, default)
-        elif on_change is not None:
+        if on_change is not None and st.session_state.get(key) is not None:
             on_change()
 
     value = container.segmented_control(label, list(options), key=key, required=True,
                                         on_change=guarded(changed), **kwargs)
-    if value is None:  # a clear that reached the page without its callback
-        value = st.session_state.get(last, default)
     st.session_state[last] = value
     return value
