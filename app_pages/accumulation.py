@@ -12,7 +12,7 @@ import pandas as pd
 import plotly.graph_objects as go
 import streamlit as st
 
-from engine.summary import format_number
+from engine.running.summary import format_number
 from ui import show
 from ui.plots import AUTOGRAD_COLOUR, HAND_COLOUR
 

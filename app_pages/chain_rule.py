@@ -16,7 +16,7 @@ import re
 import pandas as pd
 import streamlit as st
 
-from engine.summary import format_number
+from engine.running.summary import format_number
 from ui import show
 from ui.choices import one_choice
 from ui.examples import BCE_CODE

@@ -13,7 +13,7 @@ import math
 
 import streamlit as st
 
-from engine.summary import format_number
+from engine.running.summary import format_number
 from ui import show
 from ui.choices import one_choice
 

@@ -14,7 +14,7 @@ import math
 import pandas as pd
 import streamlit as st
 
-from engine.summary import format_number
+from engine.running.summary import format_number
 from ui import show
 
 QUESTIONS = ["x.is_leaf", "y.is_leaf", "y.grad_fn", "x.grad", "y.grad"]

@@ -13,7 +13,7 @@ from dataclasses import replace
 
 import streamlit as st
 
-from engine.names import assigned_names, parses, program_inputs
+from engine.language.names import assigned_names, parses, program_inputs
 from ui import graph_views, show
 from ui.choices import one_choice
 from ui.examples import EXAMPLES

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 import streamlit as st
 
-from engine.summary import format_number
+from engine.running.summary import format_number
 from ui import show
 
 

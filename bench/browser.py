@@ -299,7 +299,7 @@ def edit_texts(c: float) -> tuple[str, str]:
     derivative's plot."""
     import torch
 
-    from engine.summary import format_number
+    from engine.running.summary import format_number
 
     x = torch.tensor(DEFAULT_X, requires_grad=True)
     z = x**2 * c

@@ -636,7 +636,7 @@ def memory_section(m: Measurement) -> Section:
             for moment, n, mem in m.memory]
     per = last.per_session_mib * MB_PER_MIB
     about = ("Resident memory (VmRSS, from /proc) of the server process alone and of the "
-             "program workers it starts (engine/sandbox.py; they are started by the first "
+             "program workers it starts (engine/sandbox/pool.py; they are started by the first "
              "session), on the server the largest class ran on. Community Cloud's limit "
              "(2.7 GB) counts them all. MB are 10^6 bytes.")
     server = (last.connected.server - last.before.server) / last.size * MB_PER_MIB

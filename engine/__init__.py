@@ -23,11 +23,11 @@ from engine.api import (
     second_derivative_curve,
     warm_up,
 )
-from engine.compare import Difference, differences
 from engine.errors import ProgramError
-from engine.formula import Formula
 from engine.limits import DEFAULT_LIMITS, Limits
-from engine.run import RunResult
+from engine.running.run import RunResult
+from engine.teaching.compare import Difference, differences
+from engine.teaching.formula import Formula
 
 __all__ = [
            "DEFAULT_LIMITS",

@@ -7,9 +7,9 @@ from typing import Any
 
 import numpy as np
 
-from engine.formula import Formula
 from engine.limits import DEFAULT_LIMITS, Limits
-from engine.run import RunOptions, RunResult, run_in_process
+from engine.running.run import RunOptions, RunResult, run_in_process
+from engine.teaching.formula import Formula
 
 
 def run_program(source: str, inputs: Mapping[str, Any] | None = None, *,
@@ -35,7 +35,7 @@ def run_program(source: str, inputs: Mapping[str, Any] | None = None, *,
     options = RunOptions.build(output, no_grad, detach, requires_grad, retain_grad, dtype,
                                auto_backward, seed)
     if isolate:
-        from engine.sandbox import shared_pool
+        from engine.sandbox.pool import shared_pool
 
         return shared_pool().run(source, dict(inputs or {}), options, limits)
     return run_in_process(source, inputs, options, limits)
@@ -97,11 +97,11 @@ def _curve(source: str, inputs: Mapping[str, Any] | None, wrt: str, lo: float, h
     options = RunOptions.build(output, no_grad, detach, requires_grad, False, dtype, True,
                                seed)
     if isolate:
-        from engine.sandbox import shared_pool
+        from engine.sandbox.pool import shared_pool
 
         return shared_pool().curve(source, dict(inputs or {}), wrt, lo, hi, n, options,
                                    limits, order)
-    from engine.curve import curve_in_process
+    from engine.running.curve import curve_in_process
 
     return curve_in_process(source, inputs, wrt, lo, hi, n, options, limits, order)
 
@@ -135,11 +135,11 @@ def gradient_graph(source: str, inputs: Mapping[str, Any] | None = None, wrt: st
     options = RunOptions.build(output, no_grad, detach, requires_grad, False, dtype, False,
                                seed)
     if isolate:
-        from engine.sandbox import shared_pool
+        from engine.sandbox.pool import shared_pool
 
         return shared_pool().gradient_graph(source, dict(inputs or {}), wrt, options,
                                             limits)
-    from engine.higher import gradient_graph_in_process
+    from engine.running.higher import gradient_graph_in_process
 
     return gradient_graph_in_process(source, inputs, wrt, options, limits)
 
@@ -166,11 +166,11 @@ def analytic_derivative(source: str, inputs: Mapping[str, Any] | None = None,
     computes in a worker process (hard time and memory limits), as run_program does.
     """
     if isolate:
-        from engine.sandbox import shared_pool
+        from engine.sandbox.pool import shared_pool
 
         return shared_pool().formula(source, dict(inputs or {}), wrt, lo, hi, n, output,
                                      limits)
-    from engine.analytic import formula_in_process
+    from engine.teaching.analytic import formula_in_process
 
     return formula_in_process(source, inputs, wrt, lo, hi, n, output, limits)
 
@@ -186,16 +186,16 @@ def hand_gradients(source: str, inputs: Mapping[str, Any] | None = None,
     :class:`engine.errors.ProgramRefused` when the program has no formula at all."""
     names = list(names)
     if isolate:
-        from engine.sandbox import shared_pool
+        from engine.sandbox.pool import shared_pool
 
         return shared_pool().gradients(source, dict(inputs or {}), names, output, limits)
-    from engine.analytic import gradients_in_process
+    from engine.teaching.analytic import gradients_in_process
 
     return gradients_in_process(source, inputs, names, output, limits)
 
 
 def warm_up() -> None:
     """Start the worker processes in the background (the app calls this once at start)."""
-    from engine.sandbox import shared_pool
+    from engine.sandbox.pool import shared_pool
 
     shared_pool().warm_up()

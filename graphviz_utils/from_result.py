@@ -10,9 +10,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from engine.compare import graph_of
-from engine.explain import cut_words
-from engine.summary import format_summary
+from engine.running.summary import format_summary
+from engine.teaching.compare import graph_of
+from engine.teaching.explain import cut_words
 from graphviz_utils.labels import SHORT_WHY, why_short
 from graphviz_utils.model import Drawing, Edge, Node
 

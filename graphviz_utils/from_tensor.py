@@ -15,7 +15,7 @@ from typing import Any
 import torch
 from torch.autograd.function import BackwardCFunction
 
-from engine.graph import FREED, describe_op, is_view_op, saved_values
+from engine.running.graph import FREED, describe_op, is_view_op, saved_values
 from graphviz_utils.model import Drawing, Node
 
 

@@ -14,8 +14,8 @@ from typing import Any
 
 import torch
 
-from engine.explain import short_sources
-from engine.summary import format_number, format_summary, summarize
+from engine.running.summary import format_number, format_summary, summarize
+from engine.teaching.explain import short_sources
 from graphviz_utils.model import Node
 from graphviz_utils.theme import Theme
 
@@ -24,7 +24,7 @@ WRAP_AT = 34  # characters per line of a value
 MAX_VALUE_LINES = 4
 _HYPHEN_AFTER_LETTER = re.compile(r"[^\W\d]-")  # textwrap's letters: \w but not \d
 
-# Why a box is dashed, in a few words (engine.explain has the full sentences).
+# Why a box is dashed, in a few words (engine.teaching.explain has the full sentences).
 SHORT_WHY: dict[str, str] = {
     "no_grad": "inside torch.no_grad()",
     "no_grad_option": "no_grad switch is on",

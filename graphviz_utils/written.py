@@ -6,7 +6,7 @@ learner wrote, in their order, with an arrow from each name to every line that r
 so the two can be compared box for box. A line autograd did not record is dashed in its
 own colour with the reason; an input with requires_grad off is dashed too; a line that
 became several recorded operations says which. The facts (inputs, who read what, which
-operations a line made) come from :mod:`engine.compare`, which words the differences.
+operations a line made) come from :mod:`engine.teaching.compare`, which words the differences.
 
 No Streamlit here; the drawing goes through the same renderer, theme and label escaping
 as the recorded graph, so the legend explains every box.
@@ -18,7 +18,7 @@ from typing import Any
 
 import graphviz
 
-from engine.compare import (
+from engine.teaching.compare import (
     Input,
     gradient_read,
     graph_of,
@@ -29,7 +29,7 @@ from engine.compare import (
     statement_text,
     user_functions,
 )
-from engine.explain import cut_words
+from engine.teaching.explain import cut_words
 from graphviz_utils.labels import why_short
 from graphviz_utils.model import Drawing, Node
 from graphviz_utils.render import Style, render

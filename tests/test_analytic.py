@@ -1,4 +1,4 @@
-"""The derivative by hand (engine.analytic) against independent references only.
+"""The derivative by hand (engine.teaching.analytic) against independent references only.
 
 References are hand-derived formulas, the seed notebook's printed numbers, central finite
 differences of NumPy code written here, and torch.autograd on torch expressions built
@@ -20,11 +20,12 @@ import torch.nn.functional as F
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
-from engine import DEFAULT_LIMITS, Formula, analytic_derivative, hand_gradients, wire
-from engine import language as L
-from engine.analytic.rules import RULES
-from engine.checker import check_program
+from engine import DEFAULT_LIMITS, Formula, analytic_derivative, hand_gradients
 from engine.errors import ProgramRefused
+from engine.language import tables as L
+from engine.language.checker import check_program
+from engine.sandbox import wire
+from engine.teaching.analytic.rules import RULES
 from tests.test_hostile import BOMBS, ESCAPES
 from tests.test_seed import BCE_AUTOGRAD, BCE_FORWARD
 
@@ -535,7 +536,7 @@ def test_every_escape_and_bomb_of_the_hostile_corpus_is_refused(case, tmp_path, 
 
 
 def test_the_package_never_turns_text_into_code():
-    package = ROOT / "engine" / "analytic"
+    package = ROOT / "engine" / "teaching" / "analytic"
     files = sorted(package.rglob("*.py"))
     assert {f.name for f in files} >= {"__init__.py", "rules.py", "walker.py", "numeric.py"}
     for path in files:

@@ -1015,7 +1015,7 @@ def test_wrapping_numbers_gives_textwraps_lines_for_any_text(line: str) -> None:
        st.sampled_from(["value", ".grad", "grad"]), st.sampled_from([4, 8]))
 def test_wrapping_numbers_gives_textwraps_lines_for_rows_of_numbers(values, label,
                                                                      digits) -> None:
-    from engine.summary import format_summary, summarize
+    from engine.running.summary import format_summary, summarize
 
     line = f"{label} {format_summary(summarize(torch.tensor(values, dtype=torch.float64)), digits)}"
     assert wrap_numbers(line) == wrap(line)

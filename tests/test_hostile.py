@@ -25,10 +25,10 @@ from pathlib import Path
 import pytest
 import torch
 
-import engine.run as engine_run
+import engine.running.run as engine_run
 from engine import Limits, run_program
-from engine import interpreter as engine_interpreter
-from engine.run import RunOptions, RunResult
+from engine.running import interpreter as engine_interpreter
+from engine.running.run import RunOptions, RunResult
 
 PROJECT = Path(__file__).resolve().parent.parent
 # Ten 1000×1000 matrix products per line, 60 lines: far beyond the 2-s time limit.
@@ -756,7 +756,7 @@ def test_hostile_input_name(name: str):
 # -- the real worker process ------------------------------------------------------------------
 @pytest.fixture(scope="module")
 def small_pool():
-    from engine.sandbox import WorkerPool
+    from engine.sandbox.pool import WorkerPool
 
     pool = WorkerPool(size=1, memory_mb=200)
     yield pool
@@ -798,7 +798,7 @@ def test_worker_runaway_program_times_out(small_pool):
 
 @pytest.fixture(scope="module")
 def roomy_pool():
-    from engine.sandbox import WorkerPool
+    from engine.sandbox.pool import WorkerPool
 
     pool = WorkerPool(size=1, memory_mb=1000)
     yield pool

@@ -15,7 +15,7 @@ import torch
 from streamlit.testing.v1 import AppTest
 
 from engine import run_program
-from engine.summary import format_number
+from engine.running.summary import format_number
 from tests.apptest_tools import dot, numbers, open_page, plotly_array
 from tests.apptest_tools import table as read_table
 

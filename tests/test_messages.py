@@ -192,7 +192,7 @@ def test_operations_limit_names_line_and_what_to_change():
 
 @pytest.fixture(scope="module")
 def pool():
-    from engine.sandbox import WorkerPool
+    from engine.sandbox.pool import WorkerPool
 
     pool = WorkerPool(size=1, memory_mb=1000)
     yield pool
@@ -200,7 +200,7 @@ def pool():
 
 
 def pool_run(pool, source, limits):
-    from engine.run import RunOptions
+    from engine.running.run import RunOptions
 
     return pool.run(source, {}, RunOptions(), limits)
 
@@ -223,7 +223,7 @@ def test_hard_kill_names_the_line_that_was_running(pool):
 
 
 def test_memory_limit_names_budget_line_and_what_to_change():
-    from engine.sandbox import WorkerPool
+    from engine.sandbox.pool import WorkerPool
 
     small = WorkerPool(size=1, memory_mb=200)
     try:

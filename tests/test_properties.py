@@ -24,7 +24,7 @@ from hypothesis import HealthCheck, assume, event, example, given, settings
 from hypothesis import strategies as st
 
 from engine import run_program
-from engine.run import RunResult
+from engine.running.run import RunResult
 
 KINDS = {"syntax", "refused", "input", "limit", "memory", "timeout", "autograd", "runtime"}
 # HYPOTHESIS_EXAMPLES=5000 for a long exploratory run; the default keeps the file under ~30 s.

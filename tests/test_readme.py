@@ -4,7 +4,7 @@ quick start is two commands, its pictures are the screenshot script's."""
 import re
 from pathlib import Path
 
-from engine import language as L
+from engine.language import tables as L
 
 ROOT = Path(__file__).resolve().parent.parent
 README = (ROOT / "README.md").read_text()

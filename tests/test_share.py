@@ -1,4 +1,4 @@
-"""Share links (ui.share) and the Playground's input names (engine.names), without a
+"""Share links (ui.share) and the Playground's input names (engine.language.names), without a
 server: every state survives the trip through a real URL, and any query string a stranger
 types is turned into a valid state plus sentences, never an exception."""
 
@@ -11,7 +11,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from engine.names import assigned_names, program_inputs
+from engine.language.names import assigned_names, program_inputs
 from ui.share import (
     MAX_INPUTS,
     MAX_STEP,

@@ -1,4 +1,4 @@
-"""engine.snippet: the exported script, run for real, gives the numbers the page shows.
+"""engine.teaching.snippet: the exported script, run for real, gives the numbers the page shows.
 
 Every state below is run twice: by the engine in this process, and as the exported script
 in a fresh Python (one subprocess for all of them, torch's import costs seconds). The
@@ -24,7 +24,7 @@ import pytest
 import torch
 
 from engine import RunResult, run_program
-from engine.snippet import (
+from engine.teaching.snippet import (
     FILENAME,
     HEADER,
     Snippet,

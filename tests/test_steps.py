@@ -1,4 +1,4 @@
-"""Stepping through backward (engine.steps, graph["steps"], to_dot(step=k)).
+"""Stepping through backward (engine.teaching.steps, graph["steps"], to_dot(step=k)).
 
 References are independent of the code under test: torch's execution order is captured
 here with our own hooks on a hand-written torch program, gradients are derived by hand,
@@ -14,7 +14,7 @@ import pytest
 import torch
 
 import engine
-from engine.steps import LOCAL_RULES, Context, Operand
+from engine.teaching.steps import LOCAL_RULES, Context, Operand
 from graphviz_utils import THEMES, to_dot
 from ui.examples import BCE_CODE
 

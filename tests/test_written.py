@@ -1,5 +1,5 @@
 """The program as written beside the graph autograd recorded: graphviz_utils.written draws
-the inputs and assignments, engine.compare says in sentences where the two part ways.
+the inputs and assignments, engine.teaching.compare says in sentences where the two part ways.
 
 Each program's expected boxes, arrows and differences are written out by hand from the
 program text (which line reads which name, which switch is on), never read back from
@@ -14,7 +14,7 @@ import graphviz
 import pytest
 
 from engine import Difference, differences, run_program
-from engine.explain import WHY_NOT_RECORDED
+from engine.teaching.explain import WHY_NOT_RECORDED
 from graphviz_utils import THEMES, to_dot, written_dot
 from graphviz_utils.theme import KIND_MEANINGS, LINE_MEANINGS
 from graphviz_utils.written import CAPTION, written_drawing

@@ -1,7 +1,7 @@
 """The Export menu: the program as plain PyTorch a learner pastes into a notebook, and the
 graph on the screen as DOT, SVG and a standalone HTML page.
 
-UI only. The snippet comes from :func:`engine.snippet.to_python` (tests run it and
+UI only. The snippet comes from :func:`engine.teaching.snippet.to_python` (tests run it and
 compare its numbers with the page's); the files from graphviz_utils. SVG and HTML are
 made when their button is clicked (a callable ``data``): the HTML page inlines Graphviz's
 WebAssembly build (0.8 MB), which would otherwise travel to the browser on every rerun.
@@ -14,7 +14,7 @@ from functools import partial
 import streamlit as st
 
 from engine import RunResult
-from engine.snippet import to_python
+from engine.teaching.snippet import to_python
 from graphviz_utils import THEMES, dot_installed, to_html, to_svg
 from ui.graph_views import Shown
 from ui.show import Setup

@@ -20,7 +20,7 @@ import sympy
 import engine
 from engine import Formula, ProgramError, RunResult
 from engine.errors import ProgramRefused
-from engine.summary import format_number, format_summary, summarize
+from engine.running.summary import format_number, format_summary, summarize
 from graphviz_utils import describe_dot, to_dot
 from ui.plots import (
     CurveView,

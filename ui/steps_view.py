@@ -14,7 +14,7 @@ import graphviz
 import streamlit as st
 
 from engine import RunResult
-from engine.summary import format_summary
+from engine.running.summary import format_summary
 from graphviz_utils import describe_dot, to_dot
 from ui.show import graph_theme
 

@@ -15,7 +15,7 @@ recorded graph itself (the read's box is not behind the line's box), and
 your function computing under ``torch.no_grad()``...).
 
 Plain data out (dicts of names, lines and reason keys); the words are in
-:mod:`engine.explain`.
+:mod:`engine.teaching.explain`.
 """
 
 from __future__ import annotations
@@ -26,9 +26,9 @@ from typing import Any
 
 import torch
 
-from engine import language as L
-from engine.checker import CheckedProgram
-from engine.graph import graph_key
+from engine.language import tables as L
+from engine.language.checker import CheckedProgram
+from engine.running.graph import graph_key
 
 # Reasons a line has of its own; anything else it read was untracked before it.
 OWN_REASONS = ("no_grad", "no_grad_option", "detach", "detach_option", "integer", "item",

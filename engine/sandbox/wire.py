@@ -17,8 +17,8 @@ import numpy as np
 import torch
 
 from engine.errors import ProgramError
-from engine.formula import Formula
-from engine.run import RunResult
+from engine.running.run import RunResult
+from engine.teaching.formula import Formula
 
 _DTYPES = {str(d).removeprefix("torch."): d for d in (
     torch.float32, torch.float64, torch.float16, torch.int64, torch.int32, torch.int16,

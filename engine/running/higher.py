@@ -7,7 +7,7 @@ backward ran, joined to the forward values it read (``y = x²``, the leaf ``x``)
 backward from ``g`` differentiates that graph: ``x.grad`` becomes ``d²out/dx²``.
 
 :func:`gradient_graph_in_process` does exactly that and returns a
-:class:`engine.run.RunResult` whose ``.graph`` is ``g``'s graph in the same plain format
+:class:`engine.running.run.RunResult` whose ``.graph`` is ``g``'s graph in the same plain format
 as a run's (so ``graphviz_utils.to_dot`` draws it), with the gradient of the second
 backward at every node. Values shown in it are only ones torch really computed: the
 forward values the program recorded, the gradients backward sent between nodes (hooked
@@ -23,13 +23,19 @@ from typing import Any
 
 import torch
 
-from engine import explain
 from engine.errors import ProgramError, ProgramRefused
-from engine.graph import FREED, SMALL_ENOUGH_TO_COPY, GraphRecorder, saved_values, walk_nodes
-from engine.interpreter import Interpreter
 from engine.limits import Limits
-from engine.run import RunOptions, RunResult, choose_output, guarded_run
-from engine.summary import summarize
+from engine.running.graph import (
+    FREED,
+    SMALL_ENOUGH_TO_COPY,
+    GraphRecorder,
+    saved_values,
+    walk_nodes,
+)
+from engine.running.interpreter import Interpreter
+from engine.running.run import RunOptions, RunResult, choose_output, guarded_run
+from engine.running.summary import summarize
+from engine.teaching import explain
 
 _MISSING_OP = re.compile(r"derivative for (?:aten::)?(\w+) is not implemented")
 _MISSING_ARGUMENT = re.compile(r"the derivative for '(\w+)' is not implemented")
@@ -37,7 +43,7 @@ _MISSING_ARGUMENT = re.compile(r"the derivative for '(\w+)' is not implemented")
 
 def missing_derivative_sentence(text: str) -> str | None:
     """Torch's "derivative ... is not implemented" as a learner's sentence (no final
-    period), or None for any other message. Shared with the f'' curve (engine.curve)."""
+    period), or None for any other message. Shared with the f'' curve (engine.running.curve)."""
     found = _MISSING_OP.search(text)
     if found:
         op = found.group(1)

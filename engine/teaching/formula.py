@@ -1,9 +1,9 @@
 """The derivative by hand as plain data: what :func:`engine.analytic_derivative` returns.
 
-Kept apart from :mod:`engine.analytic` (which needs sympy) so the server process, which
+Kept apart from :mod:`engine.teaching.analytic` (which needs sympy) so the server process, which
 only receives formulas from its workers, never imports sympy. Every field is plain data
 (text, floats, tuples, a dict of floats, float64 arrays): a Formula pickles, crosses the
-worker pipe through :mod:`engine.wire`, and can be cached with ``st.cache_data``.
+worker pipe through :mod:`engine.sandbox.wire`, and can be cached with ``st.cache_data``.
 """
 
 from __future__ import annotations

@@ -1,9 +1,9 @@
 """The walk: the checked program run over formulas instead of tensors.
 
 :class:`Walker` runs the program statement by statement, as
-:class:`engine.interpreter.Interpreter` runs it over tensors. It builds sympy objects
+:class:`engine.running.interpreter.Interpreter` runs it over tensors. It builds sympy objects
 directly from the checked ``ast``, each call through the checker's resolution of its name
-and the table :data:`engine.analytic.rules.RULES`, never from text. Symbols are
+and the table :data:`engine.teaching.analytic.rules.RULES`, never from text. Symbols are
 ``sympy.Symbol(..., real=True)`` named after the program's identifiers.
 
 Semantics: the mathematics of what is written. ``.detach()``, ``torch.no_grad()``,
@@ -14,7 +14,7 @@ where autograd stops is listed in ``Formula.notes``, so a page can say why the n
 differ. Every input box and every name assigned from ``torch.tensor(number, ...)`` is a
 symbol; every other variable is substituted.
 
-Every step is bounded (:mod:`engine.analytic.bounds`): ``tick`` counts operations and
+Every step is bounded (:mod:`engine.teaching.analytic.bounds`): ``tick`` counts operations and
 watches the clock, ``checked`` measures each new formula.
 """
 
@@ -30,9 +30,12 @@ from typing import Any
 
 import sympy
 
-from engine.analytic.bounds import MAX_DEPTH, MAX_ELEMENTS, MAX_NODES, MAX_WRITTEN
-from engine.analytic.numeric import evaluate_number
-from engine.analytic.rules import (
+from engine.errors import ProgramRefused, refuse
+from engine.language.checker import CheckedProgram, UserFunction
+from engine.limits import Limits
+from engine.teaching.analytic.bounds import MAX_DEPTH, MAX_ELEMENTS, MAX_NODES, MAX_WRITTEN
+from engine.teaching.analytic.numeric import evaluate_number
+from engine.teaching.analytic.rules import (
     BOOKKEEPING,
     COVERS,
     IGNORED_KEYWORDS,
@@ -44,7 +47,7 @@ from engine.analytic.rules import (
     _mean,
     _pow,
 )
-from engine.analytic.values import (
+from engine.teaching.analytic.values import (
     NONE,
     Box,
     Content,
@@ -54,9 +57,6 @@ from engine.analytic.values import (
     Value,
     usable,
 )
-from engine.checker import CheckedProgram, UserFunction
-from engine.errors import ProgramRefused, refuse
-from engine.limits import Limits
 
 # Calls that give Python numbers, never the output (used when they are refused).
 _NON_TENSOR_CALLS = frozenset({"len", "int", "round", "float", ".item", ".numel", ".dim",
@@ -66,7 +66,7 @@ _WHOLE = (None, 0, -1, (0,), (-1,))  # dim= values that reduce a list to one num
 
 class Walker:
     """Runs the checked program over formulas instead of tensors, statement by statement,
-    as :class:`engine.interpreter.Interpreter` runs it over tensors."""
+    as :class:`engine.running.interpreter.Interpreter` runs it over tensors."""
 
     def __init__(self, program: CheckedProgram, limits: Limits) -> None:
         self.program = program
@@ -572,7 +572,7 @@ class Walker:
 
     # -- the output ---------------------------------------------------------------------------
     def output(self, wanted: str | None) -> tuple[str | None, Value]:
-        """The output by the rule of :func:`engine.run.choose_output`: ``output`` if given,
+        """The output by the rule of :func:`engine.running.run.choose_output`: ``output`` if given,
         else what backward() was last called on, else the last expression line or
         assignment (when it is a tensor)."""
         if wanted:

@@ -1,7 +1,8 @@
 """A worker process: runs programs for the server, one at a time, inside hard limits.
 
-Started by :mod:`engine.sandbox` as ``python -m engine.worker MEMORY_MB``. It imports torch,
-pins torch to one thread (a classroom shares the cores), then caps its own address space
+Started by :mod:`engine.sandbox.pool` as ``python -m engine.sandbox.worker MEMORY_MB``.
+It imports torch, pins torch to one thread (a classroom shares the cores), then caps its
+own address space
 with ``RLIMIT_AS`` so an allocation beyond the budget fails inside torch (and is reported)
 instead of growing until the machine's OOM killer ends every session. Requests and results
 are length-prefixed plain-data pickles on the original stdin/stdout; anything else written
@@ -49,21 +50,21 @@ def limit_memory(budget_mb: int) -> None:
 def handle(request: dict[str, Any]) -> dict[str, Any]:
     from dataclasses import asdict
 
-    from engine import wire
-    from engine.curve import curve_values
     from engine.errors import ProgramRefused
     from engine.limits import Limits
-    from engine.run import RunOptions, run_in_process
+    from engine.running.curve import curve_values
+    from engine.running.run import RunOptions, run_in_process
+    from engine.sandbox import wire
 
     if request["op"] == "ping":
         return {"pong": True}
-    from engine import progress
+    from engine.running import progress
 
     progress.CURRENT.mark(progress.CHECKING)  # a new program: nothing of it ran yet
     # the memory budget this worker really has, for the messages that name it
     limits = Limits(**{**request["limits"], "memory_limit_mb": BUDGET_MB})
     if request["op"] == "formula":
-        from engine.analytic import formula_in_process
+        from engine.teaching.analytic import formula_in_process
 
         try:
             formula = formula_in_process(request["source"], request["inputs"],
@@ -73,7 +74,7 @@ def handle(request: dict[str, Any]) -> dict[str, Any]:
             return {"error": asdict(refusal.error)}
         return {"error": None, "formula": wire.encode_formula(formula)}
     if request["op"] == "gradients":
-        from engine.analytic import gradients_in_process
+        from engine.teaching.analytic import gradients_in_process
 
         try:
             values = gradients_in_process(request["source"], request["inputs"],
@@ -95,7 +96,7 @@ def handle(request: dict[str, Any]) -> dict[str, Any]:
         names = ("ys", "dys", "d2ys")[:len(values)]
         return {"error": None, **{k: wire.encode_array(v) for k, v in zip(names, values)}}
     if request["op"] == "gradient_graph":
-        from engine.higher import gradient_graph_in_process
+        from engine.running.higher import gradient_graph_in_process
 
         return wire.encode_result(gradient_graph_in_process(
             request["source"], request["inputs"], request["wrt"], options, limits))
@@ -103,15 +104,15 @@ def handle(request: dict[str, Any]) -> dict[str, Any]:
 
 
 def warm_up() -> None:
-    from engine.curve import curve_in_process
     from engine.limits import DEFAULT_LIMITS
-    from engine.run import RunOptions, run_in_process
+    from engine.running.curve import curve_in_process
+    from engine.running.run import RunOptions, run_in_process
 
     run_in_process("y = torch.sin(x ** 2).mean() + torch.cat([x[None], x[None]]).sum()",
                    {"x": 1.0})
     curve_in_process("y = torch.sin(x ** 2)", {"x": 1.0}, "x", -1.0, 1.0, 11, RunOptions(),
                      DEFAULT_LIMITS)
-    from engine.analytic import formula_in_process  # sympy: about a second to import
+    from engine.teaching.analytic import formula_in_process  # sympy: about a second to import
 
     formula_in_process("y = torch.sigmoid(torch.sin(x ** 2))", {"x": 1.0}, "x", -1.0, 1.0,
                        11, None, DEFAULT_LIMITS)
@@ -127,13 +128,14 @@ def main() -> None:
 
     import torch
 
-    from engine import wire
+    from engine.sandbox import wire
 
     torch.set_num_threads(1)
     torch.set_num_interop_threads(1)
-    import engine.curve
-    import engine.run  # noqa: F401
-    from engine import explain, progress
+    import engine.running.curve
+    import engine.running.run  # noqa: F401
+    from engine.running import progress
+    from engine.teaching import explain
 
     warm_up()  # first use of vmap and autograd costs ~1 s: pay it before the first learner
     if len(sys.argv) > 2:

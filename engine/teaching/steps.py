@@ -1,6 +1,6 @@
 """The backward pass step by step: what each node received, what it sent on, and why.
 
-Torch runs backward node by node; :class:`engine.graph.GraphRecorder` hooks every node and
+Torch runs backward node by node; :class:`engine.running.graph.GraphRecorder` hooks every node and
 keeps, in torch's own execution order, the gradient that arrived, the gradients sent to
 each input and the values the node saved for backward (read inside the hook, before a
 backward without ``retain_graph`` frees them). This module turns that into one step per
@@ -25,7 +25,7 @@ from typing import Any
 
 import torch
 
-from engine.summary import format_number, format_summary, summarize
+from engine.running.summary import format_number, format_summary, summarize
 
 MAX_STEPS = 400  # nodes whose saved values are kept for the chain-rule text
 

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import ast
 
-from engine.language import RESERVED
+from engine.language.tables import RESERVED
 from engine.limits import DEFAULT_LIMITS
 
 

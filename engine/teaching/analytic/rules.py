@@ -5,7 +5,7 @@ entry per spelling in the language (``torch.sin``, ``F.relu``, ``math.sin``, bar
 ``.sin`` for the tensor method), each a :class:`Rule` saying how the arguments become
 sympy expressions. When no sympy function fits, write a small builder above the table
 (sympy expressions in, one out, as ``_sigmoid`` or ``_clamp``), using only sympy functions
-the evaluator table :data:`engine.analytic.numeric.NUMPY` knows (add it there too if not).
+the evaluator table :data:`engine.teaching.analytic.numeric.NUMPY` knows (add it there too if not).
 
 At a kink (relu at 0, clamp at a bound, abs at 0) there is no textbook derivative; the
 formula's Heaviside(0) = 1/2 gives the average of the two sides there, where autograd
@@ -23,7 +23,7 @@ from typing import Any
 
 import sympy
 
-from engine.analytic.bounds import MAX_BITS
+from engine.teaching.analytic.bounds import MAX_BITS
 
 # The line every "no formula" refusal ends with: what the derivative by hand does cover.
 COVERS = "the derivative by hand covers scalar math (+ - * / **, sin, exp, log, sigmoid, relu, ...)"
@@ -216,7 +216,7 @@ _2 = ("input", "other")
 # === THE TABLE: language functions as mathematics ===================================
 RULES: dict[str, Rule] = {
     # This is the one place to add a function to the derivative by hand. Keys are the
-    # language's own names (engine/language.py): ``torch.sin``, ``F.relu``, ``math.sin``,
+    # language's own names (engine/language/tables.py): ``torch.sin``, ``F.relu``, ``math.sin``,
     # bare ``sin``, and ``.sin`` for the tensor method. A key missing here is refused with
     # "No formula by hand for ...". tests/test_analytic.py checks every key is in the
     # language, and the numbers against torch.autograd. A builder may use any sympy
@@ -323,7 +323,7 @@ RULES: dict[str, Rule] = {
 IGNORED_KEYWORDS = frozenset({"dtype", "inplace", "keepdim", "requires_grad"})
 
 # Tensor methods called for what they do to their tensor, not for a result (as in
-# engine.interpreter): the receiver's variable takes the new value (its aliases too), and
+# engine.running.interpreter): the receiver's variable takes the new value (its aliases too), and
 # a line calling one is never the output. backward() records what it was called on.
 BOOKKEEPING = frozenset({"add_", "sub_", "mul_", "div_", "pow_", "neg_", "clamp_",
                          "zero_", "fill_", "copy_", "detach_", "requires_grad_",

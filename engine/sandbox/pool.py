@@ -1,10 +1,10 @@
 """Worker processes that run programs where a runaway can be stopped for real.
 
 Streamlit runs every session's script in a thread of one server process, and a thread
-cannot be killed. So each run goes to a worker process (``engine.worker``) with a memory
+cannot be killed. So each run goes to a worker process (``engine.sandbox.worker``) with a memory
 cap; the server waits for the answer with a deadline and, if it passes, kills the worker,
 reports the timeout and starts a fresh worker in the background. Other users' runs go on
-in the other workers. Results come back as plain data (:mod:`engine.wire`).
+in the other workers. Results come back as plain data (:mod:`engine.sandbox.wire`).
 
 Workers are started with ``subprocess`` (a fresh interpreter: no fork of a threaded server
 holding torch) and reused for many runs; import torch costs about a second once.
@@ -27,15 +27,17 @@ from typing import Any
 
 import numpy as np
 
-from engine import explain, progress, wire
-from engine.curve import curve_grid
 from engine.errors import ProgramError, ProgramRefused
-from engine.formula import Formula
 from engine.limits import DEFAULT_LIMITS, Limits
-from engine.run import RunOptions, RunResult
-from engine.worker import HEADER, write_message
+from engine.running import progress
+from engine.running.curve import curve_grid
+from engine.running.run import RunOptions, RunResult
+from engine.sandbox import wire
+from engine.sandbox.worker import HEADER, write_message
+from engine.teaching import explain
+from engine.teaching.formula import Formula
 
-PROJECT_ROOT = Path(__file__).resolve().parent.parent
+PROJECT_ROOT = Path(__file__).resolve().parents[2]
 GRACE_S = 1.0  # on top of the program's time limit: pickling, the pipe
 START_TIMEOUT_S = 60.0
 
@@ -54,7 +56,7 @@ class Worker:
     def __init__(self, memory_mb: int) -> None:
         self.memory_mb = memory_mb
         self.proc: subprocess.Popen[bytes] | None = None
-        # where the program is (engine.progress), still readable after a kill
+        # where the program is (engine.running.progress), still readable after a kill
         fd, self.progress_path = tempfile.mkstemp(prefix="autograd-progress-")
         os.close(fd)
 
@@ -68,7 +70,7 @@ class Worker:
             OMP_NUM_THREADS="1", MKL_NUM_THREADS="1")
         progress.create(self.progress_path)
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "engine.worker", str(self.memory_mb),
+            [sys.executable, "-m", "engine.sandbox.worker", str(self.memory_mb),
              self.progress_path],
             stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=None, env=env,
             cwd=str(PROJECT_ROOT), bufsize=0)
@@ -87,7 +89,7 @@ class Worker:
         self.proc = None
 
     def last_place(self) -> progress.Place:
-        """Where the last program was when the worker ended (see engine.progress)."""
+        """Where the last program was when the worker ended (see engine.running.progress)."""
         return progress.read_file(self.progress_path)
 
     def remove_files(self) -> None:
@@ -212,7 +214,7 @@ class WorkerPool:
               n: int, options: RunOptions, limits: Limits,
               order: int = 1) -> tuple[np.ndarray, ...]:
         """(xs, ys, dys), or with ``order=2`` also d2ys, computed in a worker
-        (engine.curve.curve_values); the grid is recomputed here, not sent."""
+        (engine.running.curve.curve_values); the grid is recomputed here, not sent."""
         reply = self._call({"op": "curve", "source": source, "inputs": _plain_inputs(inputs),
                             "wrt": wrt, "lo": float(lo), "hi": float(hi), "n": int(n),
                             "order": int(order), "options": _plain_options(options),
@@ -229,7 +231,7 @@ class WorkerPool:
 
     def gradient_graph(self, source: str, inputs: dict[str, Any], wrt: str,
                        options: RunOptions, limits: Limits) -> RunResult:
-        """The gradient's own graph (engine.higher.gradient_graph_in_process), in a
+        """The gradient's own graph (engine.running.higher.gradient_graph_in_process), in a
         worker: a RunResult, decoded from plain data like :meth:`run`'s."""
         reply = self._call({"op": "gradient_graph", "source": source,
                             "inputs": _plain_inputs(inputs), "wrt": wrt,
@@ -241,7 +243,7 @@ class WorkerPool:
 
     def formula(self, source: str, inputs: dict[str, Any], wrt: str, lo: float | None,
                 hi: float | None, n: int, output: str | None, limits: Limits) -> Formula:
-        """The derivative by hand (engine.analytic), computed in a worker."""
+        """The derivative by hand (engine.teaching.analytic), computed in a worker."""
         reply = self._call({"op": "formula", "source": source,
                             "inputs": _plain_inputs(inputs), "wrt": wrt,
                             "lo": None if lo is None else float(lo),
@@ -253,7 +255,7 @@ class WorkerPool:
 
     def gradients(self, source: str, inputs: dict[str, Any], names: list[str],
                   output: str | None, limits: Limits) -> dict[str, float | None]:
-        """Gradients by hand (engine.analytic.gradients_in_process), in a worker. The
+        """Gradients by hand (engine.teaching.analytic.gradients_in_process), in a worker. The
         reply is plain data: each value is checked to be a float or None."""
         reply = self._call({"op": "gradients", "source": source,
                             "inputs": _plain_inputs(inputs), "names": list(names),

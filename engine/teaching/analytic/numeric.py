@@ -3,7 +3,7 @@
 No code generation (sympy's code generator execs the source it writes): :func:`evaluate`
 walks the tree itself, each distinct node once, children first, with :data:`NUMPY`, a
 small table from sympy node classes to numpy functions. A builder in
-:mod:`engine.analytic.rules` may use only the sympy functions this table knows.
+:mod:`engine.teaching.analytic.rules` may use only the sympy functions this table knows.
 """
 
 from __future__ import annotations

@@ -18,7 +18,7 @@ One job per module:
 
 Security. Nothing here turns text into code: no eval, exec, compile, sympy's text parsers
 or its code generator (which execs the source it writes); a test greps every file of this
-package for them. The program first passes :func:`engine.checker.check_program`; the walk
+package for them. The program first passes :func:`engine.language.checker.check_program`; the walk
 then goes over the checked ``ast`` and builds sympy objects directly, from the table
 ``RULES`` and the checker's resolution of each call. Numbers come from ``NUMPY``, a small
 walker from sympy node classes to numpy. Symbols are ``sympy.Symbol(..., real=True)``
@@ -35,17 +35,17 @@ from typing import Any
 import numpy as np
 import sympy
 
-from engine.analytic.bounds import LATEX_MAX_CHARS, LATEX_MAX_NODES, MAX_DERIVATIVE_WORK
-from engine.analytic.numeric import evaluate, plan
-from engine.analytic.rules import NOTES, RULES
-from engine.analytic.values import Leaf
-from engine.analytic.walker import Walker
-from engine.checker import check_program
-from engine.curve import check_range
 from engine.errors import ProgramRefused, refuse
-from engine.formula import Formula
-from engine.inputs import make_input
+from engine.language.checker import check_program
 from engine.limits import Limits
+from engine.running.curve import check_range
+from engine.running.inputs import make_input
+from engine.teaching.analytic.bounds import LATEX_MAX_CHARS, LATEX_MAX_NODES, MAX_DERIVATIVE_WORK
+from engine.teaching.analytic.numeric import evaluate, plan
+from engine.teaching.analytic.rules import NOTES, RULES
+from engine.teaching.analytic.values import Leaf
+from engine.teaching.analytic.walker import Walker
+from engine.teaching.formula import Formula
 
 __all__ = ["RULES", "formula_in_process", "gradients_in_process"]
 

@@ -2,7 +2,7 @@
 
 The checker is the security boundary. It walks the ``ast`` with an explicit stack (no
 recursion, so no nesting can overflow it), resolves every name and attribute statically
-against the tables in :mod:`engine.language`, and refuses anything else with a sentence a
+against the tables in :mod:`engine.language.tables`, and refuses anything else with a sentence a
 learner understands and the line and column it is at. What it accepts can only compute
 with tensors and numbers: modules and functions can be called but never become values,
 text appears only in ``print`` and in a few enumerated keyword values, and there are no
@@ -22,8 +22,8 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Any
 
-from engine import language as L
 from engine.errors import ProgramError, ProgramRefused, refuse
+from engine.language import tables as L
 from engine.limits import Limits
 
 # What each kind of AST node is, for the message when it is refused.

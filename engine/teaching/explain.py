@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-from engine import progress
+from engine.running import progress
 
 # Why a value was not recorded by autograd, as the dataflow names it.
 WHY_NOT_RECORDED: dict[str, str] = {
@@ -268,7 +268,7 @@ def non_finite_warning(origin: Mapping[str, Any]) -> str:
 
 # -- the time and memory limits ---------------------------------------------------------------
 def _while(stage: int, line: int | None) -> str:
-    """When a limit hit, from engine.progress's stage and line."""
+    """When a limit hit, from engine.running.progress's stage and line."""
     if stage == progress.RUNNING and line:
         return f"while line {line} was running"
     if stage == progress.AFTER_RUN:

@@ -2,7 +2,7 @@
 
 :func:`run_in_process` is the whole pipeline in the calling process. The public
 :func:`engine.run_program` sends it to a worker process by default (see
-:mod:`engine.sandbox`), where a runaway program can be stopped for real; notebooks and
+:mod:`engine.sandbox.pool`), where a runaway program can be stopped for real; notebooks and
 tests may call it in-process with ``isolate=False``.
 """
 
@@ -16,13 +16,14 @@ from typing import Any
 
 import torch
 
-from engine import explain, progress
-from engine.checker import CheckedProgram, check_program
 from engine.errors import ProgramError, ProgramRefused
-from engine.graph import GraphRecorder
-from engine.inputs import make_input
-from engine.interpreter import Interpreter
+from engine.language.checker import CheckedProgram, check_program
 from engine.limits import DEFAULT_LIMITS, Limits
+from engine.running import progress
+from engine.running.graph import GraphRecorder
+from engine.running.inputs import make_input
+from engine.running.interpreter import Interpreter
+from engine.teaching import explain
 
 
 @dataclass

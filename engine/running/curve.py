@@ -25,10 +25,10 @@ import numpy as np
 import torch
 
 from engine.errors import ProgramError, ProgramRefused
-from engine.higher import missing_derivative_sentence
-from engine.interpreter import CurveModeStop
 from engine.limits import Limits
-from engine.run import RunOptions, TorchState, choose_output, new_interpreter, prepare
+from engine.running.higher import missing_derivative_sentence
+from engine.running.interpreter import CurveModeStop
+from engine.running.run import RunOptions, TorchState, choose_output, new_interpreter, prepare
 
 ORDERS = (1, 2)  # derivatives a curve can carry: f' and f''
 
@@ -90,7 +90,7 @@ def _curve_error_text(exc: Exception) -> str:
 
 def check_range(lo: float, hi: float, n: int, limits: Limits) -> None:
     """Refuse a curve range that is not finite, not lo < hi, or has too many points
-    (shared with engine.analytic, whose curves have the same bounds)."""
+    (shared with engine.teaching.analytic, whose curves have the same bounds)."""
     problems = []
     if not (isinstance(n, int) and 2 <= n <= limits.max_curve_points):
         problems.append(f"the number of points must be 2 to {limits.max_curve_points:,}")

@@ -20,8 +20,8 @@ from typing import Any
 
 import torch
 
-from engine.steps import MAX_STEPS, StepInput, box_tex, build_step, scalar
-from engine.summary import summarize
+from engine.running.summary import summarize
+from engine.teaching.steps import MAX_STEPS, StepInput, box_tex, build_step, scalar
 
 # Plain words for torch's backward node names (the part before "Backward").
 OP_WORDS: dict[str, str] = {
@@ -77,7 +77,7 @@ class DataflowStep:
     reason: str | None  # why not tracked: no_grad | detach | detach_option | ...
     value: Any
     # reason "from_untracked": the unrecorded values it read, each with its own reason
-    # and line (engine.untracked.source_entry)
+    # and line (engine.teaching.untracked.source_entry)
     sources: list[dict[str, Any]] = field(default_factory=list)
     # reads that require grad whose use on this line autograd did not record (y.detach())
     cut_reads: list[dict[str, Any]] = field(default_factory=list)
@@ -218,7 +218,7 @@ class GraphRecorder:
     def _steps(self, ids: dict[Any, str], nodes: list[dict[str, Any]],
                edges: list[dict[str, Any]]) -> list[dict[str, Any]]:
         """The backward pass in torch's order, one step per node, with the chain rule at
-        each (see engine.steps). Gradients come as the summaries the nodes already hold."""
+        each (see engine.teaching.steps). Gradients come as the summaries the nodes already hold."""
         data = {node["id"]: node for node in nodes}
         ordered = [n for n in sorted(self.order, key=self.order.get) if n in ids]
         if not ordered:

@@ -34,16 +34,16 @@ from typing import Any
 
 import torch
 
-from engine import language as L
-from engine.inputs import make_input
+from engine.language import tables as L
 from engine.limits import DEFAULT_LIMITS
-from engine.run import RunResult
+from engine.running.inputs import make_input
+from engine.running.run import RunResult
 
 FILENAME = "autograd_explorer.py"
 HEADER = "# Made by Autograd Explorer: paste into a notebook cell (needs torch)"
 INDENT = "    "
 WIDTH = 88  # comment lines are wrapped to this width
-# The interpreter's own list (engine.interpreter._BOOKKEEPING): method calls on an
+# The interpreter's own list (engine.running.interpreter._BOOKKEEPING): method calls on an
 # expression line that never become the program's output.
 _BOOKKEEPING = frozenset({"backward", "retain_grad", "requires_grad_", "zero_", "fill_",
                           "detach_", "add_", "sub_", "mul_", "div_", "pow_", "copy_",

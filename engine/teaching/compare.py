@@ -23,9 +23,9 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
 
-from engine.explain import WHY_NOT_RECORDED, why
-from engine.language import BARE_FUNCTIONS
-from engine.summary import summarize
+from engine.language.tables import BARE_FUNCTIONS
+from engine.running.summary import summarize
+from engine.teaching.explain import WHY_NOT_RECORDED, why
 
 
 @dataclass(frozen=True)

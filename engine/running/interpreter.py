@@ -1,10 +1,10 @@
 """Run a checked program on real torch, one statement at a time, inside its limits.
 
-The interpreter only ever calls what the checker resolved from :mod:`engine.language`.
+The interpreter only ever calls what the checker resolved from :mod:`engine.language.tables`.
 Before any operation that can make a tensor larger than its inputs it predicts the size
 (broadcast shapes, or PyTorch's ``meta`` device for creation, matmul, expand, cat, ...)
 and refuses before allocating. It counts operations and watches the clock between them.
-It tells the :class:`~engine.graph.GraphRecorder` every value it produces and every name
+It tells the :class:`~engine.running.graph.GraphRecorder` every value it produces and every name
 it assigns, so the graph can show the learner's names, values and gradients.
 """
 
@@ -21,13 +21,14 @@ from typing import Any
 
 import torch
 
-from engine import explain, progress, untracked
-from engine import language as L
-from engine.checker import CheckedProgram, UserFunction
 from engine.errors import refuse
-from engine.graph import DataflowStep, GraphRecorder, graph_key
+from engine.language import tables as L
+from engine.language.checker import CheckedProgram, UserFunction
 from engine.limits import Limits
-from engine.summary import summarize
+from engine.running import progress
+from engine.running.graph import DataflowStep, GraphRecorder, graph_key
+from engine.running.summary import summarize
+from engine.teaching import explain, untracked
 
 _BINARY: dict[type, Callable[[Any, Any], Any]] = {
     ast.Add: operator.add, ast.Sub: operator.sub, ast.Mult: operator.mul,
@@ -44,7 +45,7 @@ _COMPARE: dict[type, Callable[[Any, Any], Any]] = {
 }
 ECHO_CHARS = 2_000  # one displayed value at most
 RANDOM_DRAWS_KEPT = 4  # a curve keeps at most this many largest tensors' worth of draws
-# Operators in the words engine.explain uses for the operation that made a NaN.
+# Operators in the words engine.teaching.explain uses for the operation that made a NaN.
 _OPERATOR_WORDS: dict[type, str] = {
     ast.Add: "add", ast.Sub: "subtract", ast.Mult: "multiply", ast.Div: "divide",
     ast.FloorDiv: "divide", ast.Mod: "remainder", ast.Pow: "power", ast.MatMult: "matmul",
@@ -280,7 +281,7 @@ class Interpreter:
     def _why_untracked(self, value: torch.Tensor, expr: ast.AST | None, reads: list[str],
                        cut: list[dict[str, Any]]) -> tuple[str | None, list[dict[str, Any]]]:
         """The line's own reason, else one worked out from the unrecorded values it read
-        (never their reason passed on as if it were this line's: see engine.untracked)."""
+        (never their reason passed on as if it were this line's: see engine.teaching.untracked)."""
         own = untracked.own_reason(value, expr, self.program, self.no_grad_option, cut)
         if own is not None:
             return own, []
@@ -400,7 +401,7 @@ class Interpreter:
     def _tick(self, node: ast.AST) -> None:
         self.current = node
         line = getattr(node, "lineno", 0)
-        # where a server that has to kill this worker will say it was (engine.progress)
+        # where a server that has to kill this worker will say it was (engine.running.progress)
         progress.CURRENT.mark(progress.RUNNING, line, getattr(node, "col_offset", -1) + 1)
         self.operations += 1
         if self.operations > self.limits.max_operations:

@@ -1,0 +1,1 @@
+"""The worker processes that run programs with real time and memory limits."""
