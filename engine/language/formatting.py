@@ -144,9 +144,9 @@ def _shown_method(value: object) -> Callable[[], str] | None:
 def _not_showable(value: object) -> TypeError:
     """The error for a value outside the language's value set."""
     return TypeError(
-        f"a {type_name(value)} cannot be turned into text here: only numbers, strings, "
-        "lists, tuples, dicts, ranges, tensors and the program's own functions and values "
-        "can be shown"
+        f"a value of type {type_name(value)} cannot be turned into text here: only numbers, "
+        "strings, lists, tuples, dicts, ranges, tensors and the program's own functions and "
+        "values can be shown"
     )
 
 
@@ -222,15 +222,15 @@ def _render(value: object, *, top_as_str: bool, max_chars: int) -> str:
         if cls not in _CONTAINER_TYPES:
             out.add(_leaf_text(item, as_str=False, room=out.room))
             continue
-        if not item:
-            out.add(_EMPTY[cls])
-            continue
         if id(item) in on_path:
             out.add(_CYCLE[cls])
             continue
-        depth += 1
         items += len(item)  # type: ignore[arg-type]
-        _check_container_bounds(depth, items)
+        _check_container_bounds(depth + 1, items)
+        if not item:
+            out.add(_EMPTY[cls])
+            continue
+        depth += 1
         on_path.add(id(item))
         stack.extend(_container_steps(item))
     return out.text()
