@@ -528,26 +528,27 @@ def test_str_format_refuses_attribute_and_index_walking(template: str) -> None:
 
 # --------------------------------------------------------------------------- attacks
 
-BOMBS: list[Callable[[], object]] = [
-    lambda: format_field(1, ">1000000000"),
-    lambda: format_field(1, ">1001"),
-    lambda: format_field(1.0, ".1000000000f"),
-    lambda: format_field("a", "<" + "9" * 1_000_000),
-    lambda: format_field(1, ">\u0661\u0660\u0660\u0660\u0660\u0660\u0660"),  # unicode digits
-    lambda: format_field(torch.tensor(1.0), "010000000000.3f"),
-    lambda: format_fstring_parts([FormattedPart(1, None, format_fstring_parts(
-        [">", FormattedPart(10**9)]))]),
-    lambda: str_format("{:>1000000000}", [1], {}),
-    lambda: str_format("{:>{}}", [1, 10**9], {}),
-    lambda: str_format("{:.{}f}", [1.0, 10**9], {}),
-    lambda: str_format("{:{w}}", ["x"], {"w": 10**100}),
-    lambda: percent_format("%*d", (10**9, 1)),
-    lambda: percent_format("%-*d", (-(10**9), 1)),
-    lambda: percent_format("%.*f", (10**9, 1.0)),
-    lambda: percent_format("%1000000000d", 1),
-    lambda: percent_format("%.1000000000f", 1.0),
-    lambda: percent_format("%(a)1000000000s", {"a": 1}),
-    lambda: percent_format("%1001s", "x"),
+BOMBS = [  # each: a call that must be refused fast; the id says what it tries
+    pytest.param(lambda: format_field(1, ">1000000000"), id="field >1e9"),
+    pytest.param(lambda: format_field(1, ">1001"), id="field >1001"),
+    pytest.param(lambda: format_field(1.0, ".1000000000f"), id="field .1e9f"),
+    pytest.param(lambda: format_field("a", "<" + "9" * 1_000_000), id="field 1e6 nines"),
+    pytest.param(lambda: format_field(1, ">\u0661" + "\u0660" * 6), id="field unicode digits"),
+    pytest.param(lambda: format_field(torch.tensor(1.0), "010000000000.3f"),
+                 id="tensor 0-padded"),
+    pytest.param(lambda: format_fstring_parts([FormattedPart(1, None, format_fstring_parts(
+        [">", FormattedPart(10**9)]))]), id="fstring nested width"),
+    pytest.param(lambda: str_format("{:>1000000000}", [1], {}), id="format >1e9"),
+    pytest.param(lambda: str_format("{:>{}}", [1, 10**9], {}), id="format nested width"),
+    pytest.param(lambda: str_format("{:.{}f}", [1.0, 10**9], {}), id="format nested precision"),
+    pytest.param(lambda: str_format("{:{w}}", ["x"], {"w": 10**100}), id="format named width"),
+    pytest.param(lambda: percent_format("%*d", (10**9, 1)), id="percent star width"),
+    pytest.param(lambda: percent_format("%-*d", (-(10**9), 1)), id="percent negative star"),
+    pytest.param(lambda: percent_format("%.*f", (10**9, 1.0)), id="percent star precision"),
+    pytest.param(lambda: percent_format("%1000000000d", 1), id="percent literal width"),
+    pytest.param(lambda: percent_format("%.1000000000f", 1.0), id="percent literal precision"),
+    pytest.param(lambda: percent_format("%(a)1000000000s", {"a": 1}), id="percent key width"),
+    pytest.param(lambda: percent_format("%1001s", "x"), id="percent 1001"),
 ]
 
 
