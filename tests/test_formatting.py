@@ -270,6 +270,16 @@ def test_long_text_is_refused() -> None:
     assert display_repr([1, 2, 3], max_chars=9) == "[1, 2, 3]"
 
 
+def test_a_precision_can_cut_a_long_string_short() -> None:
+    """The string exists already; only the shown text has to be small."""
+    long_text = "a" * 200_000
+    assert percent_format("%.3s", long_text) == "aaa"
+    assert format_field(long_text, ".3", "s") == format_field(long_text, ".3") == "aaa"
+    assert str_format("{!s:.2}", [long_text], {}) == "aa"
+    with pytest.raises(FormatLimit):
+        percent_format("%.3r", long_text)  # its repr would be a new 200,002-character text
+
+
 def test_interpreter_objects_use_shown_everywhere() -> None:
     fn = Shown()
     assert display_str(fn) == display_repr(fn) == "<function f>"

@@ -289,9 +289,13 @@ def display_repr(value: object, *, max_chars: int = MAX_CHARS) -> str:
 
 
 def _convert(value: object, conversion: str, max_chars: int) -> str:
-    """The ``!s`` / ``!r`` / ``!a`` conversion, with CPython's error for anything else."""
+    """The ``!s`` / ``!r`` / ``!a`` conversion, with CPython's error for anything else.
+
+    A str under ``!s`` is returned as it is (no copy, no length check): a precision may
+    still cut it short, as in ``'%.3s' % long_text``.
+    """
     if conversion == "s":
-        return display_str(value, max_chars=max_chars)
+        return value if type(value) is str else display_str(value, max_chars=max_chars)
     if conversion == "r":
         return display_repr(value, max_chars=max_chars)
     if conversion == "a":
@@ -732,9 +736,7 @@ def _percent_piece(spec: _PercentSpec, value: object, position: int, max_chars: 
     is applied to it with a spec rebuilt from the validated, bounded parts."""
     kind = spec.kind
     if kind in "sra":
-        text = display_str(value, max_chars=max_chars) if kind == "s" else display_repr(
-            value, max_chars=max_chars)
-        plain: object = _ascii(text) if kind == "a" else text
+        plain: object = _convert(value, kind, max_chars)
         kind = "s"
     elif kind in "diuoxX":
         plain = _percent_integer(kind, value)
