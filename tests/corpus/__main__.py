@@ -1,0 +1,54 @@
+"""``python -m tests.corpus [DIRECTORY]``: one line per corpus program, then the figures.
+
+Without DIRECTORY the committed corpus (tests/corpus/) runs; a directory of other programs
+in the same two-header-line format runs the same way.
+"""
+
+from __future__ import annotations
+
+import re
+import sys
+from collections import Counter
+from pathlib import Path
+
+from tests.corpus import CORPUS_DIR, EQUAL, REFUSED, counts, programs, verdict
+
+
+def _line(status: str, name: str, detail: str) -> str:
+    return f"{status:<48} {name:<44} {detail}".rstrip()
+
+
+def reason(message: str) -> str:
+    """The first sentence of a refusal, so equal reasons group together; imports group by
+    their package (``import torch.func.grad`` and ``.jacrev`` are one missing feature)."""
+    first = message.split(". ")[0].split(": ")[0]
+    imported = re.match(r"`import ([\w.]+?)(?:\.\w+)?(?: as \w+)?` is not available", first)
+    if imported and imported.group(1) != "torch":
+        return f"`import {imported.group(1)}...` is not available"
+    return first[:90]
+
+
+def main(argv: list[str]) -> int:
+    directory = Path(argv[0]) if argv else CORPUS_DIR
+    paths = programs(directory)
+    verdicts = [verdict(path) for path in paths]
+    for v in verdicts:
+        if v.status == EQUAL:
+            detail = ""
+        elif v.message:
+            detail = f"line {v.line}: {v.message}"
+        else:
+            detail = v.differences[0] if v.differences else ""
+        print(_line(v.status, v.name, detail.splitlines()[0] if detail else ""))
+    equal, total, core_equal, core_total = counts(verdicts, paths)
+    reasons = Counter(reason(v.message) for v in verdicts if v.status == REFUSED)
+    print("\ntop refusal reasons (nn/optim/classes aside):")
+    for why, n in reasons.most_common(12):
+        print(f"  {n:3d}  {why}")
+    print(f"\n{equal}/{total} accepted and equal")
+    print(f"{core_equal}/{core_total} accepted and equal, nn/optim/classes aside")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main(sys.argv[1:]))
