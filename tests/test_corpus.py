@@ -72,3 +72,62 @@ def test_accepted_and_equal_count_does_not_fall() -> None:
     assert core_equal >= MIN_ACCEPTED, (
         f"only {core_equal}/{core_total} programs (nn/optim/classes aside) are accepted and "
         f"equal to plain torch; at least {MIN_ACCEPTED} were before")
+
+
+# The comparison itself: it must catch what it is there to catch.
+
+def _plain(tmp_path: Path, source: str):
+    path = tmp_path / "prog.py"
+    path.write_text(source, encoding="utf-8")
+    return run_plain(path)
+
+
+def test_compare_catches_a_wrong_grad_and_a_missing_leaf(tmp_path: Path) -> None:
+    import torch
+
+    from engine import RunResult
+    from tests.corpus import compare
+
+    plain = _plain(tmp_path, "import torch\nx = torch.tensor(3.0, requires_grad=True)\n"
+                             "(x * x).backward()\nprint(x.grad)\n")
+    assert plain.leaves()["x"].grad == 6.0
+    right = RunResult(grads={"x": torch.tensor(6.0)}, printed="tensor(6.)\n")
+    assert compare(plain, right) == []
+    wrong = RunResult(grads={"x": torch.tensor(6.5)}, printed="tensor(6.)\n")
+    assert any("x.grad" in d for d in compare(plain, wrong))
+    missing = RunResult(grads={}, printed="tensor(6.)\n")
+    assert any("does not list" in d for d in compare(plain, missing))
+
+
+def test_printed_numbers_compare_within_float_noise_only() -> None:
+    from tests.corpus import texts_differ
+
+    assert texts_differ("loss 0.123456789\n", "loss 0.1234567891\n") is None
+    assert texts_differ("loss 0.1235\n", "loss 0.1236\n") is not None
+    assert texts_differ("loss 1\n", "Loss 1\n") is not None
+    assert texts_differ("<SumBackward0 object at 0x7f12>", "<SumBackward0 object at 0x9a>") is None
+    assert texts_differ("<SumBackward0 object at 0x7f12>", "SumBackward0") is not None
+
+
+def test_plain_run_shows_the_last_expression_like_a_notebook(tmp_path: Path) -> None:
+    from engine import RunResult
+    from tests.corpus import compare
+
+    plain = _plain(tmp_path, "import torch\nx = torch.arange(3.0)\nx * 2\n")
+    assert plain.out_text() == "tensor([0., 2., 4.])"
+    echo = {"line": 3, "code": "x * 2", "text": "tensor([0., 2., 4.])", "out": True}
+    assert compare(plain, RunResult(echoes=[echo])) == []
+    echo_wrong = {**echo, "text": "tensor([0., 2., 5.])"}
+    assert compare(plain, RunResult(echoes=[echo_wrong])) != []
+    assert compare(plain, RunResult()) != []
+
+
+def test_plain_run_leaves_the_global_torch_state_alone(tmp_path: Path) -> None:
+    import torch
+
+    before = torch.random.get_rng_state()
+    plain = _plain(tmp_path, "import torch\ntorch.set_grad_enabled(False)\n"
+                             "torch.set_default_dtype(torch.float64)\nx = torch.randn(3)\n")
+    assert plain.error is None
+    assert torch.is_grad_enabled() and torch.get_default_dtype() == torch.float32
+    assert torch.equal(torch.random.get_rng_state(), before)
