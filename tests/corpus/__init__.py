@@ -92,6 +92,7 @@ class Verdict:
     message: str = ""
     line: int | None = None
     kind: str | None = None
+    plain_error: str | None = None  # a corpus entry must run in plain torch: None
 
 
 def programs(directory: Path = CORPUS_DIR) -> list[Path]:
@@ -249,8 +250,9 @@ def verdict(path: Path) -> Verdict:
     """The program's verdict, computed once per process (tests and the summary share it)."""
     plain = run_plain(path)
     if plain.error is not None:
-        return Verdict(path.stem, DIFFERENT,
-                       [f"plain torch fails: {type(plain.error).__name__}: {plain.error}"])
+        failure = f"{type(plain.error).__name__}: {plain.error}"
+        return Verdict(path.stem, DIFFERENT, [f"plain torch fails: {failure}"],
+                       plain_error=failure)
     return classify(path, plain, run_engine(path))
 
 
