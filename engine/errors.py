@@ -20,6 +20,7 @@ class ProgramError:
     kind: str
     line: int | None = None
     col: int | None = None
+    more: tuple[ProgramError, ...] = ()  # the program's other problems, found at once
 
     def __str__(self) -> str:
         where = f"line {self.line}, column {self.col}: " if self.line else ""
@@ -27,15 +28,23 @@ class ProgramError:
 
 
 class ProgramRefused(Exception):
-    """Raised inside the engine to stop a program; carries the ProgramError to report."""
+    """Raised inside the engine to stop a program; carries the ProgramError to report.
 
-    def __init__(self, error: ProgramError) -> None:
+    ``python`` is the exception Python itself would raise here (a ValueError for
+    ``a, b = 1, 2, 3``, torch's RuntimeError for a backward without a graph): a program's
+    ``try/except`` catches the refusal as that exception, and ``print(e)`` shows its
+    text. Refusals without one (limits, the language's boundary) cannot be caught."""
+
+    def __init__(self, error: ProgramError, python: BaseException | None = None) -> None:
         super().__init__(str(error))
         self.error = error
+        self.python = python
 
 
-def refuse(message: str, node: object = None, kind: str = "refused") -> ProgramRefused:
+def refuse(message: str, node: object = None, kind: str = "refused",
+           python: BaseException | None = None) -> ProgramRefused:
     """Build the exception for ``message`` at the place of an ``ast`` node (if given)."""
     line = getattr(node, "lineno", None)
     col = getattr(node, "col_offset", None)
-    return ProgramRefused(ProgramError(message, kind, line, None if col is None else col + 1))
+    return ProgramRefused(ProgramError(message, kind, line, None if col is None else col + 1),
+                          python)

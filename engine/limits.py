@@ -12,16 +12,18 @@ class Limits:
 
     max_source_chars: int = 10_000
     max_bracket_depth: int = 40
-    max_statements: int = 200
+    max_statements: int = 400
     max_nodes: int = 4_000
     max_depth: int = 60
     max_constant: float = 1e15
     max_tensor_elements: int = 1_000_000
     max_curve_elements: int = 40_000_000
     max_curve_points: int = 1_000_001
-    max_operations: int = 20_000
-    max_backward_calls: int = 50
-    max_function_depth: int = 8
+    max_operations: int = 100_000  # each operation, call and loop iteration
+    max_backward_calls: int = 1_000  # a training loop calls it once per step
+    max_function_depth: int = 30
+    max_items: int = 100_000  # in one list, tuple, dict or set
+    max_text_chars: int = 100_000  # in one piece of text
     max_print_chars: int = 20_000
     max_input_chars: int = 20_000
     max_input_elements: int = 100_000

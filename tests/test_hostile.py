@@ -198,6 +198,8 @@ def check_case(case: Case, sentinel: Path) -> RunResult:
 
 
 # -- escape classes -------------------------------------------------------------------------
+# What Python or torch itself refuses at run time: the learner reads its error explained.
+FAILS = ("runtime", "autograd")
 ESCAPES = cases({
     # files and the os
     "open-read": "print(open('/etc/passwd').read())",
@@ -221,7 +223,6 @@ ESCAPES = cases({
     "vars": "vars()",
     "vars-of-value": "y = vars(x)",
     "dir": "y = dir(x)",
-    "type": "type(x)",
     "type-mro": "y = type(x).mro()",
     "breakpoint": "breakpoint()",
     "input-builtin": "input()",
@@ -235,7 +236,6 @@ ESCAPES = cases({
     "dunder-dict": "y = x.__dict__",
     "torch-dunder-dict": "y = torch.__dict__",
     "private-attr": "y = x._version",
-    "grad-fn-saved": "y = (x * 2).grad_fn._saved_self",
     # unicode look-alikes and invisible characters
     "fullwidth-underscore": "x._＿class＿_",
     "fullwidth-open": "ｏｐｅｎ('/etc/passwd')",
@@ -259,7 +259,7 @@ ESCAPES = cases({
     "torch.sys.modules": "torch.sys.modules",
     "torch.nn": "y = torch.nn",
     "torch.Tensor.sin": "y = torch.Tensor.sin(x)",
-    "torch.autograd.grad": "y = torch.autograd.grad(x, x)",
+    "torch.autograd.grad": Case("y = torch.autograd.grad(x, x)", FAILS),
     # dangerous torch attributes
     "torch.load": "torch.load(x)",
     "torch.load-string": "torch.load('/etc/passwd')",
@@ -274,11 +274,7 @@ ESCAPES = cases({
     "torch._C-call": "torch._C._get_tracing_state()",
     "set_default_dtype": "torch.set_default_dtype(torch.float64)",
     "set_num_threads": "torch.set_num_threads(8)",
-    "set_detect_anomaly": "torch.autograd.set_detect_anomaly(True)",
-    "with-detect-anomaly": "with torch.autograd.set_detect_anomaly(True):\n    y = x * 2",
     "use_deterministic_algorithms": "torch.use_deterministic_algorithms(True)",
-    "set_grad_enabled": "torch.set_grad_enabled(False)",
-    "with-set_grad_enabled": "with torch.set_grad_enabled(False):\n    y = x * 2",
     "set_rng_state": "torch.set_rng_state(x)",
     "torch.seed": "torch.seed()",
     "torch.random.manual_seed": "torch.random.manual_seed(1)",
@@ -296,27 +292,23 @@ ESCAPES = cases({
     "alias-print": "p = print",
     "alias-method": "y = x.sin",
     "alias-grad-mode": "y = torch.no_grad",
-    "alias-user-function": Case("def f(a):\n    return a\ng = f", line=3),
     "function-as-argument": "y = torch.relu(torch.sin)",
     "function-as-method-argument": "y = x.add(torch.sin)",
     "functions-in-where": "y = torch.where(x > 0, torch.sin, torch.cos)",
-    "user-function-as-argument": Case("def f(a):\n    return a\ny = torch.relu(f)", line=3),
+    "user-function-as-argument": Case("def f(a):\n    return a\ny = torch.relu(f)", FAILS,
+                                      line=ANY),
     "tuple-of-modules": "a, b = torch, torch",
     # format strings and text
-    "f-string": "y = f'{x}'",
     "f-string-in-print": "print(f'{x.__class__}')",
     "str-format": "y = '{0.__class__}'.format(x)",
     "str-format-in-print": "print('{0.__class__}'.format(x))",
-    "percent-format": "y = '%s' % x",
-    "percent-format-in-print": "print('%s' % x)",
-    "string-value": "y = 'abc'",
-    "string-arithmetic": "y = x * 'a'",
-    "string-to-tensor": "y = torch.tensor('1')",
-    "string-dtype": "y = torch.ones(2, dtype='float64')",
-    "string-dim": "y = x.sum(dim='a')",
+    "string-arithmetic": Case("y = x * 'a'", FAILS, line=ANY),
+    "string-to-tensor": Case("y = torch.tensor('1')", FAILS, line=ANY),
+    "string-dtype": Case("y = torch.ones(2, dtype='float64')", FAILS, line=ANY),
+    "string-dim": Case("y = x.sum(dim='a')", FAILS, line=ANY),
     "bytes": "y = b'abc'",
-    "print-end-value": "print(x, end=x)",
-    "print-other-keyword": "print(x, file=x)",
+    "print-end-value": Case("print(x, end=x)", FAILS, line=ANY),
+    "print-other-keyword": Case("print(x, file=x)", FAILS, line=ANY),
     # callables handed to methods
     "apply_-lambda": "y = x.apply_(lambda v: v)",
     "register_hook-print": "x.register_hook(print)",
@@ -324,86 +316,53 @@ ESCAPES = cases({
     "grad_fn-register_hook": "(x * 2).grad_fn.register_hook(print)",
     "map_": "x.map_(x, torch.add)",
     # syntax outside the language
-    "lambda": "f = lambda v: v",
-    "def-recursion": Case("def f(a):\n    return f(a)\ny = f(x)", line=2),
+    "def-recursion": Case("def f(a):\n    return f(a)\ny = f(x)", "limit", line=ANY),
     "mutual-recursion": Case("def f(a):\n    return g(a)\ndef g(a):\n    return f(a)\n"
-                             "y = f(x)", line=2),
-    "nested-def": Case("def f(a):\n    def g(b):\n        return b\n    return g(a)",
-                       line=2),
-    "decorator": "@torch.no_grad\ndef f(a):\n    return a",
-    "default-argument": "def f(a=1):\n    return a",
-    "varargs": "def f(*a):\n    return a",
+                             "y = f(x)", "limit", line=ANY),
     "async-def": "async def f(a):\n    return a",
-    "list-comprehension": "y = [v for v in [1, 2]]",
-    "set-comprehension": "y = {v for v in [1, 2]}",
-    "dict-comprehension": "y = {v: v for v in [1, 2]}",
-    "generator": "y = (v for v in [1])",
-    "generator-in-call": "y = torch.tensor(list(v for v in [1]))",
-    "for": "for i in [1]:\n    pass",
-    "while": "while True:\n    pass",
-    "if": "if x:\n    y = x",
-    "if-expression": "y = x if x else x",
-    "try": "try:\n    y = x\nexcept:\n    pass",
+    "while": Case("while True:\n    pass", ("limit", "timeout"), line=ANY),
+    "if": Case("if x:\n    y = x", FAILS, line=ANY),
+    "if-expression": Case("y = x if x else x", FAILS, line=ANY),
     "class": "class A:\n    pass",
     "match": "match x:\n    case 1:\n        pass",
     "import-os": "import os",
     "from-os-import-path": "from os import path",
-    "import-torch-as": "import torch as th",
-    "import-F-other-name": "import torch.nn.functional as nnf",
     "from-torch-import": "from torch import load",
     "from-torch-import-star": "from torch import *",
     "global": "global x",
-    "del": "del x",
-    "raise": "raise x",
-    "assert": "assert x",
-    "walrus": "(y := x)",
+    "raise": Case("raise x", FAILS, line=ANY),
+    "assert": Case("assert x", FAILS, line=ANY),
     "yield": "yield x",
     "await": "await x",
-    "and-or": "y = x and x",
-    "not": "y = not x",
-    "invert": "y = ~x",
+    "and-or": Case("y = x and x", FAILS, line=ANY),
+    "not": Case("y = not x", FAILS, line=ANY),
+    "invert": Case("y = ~x", FAILS, line=ANY),
     "shift": "y = x << 1",
-    "dict": "y = {1: x}",
-    "set": "y = {x}",
-    "star-args": "print(*x)",
-    "star-kwargs": "y = torch.ones(**x)",
-    "chained-assignment": "a = b = x",
-    "annotation": "y: int = 3",
+    "star-kwargs": Case("y = torch.ones(**x)", FAILS, line=ANY),
     "return-at-top": "return x",
-    "call-a-call": "y = x.sum()()",
-    "call-a-value": "y = x(1)",
+    "call-a-call": Case("y = x.sum()()", FAILS, line=ANY),
+    "call-a-value": Case("y = x(1)", FAILS, line=ANY),
     # assignment into parts and attributes
-    "subscript-assignment": "x[0] = 1",
-    "slice-assignment": "x[0:1] = x",
-    "ellipsis-assignment": "x[...] = 0",
-    "subscript-augassign": "x[0] += 1",
-    "grad-assignment": "x.grad = x",
-    "grad-augassign": "x.grad += 1",
-    "data-assignment": "x.data = x",
-    "requires_grad-assignment": "x.requires_grad = False",
+    "subscript-assignment": Case("x[0] = 1", FAILS, line=ANY),
+    "slice-assignment": Case("x[0:1] = x", FAILS, line=ANY),
+    "ellipsis-assignment": Case("x[...] = 0", FAILS, line=ANY),
+    "subscript-augassign": Case("x[0] += 1", FAILS, line=ANY),
+    "grad-augassign": Case("x.grad += 1", FAILS, line=ANY),
     "module-constant-assignment": "torch.pi = 3",
     "module-function-assignment": "F.relu = x",
     "reassign-torch": "torch = x",
-    "reassign-print": "print = x",
     # autograd internals, raw data and storage
-    "next_functions": "y = x.grad_fn.next_functions",
-    "next_functions-of-result": "y = (x * 2).grad_fn.next_functions[0][0]",
-    "grad_fn-name": "y = (x * 2).grad_fn.name()",
+    "next_functions": Case("y = x.grad_fn.next_functions", FAILS, line=ANY),
     "grad_fn-metadata": "y = (x * 2).grad_fn.metadata",
-    "data": "y = x.data",
-    "data-zero_": "x.data.zero_()",
     "storage": "y = x.untyped_storage()",
-    "numpy": "y = x.numpy()",
-    "tolist": "y = x.tolist()",
-    "to": "y = x.to(torch.float64)",
+    "numpy": Case("y = x.numpy()", FAILS, line=ANY),
     "set_": "x.set_(x)",
     "resize_": "x.resize_(10**9)",
     # keyword arguments outside the allow-list, and enumerations
-    "keyword-out": "y = torch.ones(3, out=x)",
-    "keyword-device-cuda": "y = torch.ones(3, device='cuda')",
-    "keyword-device-value": "y = torch.ones(3, device=x)",
-    "keyword-generator": "y = torch.rand(3, generator=None)",
-    "keyword-generator-value": "y = torch.rand(3, generator=x)",
+    "keyword-out": Case("y = torch.ones(3, out=x)", FAILS, line=ANY),
+    "keyword-device-cuda": Case("y = torch.ones(3, device='cuda')", FAILS, line=ANY),
+    "keyword-device-value": Case("y = torch.ones(3, device=x)", FAILS, line=ANY),
+    "keyword-generator-value": Case("y = torch.rand(3, generator=x)", FAILS, line=ANY),
     "keyword-layout": "y = torch.ones(3, layout=x)",
     "reduction-evil": "y = F.mse_loss(x, x, reduction='evil')",
     "approximate-evil": "y = F.gelu(x, approximate='evil')",
@@ -436,7 +395,7 @@ NAMED_REFUSALS = [
     ("y = __builtins__", "`__builtins__` is one of Python's internal double-underscore", 1,
      5, "x.shape"),
     ("y = torch.__dict__", "`.__dict__` is one of Python's internal", 1, 11, "x.grad"),
-    ("y = (x * 2).frobnicate()", "The tensor method `.frobnicate()`", 1, 13, ""),
+    ("y = (x * 2).frobnicate()", "The method `.frobnicate()`", 1, 13, ""),
     ("y = x.sum().bar", "The attribute `.bar`", 1, 13, ""),
 ]
 
@@ -455,8 +414,9 @@ def test_refusal_names_the_real_problem_at_its_place(source, message, line, col,
 
 
 def test_text_from_grad_fn_cannot_reach_a_keyword(sentinel: Path):
-    check_case(Case("r = (x * 2).grad_fn\ny = F.mse_loss(x, x, reduction=r)", line=2),
-               sentinel)
+    r = check_case(Case("r = (x * 2).grad_fn\ny = F.mse_loss(x, x, reduction=r)", FAILS,
+                        line=2), sentinel)
+    assert "not a grad_fn" in r.error.message
 
 
 def test_allowed_enumerated_text_still_runs():
@@ -499,14 +459,14 @@ def _doubling_chain(times: int) -> str:
 
 def _exponential_calls() -> str:
     defs = "def f0(a):\n    return a + 1\n" + "".join(
-        f"def f{i}(a):\n    return f{i - 1}(f{i - 1}(a))\n" for i in range(1, 8))
-    return defs + "y = f7(x)\n" * 60
+        f"def f{i}(a):\n    return f{i - 1}(f{i - 1}(a))\n" for i in range(1, 11))
+    return defs + "y = f10(x)\n" * 60
 
 
 def _deep_calls() -> str:
     defs = "def f0(a):\n    return a\n" + "".join(
-        f"def f{i}(a):\n    return f{i - 1}(a)\n" for i in range(1, 12))
-    return defs + "y = f11(x)"
+        f"def f{i}(a):\n    return f{i - 1}(a)\n" for i in range(1, 40))
+    return defs + "y = f39(x)"
 
 
 def _nested_with(depth: int) -> str:
@@ -576,14 +536,16 @@ BOMBS = cases({
     "nested-with-70": Case(_nested_with(70), kind="limit", line=ANY),
     "program-200KB": Case("y = x + 1  # padding\n" * 10_000, kind="limit", line=None),
     "statements-10000": Case("y = x\n" * 10_000, kind="limit", line=None),
-    "statements-10000-long-source-allowed": Case("y = x\n" * 10_000, kind="limit", line=201,
+    "statements-10000-long-source-allowed": Case("y = x\n" * 10_000, kind="limit",
+                                                 line=Limits().max_statements + 1,
                                                  limits=BIG_SOURCE),
     # work
     "backward-1000-times": Case(
         "y = (x * 2).sum()\n" + "y.backward(retain_graph=True)\n" * 1000, kind="limit",
         line=52, limits=Limits(max_source_chars=10**6, max_statements=10**4,
                                max_nodes=10**6)),
-    "exponential-function-calls": Case(_exponential_calls(), kind="limit", line=ANY,
+    "exponential-function-calls": Case(_exponential_calls(), kind=("limit", "timeout"),
+                                       line=ANY,
                                        inputs=SCALAR),
     "deep-function-calls": Case(_deep_calls(), kind="limit", line=ANY, inputs=SCALAR),
     "print-1MB": Case("a = torch.arange(1000.)\n" + "print(a, a, a, a, a, a, a, a, a, a)\n" * 20,
@@ -650,14 +612,14 @@ PYTHON_SIZE_BOMBS = [b.replace("(n", "(5000").replace(" n)", " 5000)").replace("
 def materialised(monkeypatch):
     """Sizes of every tensor larger than the limit that an operation actually produced."""
     seen: list[int] = []
-    original = engine_interpreter.Interpreter._produced
+    original = engine_interpreter.Interpreter.produced
 
     def spy(self, node, value, *operation):
         if isinstance(value, torch.Tensor) and value.numel() > self._tensor_limit():
             seen.append(value.numel())
         return original(self, node, value, *operation)
 
-    monkeypatch.setattr(engine_interpreter.Interpreter, "_produced", spy)
+    monkeypatch.setattr(engine_interpreter.Interpreter, "produced", spy)
     return seen
 
 
@@ -838,3 +800,169 @@ def test_shared_worker_pool_refuses_and_still_computes(sentinel: Path):
     r = run_program("print('hello', x)\ny = torch.sin(x)", {"x": "0"})
     assert r.error is None and r.printed == "hello tensor(0., requires_grad=True)\n"
     assert r.grads["x"].item() == pytest.approx(1.0)
+
+
+# -- issue 16: the attack class of every new construct --------------------------------------
+# Each is refused (or stopped by a limit) with a sentence and no side effect; where Python
+# would raise, the error the learner reads names it. The construct itself works (tests/
+# test_language.py); these are what an attacker does with it.
+LANGUAGE_ATTACKS = cases({
+    # format strings walking attributes or indexes of a value
+    "format-field-attribute": Case("s = '{0.__class__}'.format(1)", ("refused", "runtime")),
+    "format-field-index": Case("s = '{0[0]}'.format([x])", ("refused", "runtime")),
+    "format-named-attribute": Case("s = '{a.grad}'.format(a=x)", ("refused", "runtime")),
+    "fstring-dunder": "s = f'{x.__class__}'",
+    "fstring-dunder-nested": "s = f'{x:{x.__class__}}'",
+    # width and precision bombs
+    "fstring-width-bomb": Case("s = f'{1:>{10**9}}'", "limit"),
+    "fstring-precision-bomb": Case("s = f'{1.5:.{10**8}f}'", "limit"),
+    "percent-star-width-bomb": Case("s = '%*d' % (10**9, 1)", "limit"),
+    "percent-width-bomb": Case("s = '%999999999d' % 1", "limit"),
+    "format-method-width-bomb": Case("s = '{:>999999999}'.format(1)", "limit"),
+    "str-center-bomb": Case("s = 'a'.center(10**9)", "limit"),
+    # functions exposing Python's machinery
+    "lambda-code": Case("f = lambda v: v\nc = f.__code__", line=ANY),
+    "lambda-globals": Case("f = lambda v: v\ng = f.__globals__", line=ANY),
+    "def-globals": Case("def f(v):\n    return v\ng = f.__globals__['__builtins__']", line=ANY),
+    "def-closure": Case("def f(v):\n    return v\nc = f.__closure__", line=ANY),
+    "generator-frame": Case("g = (v for v in [1, 2])\nfr = g.gi_frame", line=ANY),
+    "generator-code": Case("g = (v for v in [1, 2])\nfr = g.gi_code", line=ANY),
+    "exception-traceback": Case("try:\n    y = 1 / 0\nexcept ZeroDivisionError as e:\n"
+                                "    tb = e.__traceback__\n", line=4),
+    "exception-with-traceback": Case("try:\n    y = 1 / 0\nexcept Exception as e:\n"
+                                     "    e.with_traceback(None)\n", line=4),
+    "exception-class": Case("try:\n    y = 1 / 0\nexcept Exception as e:\n"
+                            "    k = type(e).__subclasses__()\n", line=4),
+    "type-mro": "k = type(x).mro()",
+    # a builtin or a torch function handed where the program's own function goes
+    "hook-print": "x.register_hook(print)",
+    "hook-torch-function": "x.register_hook(torch.save)",
+    "hook-eval": "x.register_hook(eval)",
+    "jacobian-builtin": "J = torch.autograd.functional.jacobian(torch.sin, x)",
+    "func-grad-builtin": "g = torch.func.grad(torch.sin)",
+    "map-builtin": "m = list(map(float, [1, 2]))",
+    "sorted-key-builtin": "s = sorted([2, 1], key=abs)",
+    "builtin-as-value": "f = print",
+    "torch-function-as-value": "f = torch.sin",
+    "module-as-value": "m = torch.autograd",
+    "import-os": "import os",
+    "from-import-os": "from os import system",
+    "import-numpy": "import numpy as np",
+    "import-torch-internal": "from torch import _C",
+    "torch-save": "torch.save(x, 'SENTINEL')",
+    "torch-load": "y = torch.load('SENTINEL')",
+    # numpy values' file and buffer methods
+    "numpy-tofile": Case("a = x.detach().numpy()\na.tofile('SENTINEL')", line=2),
+    "numpy-dump": Case("a = x.detach().numpy()\na.dump('SENTINEL')", line=2),
+    "numpy-ctypes": Case("a = x.detach().numpy()\np = a.ctypes", line=2),
+    # attribute and item writes beyond the three tensor attributes
+    "set-attribute-on-function": Case("def f(v):\n    return v\nf.__code__ = None", line=ANY),
+    "set-dunder-class": "x.__class__ = int",
+    "set-grad-fn": "x.grad_fn = None",
+    "set-method": "x.sum = 1",
+    "grad-fn-raw-saved": Case("y = x * 2\ns = y.grad_fn._raw_saved_self", line=ANY),
+    "grad-fn-register-builtin": Case("y = x * 2\ny.grad_fn.register_hook(print)", line=ANY),
+    # growth in loops
+    "string-doubling": Case("s = 'ab'\nwhile True:\n    s = s + s\n", "limit", line=ANY),
+    "list-doubling": Case("a = [1]\nfor i in range(100):\n    a = a + a\n", "limit", line=ANY),
+    "list-append-forever": Case("a = []\nwhile True:\n    a.append(1)\n", "limit", line=ANY),
+    "list-repeat-bomb": Case("a = [0] * 10**9", "limit"),
+    "string-repeat-bomb": Case("s = 'a' * 10**9", "limit"),
+    "join-bomb": Case("s = ('a' * 50000).join(['b'] * 50000)", "limit"),
+    "replace-bomb": Case("s = ('a' * 50000).replace('a', 'a' * 50000)", "limit"),
+    "dict-comprehension-bomb": Case("d = {i: i for i in range(10**7)}", "limit",
+                                    line=ANY),
+    "range-list-bomb": Case("r = list(range(10**9))", "limit"),
+    # loops and recursion
+    "while-true": Case("while True:\n    pass\n", ("limit", "timeout"), line=ANY),
+    "while-true-swallowed": Case("while True:\n    try:\n        pass\n    except:\n"
+                                 "        pass\n", ("limit", "timeout"), line=ANY),
+    "recursion": Case("def f(n):\n    return f(n + 1)\ny = f(0)\n", "limit", line=ANY),
+    "recursion-caught": Case("def f(n):\n    try:\n        return f(n + 1)\n    except:\n"
+                             "        return f(n + 1)\ny = f(0)\n", ("limit", "timeout"),
+                             line=ANY),
+    "lambda-recursion": Case("f = lambda n: f(n + 1)\ny = f(0)\n", "limit", line=ANY),
+    "nested-comprehension-bomb": Case("a = [[i * j for i in range(5000)] for j in "
+                                      "range(5000)]", ("limit", "timeout"), line=ANY),
+    "generator-sum-forever": Case("def count():\n    n = 0\n    while True:\n"
+                                  "        n = n + 1\ny = count()\n", ("limit", "timeout"),
+                                  line=ANY),
+    # errors a program cannot swallow
+    "timeout-not-caught": Case("try:\n    while True:\n        pass\nexcept Exception:\n"
+                               "    print('escaped')\n", ("limit", "timeout"), line=ANY),
+    "limit-not-caught": Case("try:\n    a = torch.ones(10**8)\nexcept Exception:\n"
+                             "    print('escaped')\n", "limit", line=2),
+    # process-wide settings
+    "set-default-dtype": "torch.set_default_dtype(torch.float64)",
+    "set-num-threads": "torch.set_num_threads(1)",
+    "global-seed-method": "torch.random.manual_seed(0)",
+    "global-rng-state": "torch.set_rng_state(torch.get_rng_state())",
+    "use-deterministic": "torch.use_deterministic_algorithms(True)",
+    # old and new spellings that reach other devices
+    "cuda-tensor": Case("y = x.cuda()", "runtime"),
+    "cuda-device": Case("y = torch.ones(2, device='cuda')", "runtime"),
+})
+
+
+@pytest.mark.parametrize("case", LANGUAGE_ATTACKS)
+def test_attack_on_a_new_construct_is_refused(case: Case, sentinel: Path):
+    result = check_case(case, sentinel)
+    assert "escaped" not in result.printed
+
+
+def test_grad_mode_switched_off_by_a_statement_is_undone_after_the_run():
+    """`torch.set_grad_enabled(False)` on its own line works for the rest of the program
+    (as in Python) and is undone after the run (the torch_state fixture checks)."""
+    r = run("torch.set_grad_enabled(False)\ny = x * 2\nprint(y.requires_grad)\n"
+            "torch.set_grad_enabled(True)\nz = x * 2\nprint(z.requires_grad)\n"
+            "torch.set_grad_enabled(False)\n")
+    assert r.error is None, r.error
+    assert r.printed == "False\nTrue\n"
+    assert torch.is_grad_enabled()
+
+
+def test_anomaly_mode_is_never_switched_on_for_the_process():
+    """Anomaly mode is one process-wide flag: a program's set_detect_anomaly runs (the
+    torch_state fixture checks the flag during the run) and says why it changed nothing."""
+    for source in ("torch.autograd.set_detect_anomaly(True)\ny = (x * 2).sum()\n"
+                   "y.backward()\n",
+                   "with torch.autograd.detect_anomaly():\n    y = (x * 2).sum()\n"
+                   "    y.backward()\n"):
+        r = run(source)
+        assert r.error is None, r.error
+        assert any("Anomaly detection" in w for w in r.warnings)
+        assert r.grads["x"].tolist() == [2.0, 2.0]
+
+
+def test_a_hook_that_raises_stops_the_run_with_its_line():
+    r = run("def hook(g):\n    return undefined_name\ny = (x * 2).sum()\n"
+            "x.register_hook(hook)\ny.backward()\n")
+    assert r.error is not None and r.error.kind == "refused"
+    r = run("def hook(g):\n    raise ValueError('no')\ny = (x * 2).sum()\n"
+            "x.register_hook(hook)\ny.backward()\n")
+    assert r.error is not None and "no" in r.error.message, r.error
+    assert r.error.line == 2
+
+
+def test_a_hook_cannot_return_a_function():
+    r = run("def hook(g):\n    return hook\ny = (x * 2).sum()\nx.register_hook(hook)\n"
+            "y.backward()\n")
+    assert r.error is not None
+    assert "tensor or None" in r.error.message
+
+
+def test_caught_errors_hold_text_only():
+    r = run("try:\n    y = x @ torch.ones(3)\nexcept RuntimeError as e:\n    a = e.args\n"
+            "    print(len(a), isinstance(a[0], str))\n")
+    assert r.error is None, r.error
+    assert r.printed == "1 True\n"
+
+
+def test_several_problems_are_reported_at_once():
+    source = "import numpy as np\ny = open('f')\nz = x.__class__\nw = x.grad\n"
+    r = run(source)
+    assert r.error is not None and r.error.kind == "refused"
+    lines = [r.error.line] + [more.line for more in r.error.more]
+    assert lines == [1, 2, 3]
+    for problem in [r.error, *r.error.more]:
+        assert_sentence(problem.message)

@@ -1,13 +1,14 @@
 """Check a program before anything runs: plain text, Python syntax, then the allow-list.
 
-The checker is the security boundary. It walks the ``ast`` with an explicit stack (no
-recursion, so no nesting can overflow it), resolves every name and attribute statically
-against the tables in :mod:`engine.language.tables`, and refuses anything else with a sentence a
-learner understands and the line and column it is at. What it accepts can only compute
-with tensors and numbers: modules and functions can be called but never become values,
-text appears only in ``print`` and in a few enumerated keyword values, and there are no
-loops, comprehensions, lambdas, imports of other modules or attribute names with
-underscores.
+The checker is the first half of the security boundary (the interpreter, checking each
+value's kind as it runs, is the second). It walks the ``ast`` with an explicit stack for
+expressions, allows only the node kinds Python programs about autograd need, resolves
+every module name and dotted path statically against :mod:`engine.language.tables`, and
+refuses anything else with a sentence a learner understands and the line and column it
+is at, every problem of the program at once (one per statement). Modules, torch's
+functions and Python's builtins can be called but never become values; attribute names
+come from the tables (no underscores but autograd's ``_saved_*``); names a program reads
+must be bound somewhere in it, be an input, or be part of the language.
 
 Its result, :class:`CheckedProgram`, carries the resolution of each call and dotted name,
 so the interpreter never looks anything up by the program's text.
@@ -24,57 +25,47 @@ from typing import Any
 
 from engine.errors import ProgramError, ProgramRefused, refuse
 from engine.language import tables as L
+from engine.language.values import SAVED_NAME
 from engine.limits import Limits
 
-# What each kind of AST node is, for the message when it is refused.
+# Statements and expressions refused outright, with what to write instead.
 _REFUSED_STATEMENTS: dict[type, str] = {
-    ast.For: "`for` loops are not available: use tensor operations on whole tensors instead",
-    ast.While: "`while` loops are not available: programs run straight through, top to bottom",
-    ast.If: "`if` statements are not available: use torch.where(condition, a, b) instead",
-    ast.ClassDef: "classes are not available: programs use torch math only",
-    ast.Try: "`try` is not available: errors are explained for you below the program",
-    ast.Delete: "`del` is not available here",
-    ast.Global: "`global` is not available here",
-    ast.Nonlocal: "`nonlocal` is not available here",
-    ast.Raise: "`raise` is not available here",
-    ast.Assert: "`assert` is not available here",
-    ast.AsyncFunctionDef: "async functions are not available here",
+    ast.ClassDef: "classes (class Net(nn.Module)) are not available yet: write the model "
+                  "as a function of tensors, e.g. def model(x): return torch.tanh(x @ w + b)",
+    ast.AsyncFunctionDef: "async functions are not available here: use def",
+    ast.AsyncFor: "async loops are not available here: use for",
+    ast.AsyncWith: "async with is not available here: use with",
 }
+if hasattr(ast, "TryStar"):
+    _REFUSED_STATEMENTS[ast.TryStar] = "except* is not available here: use except"
 _REFUSED_EXPRESSIONS: dict[type, str] = {
-    ast.Lambda: "`lambda` is not available: write the formula directly",
-    ast.JoinedStr: "f-strings are not available: print values with print('text', value)",
-    ast.ListComp: "list comprehensions are not available: use tensor operations instead",
-    ast.SetComp: "set comprehensions are not available here",
-    ast.DictComp: "dict comprehensions are not available here",
-    ast.GeneratorExp: "generator expressions are not available here",
-    ast.Dict: "dictionaries are not available: programs use tensors and numbers",
-    ast.Set: "sets are not available: programs use tensors and numbers",
-    ast.IfExp: "`a if c else b` is not available: use torch.where(c, a, b) instead",
-    ast.BoolOp: "`and` / `or` are not available: use torch.logical_and / torch.logical_or",
-    ast.NamedExpr: "`:=` is not available: assign with `=` on its own line",
     ast.Await: "`await` is not available here",
-    ast.Yield: "`yield` is not available here",
-    ast.YieldFrom: "`yield` is not available here",
-    ast.Starred: "`*args` unpacking is not available: pass arguments one by one",
+    ast.Yield: "`yield` (generators) is not available here: build a list and return it",
+    ast.YieldFrom: "`yield from` is not available here: build a list and return it",
 }
-_BINARY_OPS = (ast.Add, ast.Sub, ast.Mult, ast.Div, ast.Pow, ast.MatMult, ast.FloorDiv,
-               ast.Mod)
-_AUG_OPS = (ast.Add, ast.Sub, ast.Mult, ast.Div)
-_COMPARE_OPS = (ast.Lt, ast.LtE, ast.Gt, ast.GtE, ast.Eq, ast.NotEq)
+_SHIFTS = (ast.LShift, ast.RShift)
 
 
 @dataclass(frozen=True)
 class Callee:
-    """What a call node calls, resolved from the tables (never from the program's text)."""
+    """What a call node calls, resolved from the tables (never from the program's text).
 
-    kind: str  # "function" | "method" | "print" | "user" | "grad_mode"
+    ``kind``: "function" (a table entry), "method" (on a value, by its kind at run time),
+    "print", "builtin" (Python's, engine.running.builtins), "exception" (building one),
+    "user" (a top-level def with plain parameters, never reassigned), "name" (a name
+    whose value decides at run time: a variable holding the program's function, else
+    a builtin), "grad_mode" (``with``/decorator), "value" (any other callee expression).
+    """
+
+    kind: str
     function: L.Function | None = None
     name: str = ""
 
 
 @dataclass
 class UserFunction:
-    """A ``def`` in the program: called by name only, never passed around as a value."""
+    """A top-level ``def`` with plain positional parameters (the derivative by hand and
+    the explanations read these)."""
 
     name: str
     params: list[str]
@@ -91,6 +82,13 @@ class CheckedProgram:
     callees: dict[int, Callee] = field(default_factory=dict)
     constants: dict[int, Any] = field(default_factory=dict)
     functions: dict[str, UserFunction] = field(default_factory=dict)
+    # id(FunctionDef or Lambda) -> the names its body binds (Python's locals)
+    local_names: dict[int, frozenset[str]] = field(default_factory=dict)
+    global_names: dict[int, frozenset[str]] = field(default_factory=dict)
+    nonlocal_names: dict[int, frozenset[str]] = field(default_factory=dict)
+    decorators: dict[int, str] = field(default_factory=dict)  # id(def) -> grad mode name
+    types: dict[int, Any] = field(default_factory=dict)  # id(node) -> type (except, isinstance)
+    aliases: dict[str, str] = field(default_factory=dict)  # imported name -> dotted path
 
     def callee(self, node: ast.Call) -> Callee:
         return self.callees[id(node)]
@@ -173,7 +171,8 @@ def check_program(source: str, limits: Limits, known_names: set[str] | None = No
                   ) -> CheckedProgram:
     """Parse and check ``source``; ``known_names`` are the inputs defined before it runs.
 
-    Raises :class:`ProgramRefused` with the first problem found, in source order.
+    Raises :class:`ProgramRefused` with the first problem found, in source order, and
+    the others (one per statement) in its error's ``more``.
     """
     return _checked(source, limits, frozenset(known_names or ()))
 
@@ -185,172 +184,301 @@ def _checked(source: str, limits: Limits, known_names: frozenset[str]) -> Checke
     Refusals raise, so they are not cached."""
     tree = parse(source, limits)
     checker = _Checker(source, tree, limits, set(known_names))
-    checker.run()
+    try:
+        checker.run()
+    except _TooMany:
+        first, *more = checker.problems
+        raise ProgramRefused(ProgramError(first.message, first.kind, first.line, first.col,
+                                          tuple(more))) from None
     return checker.program
 
 
+MAX_PROBLEMS = 12  # a program with many problems gets this many at once
+
+
 class _Checker:
-    """One pass over the tree with an explicit stack; see the module docstring."""
+    """One pass over the tree; see the module docstring. Each statement is checked on
+    its own, so every problem (one per statement) is reported at once."""
 
     def __init__(self, source: str, tree: ast.Module, limits: Limits,
                  known: set[str]) -> None:
         self.limits = limits
         self.program = CheckedProgram(source, tree)
-        self.variables: set[str] = set(known)  # assigned so far, in source order
+        self.known = set(known)
+        self.bound = _bound_names(tree) | self.known
         self.nodes = 0
         self.statements = 0
-        self.def_body_depth = -1  # the block depth where `return` may stand
+        self.problems: list[ProgramError] = []
 
     # -- statements ------------------------------------------------------------------
     def run(self) -> None:
-        self._statements(self.program.tree.body, scope=self.variables, in_function=False,
-                         depth=1)
+        body = self.program.tree.body
+        self._collect_imports(body)
+        self._collect_functions(body)
+        self._block(body, in_function=False, in_loop=False, depth=1)
+        if self.problems:
+            first, *more = self.problems
+            raise ProgramRefused(ProgramError(first.message, first.kind, first.line,
+                                              first.col, tuple(more)))
 
-    def _statements(self, body: list[ast.stmt], scope: set[str], in_function: bool,
-                    depth: int) -> None:
-        # Statement lists nest only through `with` and `def`, both bounded by max_depth;
-        # the walk below them (expressions) is iterative.
+    def _block(self, body: list[ast.stmt], in_function: bool, in_loop: bool,
+               depth: int) -> None:
         if depth > self.limits.max_depth:
-            raise refuse("Blocks are nested too deeply.", body[0] if body else None, "limit")
-        for index, stmt in enumerate(body):
+            self._problem(refuse("Blocks are nested too deeply.", body[0] if body else None,
+                                 "limit"))
+            return
+        for stmt in body:
             self.statements += 1
             if self.statements > self.limits.max_statements:
-                raise refuse(f"The program has more than {self.limits.max_statements} "
-                             "statements; keep experiments small.", stmt, "limit")
-            self._statement(stmt, scope, in_function, depth,
-                            is_last=index == len(body) - 1)
+                self._problem(refuse(f"The program has more than {self.limits.max_statements}"
+                                     " statements; keep experiments small.", stmt, "limit"))
+                raise _TooMany
+            try:
+                self._statement(stmt, in_function, in_loop, depth)
+            except ProgramRefused as refusal:
+                self._problem(refusal)
 
-    def _statement(self, stmt: ast.stmt, scope: set[str], in_function: bool, depth: int,
-                   is_last: bool) -> None:
+    def _problem(self, refusal: ProgramRefused) -> None:
+        self.problems.append(refusal.error)
+        if len(self.problems) >= MAX_PROBLEMS or refusal.error.kind == "limit":
+            raise _TooMany
+
+    def _statement(self, stmt: ast.stmt, in_function: bool, in_loop: bool,
+                   depth: int) -> None:
+        if type(stmt) in _REFUSED_STATEMENTS:
+            message = _REFUSED_STATEMENTS[type(stmt)]
+            raise refuse(message[0].upper() + message[1:] + ".", stmt)
+        inner = {"in_function": in_function, "in_loop": in_loop, "depth": depth + 1}
         if isinstance(stmt, (ast.Import, ast.ImportFrom)):
             self._import(stmt)
         elif isinstance(stmt, ast.Assign):
-            if len(stmt.targets) != 1:
-                raise refuse("Chained assignment (a = b = ...) is not available: assign "
-                             "one name per line.", stmt)
-            self._expression(stmt.value, scope)
-            for name_node in self._targets(stmt.targets[0]):
-                scope.add(name_node.id)
+            self._expression(stmt.value)
+            for target in stmt.targets:
+                self._target(target)
         elif isinstance(stmt, ast.AugAssign):
-            if not isinstance(stmt.target, ast.Name):
-                raise refuse("`+=` and friends work on a plain variable name only.", stmt)
-            if not isinstance(stmt.op, _AUG_OPS):
-                raise refuse("Only += -= *= /= are available.", stmt)
-            self._name_target(stmt.target)
-            if stmt.target.id not in scope:
-                raise refuse(f"`{stmt.target.id}` is used before it is given a value.",
-                             stmt.target)
-            self._expression(stmt.value, scope)
+            if isinstance(stmt.op, _SHIFTS):
+                raise refuse("The shift operators << and >> are not available here.", stmt)
+            self._target(stmt.target)
+            self._expression(stmt.value)
         elif isinstance(stmt, ast.AnnAssign):
-            raise refuse("Type annotations are not available: write `name = value`.", stmt)
+            self._target(stmt.target)
+            if stmt.value is not None:
+                self._expression(stmt.value)
         elif isinstance(stmt, ast.Expr):
-            self._expression(stmt.value, scope)
+            self._expression(stmt.value)
+        elif isinstance(stmt, (ast.Pass, ast.Break, ast.Continue)):
+            if not isinstance(stmt, ast.Pass) and not in_loop:
+                word = "break" if isinstance(stmt, ast.Break) else "continue"
+                raise refuse(f"`{word}` can only be used inside a for or while loop.", stmt)
+        elif isinstance(stmt, ast.For):
+            self._expression(stmt.iter)
+            self._target(stmt.target)
+            self._block(stmt.body, in_function, True, depth + 1)
+            self._block(stmt.orelse, **inner)
+        elif isinstance(stmt, ast.While):
+            self._expression(stmt.test)
+            self._block(stmt.body, in_function, True, depth + 1)
+            self._block(stmt.orelse, **inner)
+        elif isinstance(stmt, ast.If):
+            self._expression(stmt.test)
+            self._block(stmt.body, **inner)
+            self._block(stmt.orelse, **inner)
         elif isinstance(stmt, ast.With):
-            self._with(stmt, scope, in_function, depth)
-        elif isinstance(stmt, ast.Pass):
-            pass
+            for item in stmt.items:
+                self._context(item)
+            self._block(stmt.body, **inner)
+        elif isinstance(stmt, ast.Try):
+            self._block(stmt.body, **inner)
+            for handler in stmt.handlers:
+                if handler.type is not None:
+                    self._exception_type(handler.type)
+                if handler.name is not None:
+                    self._check_bindable(handler.name, handler)
+                self._block(handler.body, **inner)
+            self._block(stmt.orelse, **inner)
+            self._block(stmt.finalbody, **inner)
+        elif isinstance(stmt, ast.Raise):
+            if stmt.exc is not None:
+                self._expression(stmt.exc)
+            if stmt.cause is not None:
+                self._expression(stmt.cause)
+        elif isinstance(stmt, ast.Assert):
+            self._expression(stmt.test)
+            if stmt.msg is not None:
+                self._expression(stmt.msg)
+        elif isinstance(stmt, ast.Delete):
+            for target in stmt.targets:
+                if isinstance(target, ast.Attribute):
+                    raise refuse("Deleting an attribute is not available here.", target)
+                self._target(target)
         elif isinstance(stmt, ast.FunctionDef):
-            self._def(stmt, scope, in_function, depth)
+            self._def(stmt, depth)
         elif isinstance(stmt, ast.Return):
-            if not in_function or not is_last or depth != self.def_body_depth:
-                raise refuse("`return` is only available as the last line of a def.", stmt)
-            if stmt.value is None:
-                raise refuse("`return` needs a value here.", stmt)
-            self._expression(stmt.value, scope)
+            if not in_function:
+                raise refuse("`return` can only be used inside a def.", stmt)
+            if stmt.value is not None:
+                self._expression(stmt.value)
+        elif isinstance(stmt, (ast.Global, ast.Nonlocal)):
+            if not in_function:
+                raise refuse(f"`{type(stmt).__name__.lower()}` can only be used inside a "
+                             "def.", stmt)
+            for name in stmt.names:
+                self._check_bindable(name, stmt)
         else:
-            message = _REFUSED_STATEMENTS.get(
-                type(stmt), f"`{type(stmt).__name__}` statements are not available here")
-            raise refuse(message[0].upper() + message[1:] + ".", stmt)
+            raise refuse(f"`{type(stmt).__name__}` statements are not available here.", stmt)
+
+    def _collect_imports(self, body: list[ast.stmt]) -> None:
+        """Names bound by imports (anywhere), resolved before any use is checked."""
+        for stmt in ast.walk(ast.Module(body=body, type_ignores=[])):
+            if isinstance(stmt, (ast.Import, ast.ImportFrom)):
+                for binding, dotted in _import_bindings(stmt):
+                    if dotted is not None and binding not in self.bound - {binding}:
+                        self.program.aliases[binding] = dotted
+
+    def _collect_functions(self, body: list[ast.stmt]) -> None:
+        """Top-level defs with plain positional parameters, never reassigned: the
+        derivative by hand and the explanations follow calls into these."""
+        assigned = _assigned_names(self.program.tree)
+        for stmt in body:
+            if isinstance(stmt, ast.FunctionDef) and stmt.name not in assigned:
+                args = stmt.args
+                if not (args.vararg or args.kwarg or args.kwonlyargs or args.defaults
+                        or args.posonlyargs or stmt.decorator_list):
+                    self.program.functions[stmt.name] = UserFunction(
+                        stmt.name, [a.arg for a in args.args], _without_docstring(stmt.body),
+                        stmt)
 
     def _import(self, stmt: ast.Import | ast.ImportFrom) -> None:
-        if isinstance(stmt, ast.ImportFrom):
-            names = [(f"{stmt.module}.{a.name}", a.asname) for a in stmt.names]
-        else:
-            names = [(a.name, a.asname) for a in stmt.names]
-        for module, alias in names:
-            if (module, alias) not in L.IMPORTS:
-                raise refuse(
-                    f"`import {module}{' as ' + alias if alias else ''}` is not available: "
-                    "programs may import only torch, math and torch.nn.functional as F "
-                    "(all three are ready without importing).", stmt)
+        if isinstance(stmt, ast.ImportFrom) and stmt.module == "__future__":
+            return
+        for binding, dotted in _import_bindings(stmt):
+            if dotted is not None:
+                self._check_bindable(binding, stmt, module=True)
+                continue
+            module = stmt.module if isinstance(stmt, ast.ImportFrom) else binding
+            full = (f"{stmt.module}.{binding}" if isinstance(stmt, ast.ImportFrom)
+                    else next(a.name for a in stmt.names if (a.asname or a.name) == binding))
+            hint = next((h for m, h in L.MISSING_MODULES.items()
+                         if full == m or full.startswith(m + ".") or module == m
+                         or (module or "").startswith(m + ".")), None)
+            raise refuse(f"`import {full}` is not available: "
+                         + (hint or "programs may import torch, math, torch.nn.functional, "
+                            "torch.autograd and torch.func (torch, math and F are ready "
+                            "without importing)") + ".", stmt)
 
-    def _targets(self, target: ast.expr) -> list[ast.Name]:
-        if isinstance(target, ast.Name):
-            return [self._name_target(target)]
-        if isinstance(target, ast.Tuple) and all(isinstance(e, ast.Name) for e in target.elts):
-            return [self._name_target(e) for e in target.elts]  # type: ignore[arg-type]
-        if isinstance(target, ast.Subscript):
-            raise refuse("Assigning into part of a tensor (x[0] = ...) is not available: "
-                         "build a new tensor instead, e.g. with torch.where.", target)
-        if isinstance(target, ast.Attribute):
-            raise refuse(f"Setting `.{target.attr}` is not available: use methods such "
-                         "as requires_grad_() instead.", target)
-        raise refuse("Only plain variable names can be assigned to.", target)
+    def _target(self, target: ast.expr) -> None:
+        """An assignment (or for, or del) target: names, unpacking, attributes, items."""
+        stack: list[ast.expr] = [target]
+        while stack:
+            node = stack.pop()
+            if isinstance(node, ast.Name):
+                self._check_bindable(node.id, node)
+            elif isinstance(node, (ast.Tuple, ast.List)):
+                stack.extend(reversed(node.elts))
+            elif isinstance(node, ast.Starred):
+                stack.append(node.value)  # type: ignore[arg-type]
+            elif isinstance(node, ast.Subscript):
+                self._expression(node.value)
+                self._expression(node.slice)
+            elif isinstance(node, ast.Attribute):
+                if node.attr not in L.TENSOR_SETTABLE:
+                    settable = ", ".join(f".{a}" for a in sorted(L.TENSOR_SETTABLE))
+                    raise refuse(f"Setting `.{node.attr}` is not available: a program may "
+                                 f"set {settable} of a tensor.", _attribute_place(node))
+                self._expression(node.value)
+            else:
+                raise refuse("Only names, tuples of names, x[...] and x.grad / x.data / "
+                             "x.requires_grad can be assigned to.", node)
 
-    def _name_target(self, node: ast.Name) -> ast.Name:
-        name = node.id
-        if name.startswith("_"):
-            raise refuse(f"Names starting with `_` are not available (`{name}`).", node)
-        if name in L.RESERVED or name in self.program.functions:
+    def _check_bindable(self, name: str, node: object, module: bool = False) -> None:
+        if name.startswith("__"):
+            raise refuse(_underscore_message(f"`{name}`", name), node)
+        if name in L.RESERVED and not module:
             raise refuse(f"`{name}` is part of the language and cannot be reassigned; "
                          "pick another variable name.", node)
-        return node
 
-    def _with(self, stmt: ast.With, scope: set[str], in_function: bool, depth: int) -> None:
-        if len(stmt.items) != 1:
-            raise refuse("Use one context per `with`.", stmt)
-        item = stmt.items[0]
+    def _context(self, item: ast.withitem) -> None:
         expr = item.context_expr
-        dotted = _dotted(expr.func) if isinstance(expr, ast.Call) else None
-        if (dotted is None or dotted not in L.GRAD_MODES or expr.args or expr.keywords
-                or item.optional_vars is not None):
-            raise refuse("Only `with torch.no_grad():` and `with torch.enable_grad():` "
-                         "are available.", expr)
-        self.program.callees[id(expr)] = Callee("grad_mode", name=dotted)
-        self._statements(stmt.body, scope, in_function, depth + 1)
+        dotted = self._dotted_call(expr)
+        if item.optional_vars is not None:
+            raise refuse("`with ... as name` is not available here: write `with "
+                         "torch.no_grad():`.", item.optional_vars)
+        if dotted in L.GRAD_MODES and (not isinstance(expr, ast.Call) or not (
+                expr.args or expr.keywords)):
+            self.program.callees[id(expr)] = Callee("grad_mode", name=dotted)
+            return
+        if dotted in L.CONTEXT_CALLS and isinstance(expr, ast.Call):
+            self.program.callees[id(expr)] = Callee("grad_mode", name=dotted)
+            for arg in [*expr.args, *(k.value for k in expr.keywords)]:
+                self._expression(arg)
+            return
+        raise refuse("Only the grad modes can be used with `with`: torch.no_grad(), "
+                     "torch.enable_grad(), torch.set_grad_enabled(flag), "
+                     "torch.inference_mode(), torch.autograd.set_detect_anomaly(True).", expr)
 
-    def _def(self, stmt: ast.FunctionDef, scope: set[str], in_function: bool,
-             depth: int) -> None:
-        if in_function:
-            raise refuse("Functions inside functions are not available.", stmt)
-        self._name_target(ast.Name(id=stmt.name, lineno=stmt.lineno,
-                                   col_offset=stmt.col_offset))
-        if stmt.name in self.variables:
-            raise refuse(f"`{stmt.name}` is already a variable; pick another name for "
-                         "the function.", stmt)
-        args = stmt.args
-        if (args.vararg or args.kwarg or args.kwonlyargs or args.defaults
-                or args.posonlyargs or args.kw_defaults):
-            raise refuse("Functions here take plain positional parameters only.", stmt)
-        if stmt.decorator_list:
-            raise refuse("Decorators are not available.", stmt.decorator_list[0])
-        params = [a.arg for a in args.args]
-        for a in args.args:
-            self._name_target(ast.Name(id=a.arg, lineno=a.lineno, col_offset=a.col_offset))
+    def _dotted_call(self, expr: ast.expr) -> str | None:
+        func = expr.func if isinstance(expr, ast.Call) else expr
+        dotted = _dotted(func)
+        return None if dotted is None else self._expand(dotted)
+
+    def _expand(self, dotted: str) -> str:
+        """``AF.jacobian`` -> ``torch.autograd.functional.jacobian`` (import aliases)."""
+        root, _, rest = dotted.partition(".")
+        if root in self.program.aliases and root not in self.known:
+            return self.program.aliases[root] + ("." + rest if rest else "")
+        return dotted
+
+    def _def(self, stmt: ast.FunctionDef, depth: int) -> None:
+        self._check_bindable(stmt.name, stmt)
+        for decorator in stmt.decorator_list:
+            dotted = self._dotted_call(decorator)
+            if dotted not in L.GRAD_MODES:
+                raise refuse("The decorators available are @torch.no_grad(), "
+                             "@torch.enable_grad() and @torch.inference_mode().", decorator)
+            self.program.decorators[id(stmt)] = dotted
+        self._arguments(stmt.args, stmt)
+        self._function_scope(stmt, stmt.body)
         body = stmt.body
-        if body and isinstance(body[0], ast.Expr) and isinstance(body[0].value, ast.Constant) \
-                and isinstance(body[0].value.value, str):
-            body = body[1:]  # a docstring
-        if not body or not isinstance(body[-1], ast.Return):
-            raise refuse(f"The function `{stmt.name}` must end with `return ...`.", stmt)
-        # Inside, names are the parameters, its own assignments, and the program's
-        # variables so far. Its own name is not yet defined: no recursion.
-        local_scope = set(self.variables) | set(params)
-        self.def_body_depth = depth + 1
-        self._statements(body, scope=local_scope, in_function=True, depth=depth + 1)
-        self.program.functions[stmt.name] = UserFunction(stmt.name, params, body, stmt)
+        self._block(body, in_function=True, in_loop=False, depth=depth + 1)
+
+    def _arguments(self, args: ast.arguments, node: ast.AST) -> None:
+        every = [*args.posonlyargs, *args.args, *args.kwonlyargs,
+                 *([args.vararg] if args.vararg else []), *([args.kwarg] if args.kwarg else [])]
+        for arg in every:
+            self._check_bindable(arg.arg, arg)
+        for default in [*args.defaults, *(d for d in args.kw_defaults if d is not None)]:
+            self._expression(default)
+
+    def _function_scope(self, node: ast.FunctionDef | ast.Lambda, body: Any) -> None:
+        local, globals_, nonlocals = _scope_names(node)
+        self.program.local_names[id(node)] = local
+        self.program.global_names[id(node)] = globals_
+        self.program.nonlocal_names[id(node)] = nonlocals
+
+    def _exception_type(self, node: ast.expr) -> None:
+        """``except ValueError`` / ``except (A, B)``: names of Python's exception types."""
+        names = node.elts if isinstance(node, ast.Tuple) else [node]
+        types = []
+        for item in names:
+            name = _dotted(item)
+            if name not in L.EXCEPTIONS:
+                known = ", ".join(sorted(L.EXCEPTIONS)[:6])
+                raise refuse(f"`except {name or '...'}` is not available: catch one of "
+                             f"Python's exception types ({known}, ...).", item)
+            types.append(L.EXCEPTIONS[name])
+        self.program.types[id(node)] = tuple(types)
 
     # -- expressions -----------------------------------------------------------------
-    def _expression(self, root: ast.expr, scope: set[str]) -> None:
+    def _expression(self, root: ast.expr) -> None:
         """Check one expression tree iteratively, in source order (children are pushed in
-        reverse, so the first problem reported is the leftmost). Each stack entry carries
-        the node, its depth and its role: "value", "call" (the callee of a call), "arg" (a call
-        argument: lists and tuples allowed), "index" (inside a subscript), or one of
-        _NAME_CHECKS: an attribute's own name, checked after its receiver."""
+        reverse, so the first problem reported is the leftmost). Each entry carries the
+        node, its depth and its role: "value", "call" (the callee of a call), "type" (what
+        isinstance checks against), or an attribute's own name, checked after its
+        receiver ("method name", "attribute name")."""
         stack: list[tuple[ast.AST, int, str]] = [(root, 1, "value")]
         while stack:
             node, depth, role = stack.pop()
-            if role in _NAME_CHECKS:  # an attribute seen before: now its own name
+            if role in _NAME_CHECKS:
                 self._attribute_name(node, role)  # type: ignore[arg-type]
                 continue
             self.nodes += 1
@@ -358,199 +486,345 @@ class _Checker:
                 raise refuse("The program is too large to run here.", node, "limit")
             if depth > self.limits.max_depth:
                 raise refuse("This expression is nested too deeply.", node, "limit")
-            for child, child_role in reversed(self._expression_node(node, role, scope)):
+            for child, child_role in reversed(self._expression_node(node, role)):
                 stack.append((child, depth + 1, child_role))
 
-    def _expression_node(self, node: ast.AST, role: str, scope: set[str],
-                         ) -> list[tuple[ast.AST, str]]:
+    def _expression_node(self, node: ast.AST, role: str) -> list[tuple[ast.AST, str]]:
         """Check ``node`` itself and return its children with their roles."""
         if type(node) in _REFUSED_EXPRESSIONS:
             message = _REFUSED_EXPRESSIONS[type(node)]
             raise refuse(message[0].upper() + message[1:] + ".", node)
         if isinstance(node, ast.Constant):
-            self._constant(node, role)
+            self._constant(node)
             return []
         if isinstance(node, ast.Name):
-            self._name(node, role, scope)
+            self._name(node, role)
             return []
         if isinstance(node, ast.Attribute):
             return self._attribute(node, role)
         if isinstance(node, ast.Call):
-            return self._call(node, scope)
+            return self._call(node)
         if isinstance(node, ast.BinOp):
-            if not isinstance(node.op, _BINARY_OPS):
-                raise refuse(f"The operator `{_op_symbol(node.op)}` is not available: use "
-                             "+ - * / ** @ // %.", node)
+            if isinstance(node.op, _SHIFTS):
+                raise refuse("The shift operators << and >> are not available here.", node)
             return [(node.left, "value"), (node.right, "value")]
         if isinstance(node, ast.UnaryOp):
-            if not isinstance(node.op, (ast.USub, ast.UAdd)):
-                raise refuse("Only unary - and + are available (use torch.logical_not for "
-                             "`not`).", node)
-            return [(node.operand, role if role in ("arg", "index") else "value")]
+            return [(node.operand, "value")]
+        if isinstance(node, (ast.BoolOp, ast.List, ast.Set)):
+            return [(e, "value") for e in getattr(node, "values", None) or node.elts]
+        if isinstance(node, ast.Tuple):
+            return [(e, role if role == "type" else "value") for e in node.elts]
         if isinstance(node, ast.Compare):
-            if len(node.ops) != 1:
-                raise refuse("Chained comparisons (a < x < b) are not available: compare "
-                             "two values at a time.", node)
-            if not isinstance(node.ops[0], _COMPARE_OPS):
-                raise refuse("Only < <= > >= == != comparisons are available.", node)
-            return [(node.left, "value"), (node.comparators[0], "value")]
+            return [(node.left, "value"), *((c, "value") for c in node.comparators)]
+        if isinstance(node, ast.IfExp):
+            return [(node.test, "value"), (node.body, "value"), (node.orelse, "value")]
         if isinstance(node, ast.Subscript):
-            return [(node.value, "value"), (node.slice, "index")]
+            return [(node.value, "value"), (node.slice, "value")]
         if isinstance(node, ast.Slice):
-            if role != "index":
-                raise refuse("Slices can only be used inside [ ].", node)
             return [(part, "value") for part in (node.lower, node.upper, node.step) if part]
-        if isinstance(node, (ast.List, ast.Tuple)):
-            if role not in ("arg", "index"):
-                kind = "Lists" if isinstance(node, ast.List) else "Tuples"
-                raise refuse(f"{kind} can only be passed to functions, as in "
-                             "torch.tensor([1.0, 2.0]).", node)
-            child_role = "arg" if role == "arg" else "index"
-            if isinstance(node, ast.List) and role == "index":
-                child_role = "arg"
-            return [(element, child_role) for element in node.elts]
+        if isinstance(node, ast.Dict):
+            return [(part, "value") for pair in zip(node.keys, node.values) for part in pair
+                    if part is not None]
+        if isinstance(node, ast.Starred):
+            return [(node.value, "value")]
+        if isinstance(node, (ast.ListComp, ast.SetComp, ast.GeneratorExp, ast.DictComp)):
+            return self._comprehension(node)
+        if isinstance(node, ast.Lambda):
+            self._arguments(node.args, node)
+            self._function_scope(node, node.body)
+            return [(node.body, "value")]
+        if isinstance(node, ast.JoinedStr):
+            return [(v, "value") for v in node.values]
+        if isinstance(node, ast.FormattedValue):
+            return [(node.value, "value")] + ([(node.format_spec, "value")]
+                                              if node.format_spec is not None else [])
+        if isinstance(node, ast.NamedExpr):
+            self._check_bindable(node.target.id, node.target)
+            return [(node.value, "value")]
         raise refuse(f"`{type(node).__name__}` expressions are not available here.", node)
 
-    def _constant(self, node: ast.Constant, role: str) -> None:
+    def _comprehension(self, node: ast.AST) -> list[tuple[ast.AST, str]]:
+        children: list[tuple[ast.AST, str]] = []
+        for generator in node.generators:  # type: ignore[attr-defined]
+            if generator.is_async:
+                raise refuse("async comprehensions are not available here.", node)
+            self._target(generator.target)
+            children.append((generator.iter, "value"))
+            children.extend((test, "value") for test in generator.ifs)
+        if isinstance(node, ast.DictComp):
+            children += [(node.key, "value"), (node.value, "value")]
+        else:
+            children.append((node.elt, "value"))  # type: ignore[attr-defined]
+        return children
+
+    def _constant(self, node: ast.Constant) -> None:
         value = node.value
-        if isinstance(value, bool) or value is None:
-            return
-        if value is Ellipsis:
-            if role != "index":
-                raise refuse("`...` can only be used inside [ ].", node)
+        if value is None or value is Ellipsis or isinstance(value, (bool, str)):
             return
         if isinstance(value, (int, float)):
             if abs(value) > self.limits.max_constant:
                 raise refuse(f"The number {value:g} is too large: numbers in programs are "
                              f"limited to ±{self.limits.max_constant:g}.", node, "limit")
             return
-        if isinstance(value, str):
-            if role == "print":
-                return
-            raise refuse("Text in quotes is only available inside print(...) and as "
-                         "reduction='mean' / 'sum' / 'none'.", node)
         raise refuse(f"Values of type {type(value).__name__} are not available here.", node)
 
-    def _name(self, node: ast.Name, role: str, scope: set[str]) -> None:
+    def _name(self, node: ast.Name, role: str) -> None:
         name = node.id
-        if name in _PYTHON_BUILTINS and name not in scope:
+        if name in _PYTHON_BUILTINS and name not in self.bound \
+                and name not in L.BUILTIN_NAMES:
             raise refuse(_builtin_message(name), node)
-        if name.startswith("_"):
+        if name.startswith("__"):  # Python's machinery; `_` and `_x` are plain variables
             raise refuse(_underscore_message(f"`{name}`", name), node)
-        if name in scope:
+        if name in self.bound and name not in self.program.aliases:
+            return  # a variable (or the program's function): its value decides
+        if role == "type" and name in L.TYPES:
+            self.program.types[id(node)] = L.TYPES[name]
             return
-        if name in L.MODULE_PREFIXES:
+        if role == "call" and (name in L.BUILTIN_NAMES or name in L.BARE_FUNCTIONS
+                               or name in L.EXCEPTIONS or name in self.program.aliases):
+            return
+        if name in L.MODULE_PREFIXES or self.program.aliases.get(name) in L.MODULE_ALIASES:
             raise refuse(f"`{name}` is a module: use it only to call one of its functions, "
                          f"as in {name}.sin(x); it cannot be stored or passed around.", node)
-        if name in L.BARE_FUNCTIONS or name == "print" or name in self.program.functions:
+        if name in L.BUILTIN_NAMES or name in L.BARE_FUNCTIONS or name in L.EXCEPTIONS \
+                or name in self.program.aliases:
             raise refuse(f"`{name}` is a function: it can be called, as in {name}(x), but "
-                         "not stored or passed around.", node)
-        raise refuse(f"`{name}` is used before it is given a value (or is not available "
+                         "not stored or passed around (write a lambda: "
+                         f"lambda v: {name}(v)).", node)
+        if name in _PYTHON_BUILTINS:
+            raise refuse(_builtin_message(name), node)
+        raise refuse(f"`{name}` is used but never given a value (or is not available "
                      "here).", node)
 
     def _attribute(self, node: ast.Attribute, role: str) -> list[tuple[ast.AST, str]]:
         dotted = _dotted(node)
-        if dotted is not None and dotted.split(".")[0] in ("torch", "F", "math"):
-            if node.attr.startswith("_"):
-                raise refuse(_underscore_message(f"`.{node.attr}`", node.attr),
-                             _attribute_place(node))
-            resolved = L.resolve_dotted(dotted)
-            if resolved is None:
-                raise refuse(f"`{dotted}` is not available here: programs can use the torch "
-                             "math listed in the language table only.", node)
-            kind, value = resolved
-            if kind == "constant":
-                self.program.constants[id(node)] = value
-                return []
-            if role != "call":
-                raise refuse(f"`{dotted}` is a function: it can be called, as in "
-                             f"{dotted}(x), but not stored or passed around.", node)
-            return []
+        root = dotted.split(".")[0] if dotted else None
+        if root is not None and (root not in self.bound or root in self.program.aliases) \
+                and (root in L.MODULE_PREFIXES or root in self.program.aliases):
+            return self._module_attribute(node, self._expand(dotted), role)  # type: ignore[arg-type]
         # An attribute of a value: its receiver is checked first, then its own name, so
         # the first problem in the order Python evaluates is the one reported: in
         # `open(...).read()` it is `open`, not `.read`.
         return [(node.value, "value"),
                 (node, "method name" if role == "call" else "attribute name")]
 
-    def _attribute_name(self, node: ast.Attribute, role: str) -> None:
-        """A value's attribute: a tensor attribute, or a tensor method when called."""
-        where = _attribute_place(node)
+    def _module_attribute(self, node: ast.Attribute, dotted: str,
+                          role: str) -> list[tuple[ast.AST, str]]:
         if node.attr.startswith("_"):
+            raise refuse(_underscore_message(f"`.{node.attr}`", node.attr),
+                         _attribute_place(node))
+        missing = next((h for m, h in L.MISSING_MODULES.items()
+                        if dotted.startswith(m + ".")
+                        and not dotted.startswith("torch.nn.functional.")), None)
+        if missing is not None:
+            raise refuse(f"`{dotted}` is not available: {missing}.", node)
+        if role == "call":
+            function = _function_of(dotted)
+            if function is not None:
+                return []
+        if role == "type" and dotted in L.TYPES:
+            self.program.types[id(node)] = L.TYPES[dotted]
+            return []
+        resolved = L.resolve_dotted(dotted)
+        if resolved is None and _function_of(dotted) is not None:
+            resolved = ("function", _function_of(dotted))
+        if resolved is None:
+            raise refuse(f"`{dotted}` is not available here: programs can use the torch "
+                         "math listed in the language table only.", node)
+        kind, value = resolved
+        if kind == "constant":
+            self.program.constants[id(node)] = value
+            return []
+        if kind == "grad_mode":
+            raise refuse(f"`{dotted}()` is available as `with {dotted}():` or as a "
+                         "decorator of a def.", node)
+        raise refuse(f"`{dotted}` is a function: it can be called, as in {dotted}(x), but "
+                     "not stored or passed around; to hand it to another function, write "
+                     f"lambda v: {dotted}(v).", node)
+
+    def _attribute_name(self, node: ast.Attribute, role: str) -> None:
+        """A value's attribute: a method when called, else an attribute, by name."""
+        where = _attribute_place(node)
+        if node.attr.startswith("_") and not SAVED_NAME.match(node.attr):
             raise refuse(_underscore_message(f"`.{node.attr}`", node.attr), where)
         if role == "method name":
-            if node.attr not in L.TENSOR_METHODS:
-                raise refuse(f"The tensor method `.{node.attr}()` is not available here.",
-                             where)
-        elif node.attr not in L.TENSOR_ATTRIBUTES:
+            if node.attr not in L.TENSOR_METHODS and node.attr not in L.METHOD_NAMES:
+                raise refuse(f"The method `.{node.attr}()` is not available here.", where)
+        elif node.attr not in L.TENSOR_ATTRIBUTES and node.attr not in L.ATTRIBUTE_NAMES \
+                and not SAVED_NAME.match(node.attr):
             hint = " (call it: add parentheses)" if node.attr in L.TENSOR_METHODS else ""
             raise refuse(f"The attribute `.{node.attr}` is not available here{hint}.", where)
 
-    def _call(self, node: ast.Call, scope: set[str]) -> list[tuple[ast.AST, str]]:
+    def _call(self, node: ast.Call) -> list[tuple[ast.AST, str]]:
         func = node.func
         children: list[tuple[ast.AST, str]] = []
         dotted = _dotted(func)
+        root = dotted.split(".")[0] if dotted else None
         if isinstance(func, ast.Name):
-            name = func.id
-            if name == "print":
-                callee = Callee("print", name="print")
-            elif name in self.program.functions:
-                callee = Callee("user", name=name)
-                expected = len(self.program.functions[name].params)
-                if len(node.args) != expected or node.keywords:
-                    raise refuse(f"`{name}` takes {expected} argument(s), given by "
-                                 "position.", node)
-            elif name in L.BARE_FUNCTIONS and name not in scope:
-                callee = Callee("function", L.BARE_FUNCTIONS[name], name)
-            elif name in scope:
-                raise refuse(f"`{name}` is a value, not a function: it cannot be called.",
-                             func)
-            else:
-                children.append((func, "call"))  # refused by _name with the reason
-                callee = Callee("function")
-        elif dotted is not None and dotted.split(".")[0] in ("torch", "F", "math"):
+            callee = self._name_callee(func.id)
             children.append((func, "call"))
-            resolved = L.resolve_dotted(dotted)
-            if resolved is not None and resolved[0] == "function":
-                callee = Callee("function", resolved[1], dotted)
-            elif resolved is not None and resolved[0] == "grad_mode":
-                raise refuse(f"`{dotted}()` is available only as `with {dotted}():`.", node)
-            else:
-                callee = Callee("function", name=dotted)  # _attribute refuses it
+        elif root is not None and (root not in self.bound or root in self.program.aliases) \
+                and (root in L.MODULE_PREFIXES or root in self.program.aliases):
+            full = self._expand(dotted)  # type: ignore[arg-type]
+            children.append((func, "call"))
+            function = _function_of(full)
+            callee = Callee("function", function, full) if function is not None \
+                else Callee("function", name=full)  # _module_attribute refuses it
         elif isinstance(func, ast.Attribute):
             children.append((func, "call"))
             callee = Callee("method", name=func.attr)
         else:
-            raise refuse("Only functions and tensor methods can be called.", node)
+            children.append((func, "value"))
+            callee = Callee("value")
         self.program.callees[id(node)] = callee
-        arg_role = "print" if callee.kind == "print" else "arg"
-        for arg in node.args:
-            if isinstance(arg, ast.Starred):
-                raise refuse(_REFUSED_EXPRESSIONS[ast.Starred].capitalize() + ".", arg)
-            children.append((arg, arg_role))
+        if callee.kind == "builtin" and callee.name == "isinstance" and len(node.args) == 2:
+            children += [(node.args[0], "value"), (node.args[1], "type")]
+        else:
+            children.extend((arg, "value") for arg in node.args)
         for keyword in node.keywords:
             children.extend(self._keyword(keyword, callee))
         return children
 
+    def _name_callee(self, name: str) -> Callee:
+        if name in self.bound and name not in self.program.aliases:
+            if name in self.program.functions:
+                return Callee("user", name=name)
+            return Callee("name", name=name)
+        if name in self.program.aliases:
+            function = _function_of(self.program.aliases[name])
+            return Callee("function", function, self.program.aliases[name])
+        if name == "print":
+            return Callee("print", name="print")
+        if name in L.BUILTIN_NAMES:
+            return Callee("builtin", name=name)
+        if name in L.BARE_FUNCTIONS:
+            return Callee("function", L.BARE_FUNCTIONS[name], name)
+        if name in L.EXCEPTIONS:
+            return Callee("exception", name=name)
+        return Callee("name", name=name)  # _name refuses it with the reason
+
     def _keyword(self, keyword: ast.keyword, callee: Callee) -> list[tuple[ast.AST, str]]:
-        if keyword.arg is None:
-            raise refuse("`**kwargs` unpacking is not available.", keyword.value)
-        if callee.kind == "print":
-            if keyword.arg in ("sep", "end") and isinstance(keyword.value, ast.Constant) \
+        if keyword.arg is not None and keyword.arg.startswith("_"):
+            raise refuse(f"Keyword names starting with `_` are not available "
+                         f"(`{keyword.arg}=`).", keyword.value)
+        if callee.kind in ("function", "method") and keyword.arg is not None:
+            if callee.kind == "function" and keyword.arg not in L.KEYWORDS:
+                raise refuse(f"The keyword argument `{keyword.arg}=` is not available "
+                             "here.", keyword.value)
+            if keyword.arg in L.STRING_KEYWORDS and isinstance(keyword.value, ast.Constant) \
                     and isinstance(keyword.value.value, str):
-                return []
-            raise refuse("print(...) takes values, and sep='...' or end='...' only.",
-                         keyword.value)
-        if keyword.arg not in L.KEYWORDS:
-            raise refuse(f"The keyword argument `{keyword.arg}=` is not available here.",
-                         keyword.value)
-        if keyword.arg in L.STRING_KEYWORDS and isinstance(keyword.value, ast.Constant) \
-                and isinstance(keyword.value.value, str):
-            allowed = L.STRING_KEYWORDS[keyword.arg]
-            if keyword.value.value not in allowed:
-                choices = ", ".join(f"'{v}'" for v in sorted(allowed))
-                raise refuse(f"`{keyword.arg}=` must be one of {choices}.", keyword.value)
-            return []
-        return [(keyword.value, "arg")]
+                allowed = L.STRING_KEYWORDS[keyword.arg]
+                if keyword.value.value not in allowed:
+                    choices = ", ".join(f"'{v}'" for v in sorted(allowed))
+                    raise refuse(f"`{keyword.arg}=` must be one of {choices}.",
+                                 keyword.value)
+        return [(keyword.value, "value")]
+
+
+class _TooMany(Exception):
+    """Enough problems found (or a limit): stop checking and report them."""
+
+
+def _function_of(dotted: str) -> L.Function | None:
+    module, _, name = dotted.rpartition(".")
+    if module in L.MODULE_PREFIXES:
+        return L.MODULE_PREFIXES[module][1].get(name)
+    return None
+
+
+def _import_bindings(stmt: ast.Import | ast.ImportFrom) -> list[tuple[str, str | None]]:
+    """(name bound, the dotted path of the tables it means, or None if not available)."""
+    found: list[tuple[str, str | None]] = []
+    if isinstance(stmt, ast.ImportFrom):
+        module = stmt.module or ""
+        for alias in stmt.names:
+            full = f"{module}.{alias.name}"
+            binding = alias.asname or alias.name
+            ok = alias.name != "*" and stmt.level == 0 and (
+                full in L.MODULE_ALIASES or full == "torch.nn.functional"
+                or _function_of(full) is not None or full in L.GRAD_MODES)
+            found.append((binding, ("F" if full == "torch.nn.functional" else full)
+                          if ok else None))
+        return found
+    for alias in stmt.names:
+        if alias.asname is None:
+            root = alias.name.split(".")[0]
+            ok = alias.name in L.MODULE_ALIASES or alias.name == "torch.nn.functional"
+            found.append((root, root if ok else None))
+        else:
+            ok = alias.name in L.MODULE_ALIASES
+            target = "F" if alias.name == "torch.nn.functional" else alias.name
+            found.append((alias.asname, target if ok or target == "F" else None))
+    return found
+
+
+def _bound_names(tree: ast.AST) -> set[str]:
+    """Every name the program binds anywhere (assignment, loop, def, parameter, except,
+    import, comprehension): a name read that is in none of these is refused up front."""
+    names: set[str] = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Name) and isinstance(node.ctx, (ast.Store, ast.Del)):
+            names.add(node.id)
+        elif isinstance(node, ast.FunctionDef):
+            names.add(node.name)
+        elif isinstance(node, ast.arg):
+            names.add(node.arg)
+        elif isinstance(node, ast.ExceptHandler) and node.name:
+            names.add(node.name)
+        elif isinstance(node, (ast.Import, ast.ImportFrom)):
+            names.update(b for b, _ in _import_bindings(node))
+    return names
+
+
+def _assigned_names(tree: ast.AST) -> set[str]:
+    return {n.id for n in ast.walk(tree)
+            if isinstance(n, ast.Name) and isinstance(n.ctx, (ast.Store, ast.Del))}
+
+
+def _scope_names(node: ast.FunctionDef | ast.Lambda,
+                 ) -> tuple[frozenset[str], frozenset[str], frozenset[str]]:
+    """Python's rule: the names a function's body binds are its locals (minus those it
+    declares global or nonlocal); nested functions and comprehensions keep their own."""
+    args = node.args
+    local = {a.arg for a in [*args.posonlyargs, *args.args, *args.kwonlyargs,
+                             *([args.vararg] if args.vararg else []),
+                             *([args.kwarg] if args.kwarg else [])]}
+    declared_global: set[str] = set()
+    declared_nonlocal: set[str] = set()
+    body = node.body if isinstance(node.body, list) else [node.body]
+    stack: list[ast.AST] = list(body)
+    while stack:
+        current = stack.pop()
+        if isinstance(current, ast.FunctionDef):
+            local.add(current.name)
+            stack.extend(current.decorator_list + current.args.defaults)
+            continue
+        if isinstance(current, ast.Lambda):
+            stack.extend(current.args.defaults)
+            continue
+        if isinstance(current, (ast.ListComp, ast.SetComp, ast.GeneratorExp, ast.DictComp)):
+            stack.append(current.generators[0].iter)
+            continue
+        if isinstance(current, ast.Global):
+            declared_global.update(current.names)
+        elif isinstance(current, ast.Nonlocal):
+            declared_nonlocal.update(current.names)
+        elif isinstance(current, ast.Name) and isinstance(current.ctx, (ast.Store, ast.Del)):
+            local.add(current.id)
+        elif isinstance(current, ast.ExceptHandler) and current.name:
+            local.add(current.name)
+        elif isinstance(current, (ast.Import, ast.ImportFrom)):
+            local.update(b for b, _ in _import_bindings(current))
+        stack.extend(ast.iter_child_nodes(current))
+    return (frozenset(local - declared_global - declared_nonlocal),
+            frozenset(declared_global), frozenset(declared_nonlocal))
+
+
+def _without_docstring(body: list[ast.stmt]) -> list[ast.stmt]:
+    if body and isinstance(body[0], ast.Expr) and isinstance(body[0].value, ast.Constant) \
+            and isinstance(body[0].value.value, str):
+        return body[1:]
+    return body
 
 
 _NAME_CHECKS = frozenset({"method name", "attribute name"})
@@ -566,15 +840,12 @@ _BUILTIN_HINTS: dict[str, str] = {
                          "e.g. y = x**2",
     "getattr setattr delattr hasattr vars dir globals locals": "programs cannot look up "
         "names or attributes by text. Write the attribute itself, e.g. x.grad",
-    "range list tuple dict set zip map filter enumerate sorted reversed iter next": (
-        "programs compute on whole tensors, without loops or Python collections. Make "
-        "the tensor directly, e.g. torch.arange(5.0) or torch.tensor([1.0, 2.0])"),
-    "str repr format chr ord bytes bytearray": "text is only for print(...). Write "
-                                               "print(x) to show a value",
-    "any all": "use the tensor methods instead: (x > 0).any(), (x > 0).all()",
-    "type object super isinstance issubclass callable id hash memoryview classmethod "
-    "staticmethod property input help breakpoint exit quit": (
-        "programs can use torch math only (see the language table)"),
+    "format chr ord bytes bytearray ascii": "write text with an f-string instead, e.g. "
+                                            "print(f'{x:.3f}')",
+    "object super issubclass callable id hash memoryview classmethod staticmethod "
+    "property input help breakpoint exit quit slice frozenset complex bin hex oct": (
+        "programs can use torch math and the Python builtins of the language table "
+        "only"),
 }
 _BUILTIN_HINT = {name: hint for names, hint in _BUILTIN_HINTS.items()
                  for name in names.split()}

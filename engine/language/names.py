@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import ast
 
-from engine.language.tables import RESERVED
+from engine.language.tables import BARE_FUNCTIONS, BUILTIN_NAMES, EXCEPTIONS, RESERVED
 from engine.limits import DEFAULT_LIMITS
 
 
@@ -40,6 +40,10 @@ def _stores(node: ast.AST) -> list[str]:
         targets = [node.target]
     elif isinstance(node, ast.With):
         targets = [item.optional_vars for item in node.items if item.optional_vars]
+    elif isinstance(node, ast.For):
+        targets = [node.target]
+    elif isinstance(node, ast.ExceptHandler):
+        return [node.name] if node.name else []
     names: list[str] = []
     for target in targets:
         names += [n.id for n in ast.walk(target) if isinstance(n, ast.Name)]
@@ -48,14 +52,21 @@ def _stores(node: ast.AST) -> list[str]:
 
 def _reads(node: ast.AST) -> list[ast.Name]:
     """Loaded names in source order, skipping the bodies of nested defs and names that are
-    called (``open(...)`` is a function the language lacks, not an input to type)."""
+    called (``open(...)`` is a function the language lacks, not an input to type), and
+    the names a lambda or a comprehension binds for itself (``lambda g: g * 2``)."""
     found: list[ast.Name] = []
     stack: list[ast.AST] = [node]
     called = {id(n.func) for n in ast.walk(node) if isinstance(n, ast.Call)}
+    own: set[str] = set()  # bound by a lambda or comprehension inside this statement
+    for inner in ast.walk(node):
+        if isinstance(inner, ast.Lambda):
+            own.update(a.arg for a in ast.walk(inner.args) if isinstance(a, ast.arg))
+        elif isinstance(inner, ast.comprehension):
+            own.update(n.id for n in ast.walk(inner.target) if isinstance(n, ast.Name))
     while stack:
         current = stack.pop()
         if isinstance(current, ast.Name) and isinstance(current.ctx, ast.Load) \
-                and id(current) not in called:
+                and id(current) not in called and current.id not in own:
             found.append(current)
         children = list(ast.iter_child_nodes(current))
         if isinstance(current, ast.FunctionDef):
@@ -65,13 +76,28 @@ def _reads(node: ast.AST) -> list[ast.Name]:
 
 
 def _statements(body: list[ast.stmt]) -> list[ast.stmt]:
-    """Top-level statements in order, with the bodies of ``with`` blocks spliced in."""
+    """Top-level statements in order, with the bodies of blocks (with, for, while, if,
+    try) spliced in after their own header."""
     out: list[ast.stmt] = []
     for stmt in body:
+        where = {"lineno": stmt.lineno, "col_offset": stmt.col_offset}
         if isinstance(stmt, ast.With):
-            out += [ast.With(items=stmt.items, body=[], lineno=stmt.lineno,
-                             col_offset=stmt.col_offset)]
+            out += [ast.With(items=stmt.items, body=[], **where)]
             out += _statements(stmt.body)
+        elif isinstance(stmt, ast.For):
+            out += [ast.For(target=stmt.target, iter=stmt.iter, body=[], orelse=[], **where)]
+            out += _statements(stmt.body) + _statements(stmt.orelse)
+        elif isinstance(stmt, (ast.While, ast.If)):
+            out += [ast.Expr(value=stmt.test, **where)]
+            out += _statements(stmt.body) + _statements(stmt.orelse)
+        elif isinstance(stmt, ast.Try):
+            out += _statements(stmt.body)
+            for handler in stmt.handlers:
+                out += [ast.ExceptHandler(type=handler.type, name=handler.name, body=[],
+                                          lineno=handler.lineno,
+                                          col_offset=handler.col_offset)]
+                out += _statements(handler.body)
+            out += _statements(stmt.orelse) + _statements(stmt.finalbody)
         else:
             out.append(stmt)
     return out
@@ -87,9 +113,10 @@ def program_inputs(source: str) -> list[str]:
     tree = _parse(source)
     if tree is None:
         return []
-    defined: set[str] = set(RESERVED)
+    defined: set[str] = set(RESERVED) | BUILTIN_NAMES | set(BARE_FUNCTIONS) | set(EXCEPTIONS)
     inputs: list[str] = []
-    all_stores = {name for stmt in ast.walk(tree) if isinstance(stmt, ast.stmt)
+    all_stores = {name for stmt in ast.walk(tree)
+                  if isinstance(stmt, (ast.stmt, ast.ExceptHandler))
                   for name in _stores(stmt)}
     for stmt in _statements(tree.body):
         if isinstance(stmt, ast.FunctionDef):

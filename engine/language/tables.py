@@ -18,6 +18,7 @@ Each function entry says how the interpreter must guard it:
 
 from __future__ import annotations
 
+import functools
 import math
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -37,6 +38,10 @@ class Function:
     creates: bool = False  # takes sizes, allocates fresh storage (meta check gets device=)
     random: bool = False
     numbers: bool = False
+    # Handled by the interpreter itself, not by calling ``call`` as is: the autograd API
+    # that calls the program's own functions, grad modes, legacy spellings (see
+    # engine.running.calls.SPECIAL).
+    special: str = ""
 
 
 def _table(prefix: str, module: Any, names: str, **flags: Any) -> dict[str, Function]:
@@ -54,7 +59,7 @@ _ELEMENTWISE = """
 _REDUCTIONS = """
     sum mean prod std var norm amax amin argmax argmin median logsumexp
     numel dot vdot trace diagonal tril triu transpose t flatten squeeze unsqueeze
-    reshape flip roll detach clone allclose isfinite isnan isinf
+    reshape flip roll detach clone allclose isfinite isnan isinf all any
 """
 _BROADCASTING = """
     max min add sub subtract mul multiply div divide true_divide pow maximum minimum atan2 where
@@ -76,6 +81,63 @@ TORCH_FUNCTIONS: dict[str, Function] = {
     **_table("torch.", torch, "ones_like zeros_like full_like"),
     **_table("torch.", torch, "rand_like randn_like", random=True),
     **_table("torch.", torch, "manual_seed", random=True),
+    **_table("torch.", torch, "randperm randint_like normal", sizes="predict", random=True),
+    **_table("torch.", torch, "empty empty_like", sizes="predict", creates=True),
+    **_table("torch.", torch, """
+        is_tensor is_floating_point numel sgn square clamp_min clamp_max addmm addmv
+        einsum chunk split unbind topk sort argsort cumsum flatten gather index_select
+        masked_select nonzero count_nonzero equal sinc xlogy log_softmax erfinv
+        logaddexp std_mean var_mean dist cdist cosine_similarity
+        broadcast_to broadcast_tensors meshgrid diff heaviside signbit is_grad_enabled
+        is_inference_mode_enabled get_default_dtype
+    """, sizes="predict"),
+    # Grad mode as a call: ``torch.set_grad_enabled(False)`` on its own line switches
+    # recording off for the rest of the run (undone after it, as every process-wide
+    # setting is); ``with torch.set_grad_enabled(False):`` for a block.
+    "set_grad_enabled": Function("torch.set_grad_enabled", torch.set_grad_enabled,
+                                 special="grad_mode_call"),
+    # Older tutorials' spellings: the legacy constructors build float/int tensors from
+    # data or sizes, as they do in torch.
+    **{n: Function(f"torch.{n}", getattr(torch, n), sizes="predict", special="legacy")
+       for n in "Tensor FloatTensor DoubleTensor LongTensor IntTensor BoolTensor".split()},
+    "device": Function("torch.device", torch.device, special="device"),
+    "Generator": Function("torch.Generator", torch.Generator, special="generator"),
+}
+
+# --- torch.autograd: autograd's own API; the program's functions are called back ---------
+AUTOGRAD_FUNCTIONS: dict[str, Function] = {
+    "grad": Function("torch.autograd.grad", torch.autograd.grad, special="autograd_grad"),
+    "backward": Function("torch.autograd.backward", torch.autograd.backward,
+                         special="autograd_backward"),
+    "Variable": Function("torch.autograd.Variable", torch.autograd.Variable,
+                         special="variable"),
+    "set_detect_anomaly": Function("torch.autograd.set_detect_anomaly",
+                                   torch.autograd.set_detect_anomaly, special="anomaly"),
+    # gradcheck(f, inputs): finite differences against autograd, calling the program's f
+    "gradcheck": Function("torch.autograd.gradcheck", torch.autograd.gradcheck,
+                          special="functional"),
+    "gradgradcheck": Function("torch.autograd.gradgradcheck", torch.autograd.gradgradcheck,
+                              special="functional"),
+}
+FUNCTIONAL_FUNCTIONS: dict[str, Function] = {
+    n: Function(f"torch.autograd.functional.{n}", getattr(torch.autograd.functional, n),
+                special="functional")
+    for n in "jacobian hessian vjp jvp hvp vhp".split()
+}
+FUNC_TRANSFORMS: dict[str, Function] = {
+    n: Function(f"torch.func.{n}", getattr(torch.func, n), special="transform")
+    for n in "grad grad_and_value vmap jacrev jacfwd hessian".split()
+}
+FUNC_CALLS: dict[str, Function] = {
+    n: Function(f"torch.func.{n}", getattr(torch.func, n), special="func_call")
+    for n in "vjp jvp".split()
+}
+FUNCTOOLS_FUNCTIONS: dict[str, Function] = {
+    "partial": Function("functools.partial", functools.partial, special="partial"),
+}
+CUDA_FUNCTIONS: dict[str, Function] = {
+    "is_available": Function("torch.cuda.is_available", lambda: False),
+    "device_count": Function("torch.cuda.device_count", lambda: 0),
 }
 
 # --- torch.nn.functional.X (also F.X) --------------------------------------------------
@@ -90,7 +152,7 @@ F_FUNCTIONS: dict[str, Function] = {
         binary_cross_entropy_with_logits cross_entropy nll_loss kl_div
         cosine_similarity
     """, sizes="broadcast"),
-    **_table("F.", F, "linear", sizes="predict"),
+    **_table("F.", F, "linear one_hot pad dropout", sizes="predict"),
 }
 
 # --- math.X: Python floats ---------------------------------------------------------------
@@ -146,17 +208,64 @@ MODULE_PREFIXES: dict[str, tuple[str, dict[str, Function]]] = {
     "torch.nn.functional": ("F.", F_FUNCTIONS),
     "F": ("F.", F_FUNCTIONS),
     "math": ("math.", MATH_FUNCTIONS),
+    "torch.autograd": ("torch.autograd.", AUTOGRAD_FUNCTIONS),
+    "torch.autograd.functional": ("torch.autograd.functional.", FUNCTIONAL_FUNCTIONS),
+    "torch.func": ("torch.func.", {**FUNC_TRANSFORMS, **FUNC_CALLS}),
+    "functorch": ("torch.func.", {**FUNC_TRANSFORMS, **FUNC_CALLS}),
+    "torch.cuda": ("torch.cuda.", CUDA_FUNCTIONS),
+    "functools": ("functools.", FUNCTOOLS_FUNCTIONS),
 }
 
-# The only imports accepted (so notebook cells paste cleanly); each binds one fixed name.
+# Imports accepted (so notebook cells paste cleanly): each binds one name to a fixed
+# module path of the tables above (``import torch.autograd.functional as AF``) or to one
+# entry (``from torch.autograd import grad``). The module never becomes a value.
 IMPORTS: dict[tuple[str, str | None], str] = {
     ("torch", None): "torch",
     ("math", None): "math",
     ("torch.nn.functional", "F"): "F",
 }
+MODULE_ALIASES: frozenset[str] = frozenset(
+    {"torch", "math", "torch.nn.functional", "torch.autograd", "torch.autograd.functional",
+     "torch.func", "functorch", "torch.cuda", "functools"})
+# Modules a tutorial may import that are not available, with what to write instead.
+MISSING_MODULES: dict[str, str] = {
+    "numpy": "use torch instead: torch.tensor, torch.arange and torch's math cover what "
+             "autograd needs (and only torch records gradients)",
+    "matplotlib": "the app draws the function, its derivative and the graph for you; "
+                  "remove the plotting lines",
+    "torch.nn": "torch.nn (layers, Modules) is coming; for now write the layer as tensors: "
+                "w = torch.randn(3, 1, requires_grad=True); y = x @ w + b",
+    "torch.optim": "torch.optim is coming; write the update yourself: "
+                   "with torch.no_grad(): w -= lr * w.grad; then w.grad.zero_()",
+    "torchviz": "the app draws the autograd graph for you: remove make_dot",
+}
 
-# Context managers for ``with``: the grad modes of autograd.
-GRAD_MODES: dict[str, bool] = {"torch.no_grad": False, "torch.enable_grad": True}
+# Context managers for ``with`` (and decorators of a def): the grad modes of autograd.
+GRAD_MODES: dict[str, bool] = {"torch.no_grad": False, "torch.enable_grad": True,
+                               "torch.inference_mode": False,
+                               "torch.autograd.no_grad": False,
+                               "torch.autograd.enable_grad": True}
+# Context managers that take an argument: ``with torch.set_grad_enabled(is_train):``.
+CONTEXT_CALLS: frozenset[str] = frozenset({
+    "torch.set_grad_enabled", "torch.autograd.set_detect_anomaly",
+    "torch.autograd.detect_anomaly", "torch.autograd.set_grad_enabled"})
+
+# Python's exception types: caught by ``except``, raised by ``raise``, matched by
+# ``isinstance``; errors torch raises are caught as the type torch raised.
+EXCEPTIONS: dict[str, type[BaseException]] = {
+    e.__name__: e for e in (
+        Exception, ArithmeticError, LookupError, RuntimeError, ValueError, TypeError,
+        IndexError, KeyError, ZeroDivisionError, OverflowError, AssertionError, NameError,
+        UnboundLocalError, AttributeError, NotImplementedError, StopIteration,
+        FloatingPointError)
+}
+# Types ``isinstance`` checks against (by name; never values a program holds).
+TYPES: dict[str, type | tuple[type, ...]] = {
+    "int": int, "float": float, "bool": bool, "str": str, "list": list, "tuple": tuple,
+    "dict": dict, "set": set, "complex": complex, "torch.Tensor": torch.Tensor,
+    "torch.Size": torch.Size, "torch.dtype": torch.dtype,
+    **EXCEPTIONS,
+}
 
 # --- tensors ---------------------------------------------------------------------------
 # Methods that cannot grow a tensor (math, reductions, views of the same elements,
@@ -164,29 +273,78 @@ GRAD_MODES: dict[str, bool] = {"torch.no_grad": False, "torch.enable_grad": True
 TENSOR_METHODS_SAME: frozenset[str] = frozenset("""
     abs neg reciprocal sign sqrt rsqrt square exp expm1 log log2 log10 log1p sin cos tan
     asin acos atan sinh cosh tanh asinh acosh atanh sigmoid relu erf floor ceil round trunc
-    frac clamp clip logit softmax log_softmax cumsum cumprod
-    sum mean prod std var norm amax amin argmax argmin median logsumexp
+    frac clamp clip logit softmax log_softmax cumsum cumprod clamp_min clamp_max
+    sum mean prod std var norm amax amin argmax argmin median logsumexp topk sort argsort
     view reshape view_as reshape_as flatten squeeze unsqueeze t transpose permute flip roll
-    diagonal tril triu contiguous clone detach float double numel dim size item
-    backward zero_ requires_grad_ retain_grad detach_ fill_ clamp_ neg_
-    isfinite isnan all any
+    diagonal tril triu contiguous clone detach float double half long int bool numel dim
+    size item tolist numpy cpu to type type_as element_size is_contiguous nelement
+    backward zero_ requires_grad_ retain_grad detach_ fill_ clamp_ neg_ abs_ exp_ log_
+    sigmoid_ tanh_ relu_ sqrt_ t_ squeeze_ unsqueeze_ normal_ uniform_ bernoulli_
+    register_hook isfinite isnan isinf all any equal allclose chunk split unbind nonzero
+    count_nonzero sgn cuda is_floating_point index_select gather masked_select unfold
+    is_inference
 """.split())
 TENSOR_METHODS_BROADCAST: frozenset[str] = frozenset("""
     max min add sub mul div pow maximum minimum atan2 eq ne lt le gt ge where lerp
-    add_ sub_ mul_ div_ pow_ copy_ masked_fill
+    add_ sub_ mul_ div_ pow_ copy_ masked_fill masked_fill_ addcmul_ addcdiv_
+    true_divide floor_divide remainder fmod logical_and logical_or logical_xor
+    logical_not dist xlogy
 """.split())
 TENSOR_METHODS_PREDICT: frozenset[str] = frozenset(
-    "diag matmul mm mv dot outer expand expand_as repeat tile repeat_interleave".split()
+    "diag matmul mm mv dot outer expand expand_as repeat tile repeat_interleave new_zeros "
+    "new_ones new_full new_tensor new_empty addmm bmm".split()
 )
+# Methods that draw random numbers: handed the run's own generator.
+TENSOR_METHODS_RANDOM: frozenset[str] = frozenset("normal_ uniform_ bernoulli_".split())
 TENSOR_METHODS: frozenset[str] = (
     TENSOR_METHODS_SAME | TENSOR_METHODS_BROADCAST | TENSOR_METHODS_PREDICT
 )
 
-# Attributes read without a call. ``grad_fn`` is given as its name only (a string), so
-# ``next_functions`` and the rest of autograd's internals stay out of reach.
+# Attributes read without a call. ``grad_fn`` is a read-only view
+# (engine.language.values.GradFnView): its name, next_functions, saved values and hooks.
 TENSOR_ATTRIBUTES: frozenset[str] = frozenset(
-    "grad is_leaf requires_grad grad_fn shape dtype ndim T mT".split()
+    "grad is_leaf requires_grad grad_fn shape dtype ndim T mT H data device is_cuda "
+    "retains_grad output_nr is_sparse layout".split()
 )
+# Attributes a program may assign (``w.grad = None``, ``p.data = ...``,
+# ``x.requires_grad = True``): each is set by the interpreter's own code for it.
+TENSOR_SETTABLE: frozenset[str] = frozenset({"grad", "data", "requires_grad"})
+
+# --- Python's own values ------------------------------------------------------------------
+# Methods of lists, dicts, sets and text a program may call (Python's own, on the
+# program's own values; sizes are checked after each call that can grow one).
+LIST_METHODS: frozenset[str] = frozenset(
+    "append extend insert pop remove index count reverse sort copy clear".split())
+DICT_METHODS: frozenset[str] = frozenset(
+    "keys values items get pop update setdefault copy clear".split())
+SET_METHODS: frozenset[str] = frozenset(
+    "add discard remove pop union intersection difference copy clear update".split())
+STR_METHODS: frozenset[str] = frozenset("""
+    format join split rsplit strip lstrip rstrip upper lower title capitalize replace
+    startswith endswith find count center ljust rjust zfill isdigit isalpha splitlines
+""".split())
+NUMBER_METHODS: frozenset[str] = frozenset("is_integer conjugate bit_length".split())
+NUMBER_ATTRIBUTES: frozenset[str] = frozenset("real imag".split())
+# Fields of what torch.max(x, dim=0), torch.sort, torch.topk... return (named tuples).
+RESULT_FIELDS: frozenset[str] = frozenset("values indices".split())
+GENERATOR_METHODS: frozenset[str] = frozenset("manual_seed initial_seed".split())
+
+# Every method name and attribute name a program may write after a dot, for the checker
+# (the interpreter checks the value's kind at run time).
+def _opaque_names(kind: str) -> frozenset[str]:
+    from engine.language import values as V
+
+    names: set[str] = set()
+    for cls in (V.GradFnView, V.CaughtError, V.HookHandle, V.ArrayValue):
+        names |= getattr(cls, kind)
+    return frozenset(names)
+
+
+METHOD_NAMES: frozenset[str] = frozenset().union(
+    LIST_METHODS, DICT_METHODS, SET_METHODS, STR_METHODS, NUMBER_METHODS,
+    GENERATOR_METHODS, _opaque_names("methods"))
+ATTRIBUTE_NAMES: frozenset[str] = frozenset().union(NUMBER_ATTRIBUTES, RESULT_FIELDS,
+                                                    _opaque_names("attributes"))
 
 # --- keyword arguments ---------------------------------------------------------------------
 # Keyword names a call may use. Values are ordinary checked expressions; text in quotes is
@@ -196,18 +354,27 @@ KEYWORDS: frozenset[str] = frozenset("""
     beta weight pos_weight reduction retain_graph create_graph gradient inplace unbiased
     correction approximate diagonal dim0 dim1 size fill_value low high lambd threshold
     beta1 margin num_classes other input target exponent out_features bias label_smoothing
-    base rounding_mode nan posinf neginf
+    base rounding_mode nan posinf neginf device generator outputs inputs grad_outputs
+    allow_unused only_inputs is_grads_batched materialize_grads grad_tensors func
+    vectorize strategy strict v argnums has_aux in_dims out_dims randomness chunk_size
+    mode descending largest sorted k split_size_or_sections sections index mask value
+    mean std mat1 mat2 vec tensors tensor data non_blocking copy memory_format
+    return_counts atol rtol equal_nan indexing check_nan pad training tensor1 tensor2
+    source axis keepdims n m num out
 """.split())
 STRING_KEYWORDS: dict[str, frozenset[str]] = {
     "reduction": frozenset({"mean", "sum", "none", "batchmean"}),
     "approximate": frozenset({"none", "tanh"}),
     "rounding_mode": frozenset({"trunc", "floor"}),
+    "device": frozenset({"cpu", "cuda", "cuda:0", "mps"}),
+    "strategy": frozenset({"reverse-mode", "forward-mode"}),
+    "randomness": frozenset({"error", "different", "same"}),
+    "indexing": frozenset({"ij", "xy"}),
+    "mode": frozenset({"constant", "reflect", "replicate", "circular"}),
 }
 
-# Names a program may not assign: they would shadow the language itself.
-RESERVED: frozenset[str] = frozenset(
-    {"torch", "F", "math", "print", "True", "False", "None"} | set(BARE_FUNCTIONS)
-)
+# Names a program may not assign: they would shadow the language's modules.
+RESERVED: frozenset[str] = frozenset({"torch", "F", "math", "True", "False", "None"})
 
 
 def resolve_dotted(dotted: str) -> tuple[str, Function | Any] | None:
@@ -220,9 +387,18 @@ def resolve_dotted(dotted: str) -> tuple[str, Function | Any] | None:
         return "constant", CONSTANTS[dotted]
     if dotted in GRAD_MODES:
         return "grad_mode", GRAD_MODES[dotted]
+    if dotted in TYPES and "." in dotted:
+        return "type", TYPES[dotted]
     module, _, name = dotted.rpartition(".")
     if module in MODULE_PREFIXES:
         table = MODULE_PREFIXES[module][1]
         if name in table:
             return "function", table[name]
     return None
+
+
+# --- Python's builtins a program may call (engine.running.builtins implements them) -------
+BUILTIN_NAMES: frozenset[str] = frozenset("""
+    print len range min max sum abs round sorted reversed enumerate zip list tuple dict set
+    str repr int float bool isinstance any all map filter type divmod pow iter next
+""".split())

@@ -1,11 +1,14 @@
 """Run a checked program on real torch, one statement at a time, inside its limits.
 
-The interpreter only ever calls what the checker resolved from :mod:`engine.language.tables`.
-Before any operation that can make a tensor larger than its inputs it predicts the size
-(broadcast shapes, or PyTorch's ``meta`` device for creation, matmul, expand, cat, ...)
-and refuses before allocating. It counts operations and watches the clock between them.
-It tells the :class:`~engine.running.graph.GraphRecorder` every value it produces and every name
-it assigns, so the graph can show the learner's names, values and gradients.
+The interpreter walks the program's ``ast`` with one handler per kind of node: statements
+in :mod:`engine.running.statements`, expressions in :mod:`engine.running.expressions`,
+calls in :mod:`engine.running.calls`, attributes and items in
+:mod:`engine.running.attributes`, Python's builtins in :mod:`engine.running.builtins`.
+This module holds the run's state and what every handler shares: the clock and the
+operation count (:meth:`Interpreter.tick`), size checks before anything grows (broadcast
+shapes, or PyTorch's ``meta`` device for creation, matmul, expand, cat, ...), the record of
+names and values for the graph (:class:`~engine.running.graph.GraphRecorder`), and how a
+Python error becomes one the program can catch or the learner reads.
 """
 
 from __future__ import annotations
@@ -21,28 +24,21 @@ from typing import Any
 
 import torch
 
-from engine.errors import refuse
+from engine.errors import ProgramRefused, refuse
 from engine.language import tables as L
-from engine.language.checker import CheckedProgram, UserFunction
+from engine.language.checker import CheckedProgram
+from engine.language.values import CONTAINER_TYPES, PLAIN_TYPES, Opaque
 from engine.limits import Limits
 from engine.running import progress
+from engine.running.attributes import Attributes
+from engine.running.calls import Calls
+from engine.running.expressions import Expressions
 from engine.running.graph import DataflowStep, GraphRecorder, graph_key
+from engine.running.scope import Scope
+from engine.running.statements import Statements, statement_handler
 from engine.running.summary import summarize
 from engine.teaching import explain, untracked
 
-_BINARY: dict[type, Callable[[Any, Any], Any]] = {
-    ast.Add: operator.add, ast.Sub: operator.sub, ast.Mult: operator.mul,
-    ast.Div: operator.truediv, ast.Pow: operator.pow, ast.MatMult: operator.matmul,
-    ast.FloorDiv: operator.floordiv, ast.Mod: operator.mod,
-}
-_IN_PLACE: dict[type, Callable[[Any, Any], Any]] = {
-    ast.Add: operator.iadd, ast.Sub: operator.isub, ast.Mult: operator.imul,
-    ast.Div: operator.itruediv,
-}
-_COMPARE: dict[type, Callable[[Any, Any], Any]] = {
-    ast.Lt: operator.lt, ast.LtE: operator.le, ast.Gt: operator.gt, ast.GtE: operator.ge,
-    ast.Eq: operator.eq, ast.NotEq: operator.ne,
-}
 ECHO_CHARS = 2_000  # one displayed value at most
 RANDOM_DRAWS_KEPT = 4  # a curve keeps at most this many largest tensors' worth of draws
 # Operators in the words engine.teaching.explain uses for the operation that made a NaN.
@@ -53,7 +49,8 @@ _OPERATOR_WORDS: dict[type, str] = {
 # Methods whose call is bookkeeping, not a result: never taken as the program's output.
 _BOOKKEEPING = frozenset({"backward", "retain_grad", "requires_grad_", "zero_", "fill_",
                           "detach_", "add_", "sub_", "mul_", "div_", "pow_", "copy_",
-                          "clamp_", "neg_"})
+                          "clamp_", "neg_", "register_hook"})
+_SEQUENCES = (str, list, tuple)
 
 
 class CurveModeStop(Exception):
@@ -65,7 +62,7 @@ class CurveModeStop(Exception):
 
 
 @dataclass
-class Interpreter:
+class Interpreter(Statements, Expressions, Calls, Attributes):
     """State of one run. ``run()`` executes the program; the fields hold what it did."""
 
     program: CheckedProgram
@@ -81,6 +78,7 @@ class Interpreter:
     # curve mode: {statement place: value to use instead}, and where to stop
     overrides: dict[tuple[int, int], Any] = field(default_factory=dict)
     stop_at: tuple[int, int] | None = None
+    stop_name: str | None = None  # the output's name, when its statement is a block
     curve_mode: bool = False
     per_tensor_limit: int | None = None
     # Random draws by call place, in call order: a curve's probe run records them
@@ -109,98 +107,150 @@ class Interpreter:
     assigned_at: dict[str, tuple[int, int]] = field(default_factory=dict)  # latest, by name
     operations: int = 0
     call_depth: int = 0
+    loop_depth: int = 0
+    transform_depth: int = 0  # inside a function torch calls (jacobian, torch.func, hooks)
     printed_chars: int = 0
     current: ast.AST | None = None
     statement: ast.stmt | None = None  # the statement running now
+    module_statement: ast.stmt | None = None  # the top-level statement running now
+    last_value: Any = None
+    handling: BaseException | None = None  # what a bare `raise` raises again
     # the first operation that made a NaN or an infinity from finite numbers (plain data)
     non_finite: dict[str, Any] | None = None
 
-    # -- statements ----------------------------------------------------------------------
+    # -- running ------------------------------------------------------------------------
     def run(self) -> None:
-        self._block(self.program.tree.body, self.env, top=True)
+        self.module_scope = Scope(self.env, is_module=True)
+        self._cell = {id(s) for s in self.program.tree.body}
+        self.block(self.program.tree.body, self.module_scope)
         progress.CURRENT.mark(progress.AFTER_RUN)
 
-    def _block(self, body: list[ast.stmt], scope: dict[str, Any], top: bool) -> Any:
+    def block(self, body: list[ast.stmt], scope: Scope) -> None:
+        handler = statement_handler
         for stmt in body:
             self.current = self.statement = stmt
-            if isinstance(stmt, ast.Return):
-                return self.evaluate(stmt.value, scope)
-            self._statement(stmt, scope, top)
-        return None
+            direct = id(stmt) in self._cell and scope.is_module and self.call_depth == 0
+            if direct:
+                self.module_statement = stmt
+            getattr(self, handler(stmt))(stmt, scope)
+            if direct and (stmt.lineno, stmt.col_offset) == self.stop_at:
+                raise CurveModeStop(self._stop_value(stmt))
 
-    def _statement(self, stmt: ast.stmt, scope: dict[str, Any], top: bool) -> None:
-        place = (stmt.lineno, stmt.col_offset)
-        if isinstance(stmt, ast.Assign):
-            value = self.overrides[place] if place in self.overrides else \
-                self.evaluate(stmt.value, scope)
-            self._assign(stmt.targets[0], value, stmt, scope, top)
-            if top and place == self.stop_at:
-                raise CurveModeStop(value)
-        elif isinstance(stmt, ast.AugAssign):
-            name = stmt.target.id  # type: ignore[attr-defined]
-            right = self.evaluate(stmt.value, scope)
-            value = self._operate(stmt, _IN_PLACE[type(stmt.op)], scope[name], right)
-            self._assign(stmt.target, value, stmt, scope, top)
-            if top and place == self.stop_at:
-                raise CurveModeStop(value)
-        elif isinstance(stmt, ast.Expr):
-            value = self.evaluate(stmt.value, scope)
-            if top:
-                self._expression_statement(stmt, value)
-                if place == self.stop_at:
-                    raise CurveModeStop(value)
-        elif isinstance(stmt, ast.With):
-            enabled = L.GRAD_MODES[self.program.callee(stmt.items[0].context_expr).name]
-            with torch.set_grad_enabled(enabled):
-                self._block(stmt.body, scope, top)
-        elif isinstance(stmt, (ast.Import, ast.ImportFrom, ast.Pass, ast.FunctionDef)):
-            pass  # imports bind fixed names; defs were collected by the checker
-        else:  # the checker refuses everything else
-            raise refuse("This statement is not available here.", stmt)
+    def _stop_value(self, stmt: ast.stmt) -> Any:
+        if isinstance(stmt, (ast.Assign, ast.AugAssign, ast.Expr, ast.AnnAssign)) \
+                or self.stop_name is None:
+            return self.last_value
+        return self.env.get(self.stop_name)
 
-    def _assign(self, target: ast.expr, value: Any, stmt: ast.stmt, scope: dict[str, Any],
-                top: bool) -> None:
-        if isinstance(target, ast.Tuple):
-            values = self._unpack(value, len(target.elts), stmt)
+    def is_cell_statement(self, stmt: ast.stmt) -> bool:
+        """A statement directly in the program's body (a notebook shows its value)."""
+        return stmt is self.module_statement and self.call_depth == 0
+
+    @property
+    def recording(self) -> bool:
+        """Whether values go to the graph: not in curve mode, a probe run, or inside a
+        function torch calls (torch.func's tensors are not plain tensors)."""
+        return not self.curve_mode and self.record_graph and not self.transform_depth
+
+    @property
+    def transforming(self) -> bool:
+        return self.curve_mode or self.transform_depth > 0
+
+    # -- assignment ---------------------------------------------------------------------
+    def assign_target(self, target: ast.expr, value: Any, stmt: ast.AST,
+                      scope: Scope) -> None:
+        if isinstance(target, ast.Name):
+            self._assign_name(target.id, value, stmt, scope)
+        elif isinstance(target, (ast.Tuple, ast.List)):
+            starred = [i for i, e in enumerate(target.elts) if isinstance(e, ast.Starred)]
+            values = self._unpack(value, len(target.elts), starred[0] if starred else None,
+                                  target)
             for element, item in zip(target.elts, values):
-                self._assign(element, item, stmt, scope, top)
-            return
-        name = target.id  # type: ignore[attr-defined]
+                inner = element.value if isinstance(element, ast.Starred) else element
+                self.assign_target(inner, item, stmt, scope)  # type: ignore[arg-type]
+        elif isinstance(target, ast.Attribute):
+            owner = self.evaluate(target.value, scope)
+            self.set_attribute(target, owner, value, stmt)  # type: ignore[arg-type]
+        elif isinstance(target, ast.Subscript):
+            owner = self.evaluate(target.value, scope)
+            index = self.index_value(target.slice, scope)
+            self.set_item(target, owner, index, value, stmt)  # type: ignore[arg-type]
+        else:
+            raise refuse("Only names can be assigned to here.", target)
+
+    def _assign_name(self, name: str, value: Any, stmt: ast.AST, scope: Scope) -> None:
+        top = scope.is_module and self.call_depth == 0 and isinstance(stmt, ast.stmt)
         reason_override = None
         if top and name in self.detach_names and isinstance(value, torch.Tensor):
             value = value.detach()
             reason_override = "detach_option"
-        if isinstance(value, torch.Tensor) and not self.curve_mode and value.requires_grad \
+        if isinstance(value, torch.Tensor) and not self.transforming and value.requires_grad \
                 and not value.is_leaf and self._wants_retain(name):
             value.retain_grad()
-        scope[name] = value
-        if isinstance(value, torch.Tensor) and value.is_leaf and value.requires_grad:
+        scope.assign(name, value)
+        if not isinstance(value, torch.Tensor):
+            return
+        if value.is_leaf and value.requires_grad:
             self.leaf_places.setdefault(id(value), (name, (stmt.lineno, stmt.col_offset)))
             self.switched_off.discard(name)
-        self.recorder.named(name, value)
+        if not self.transform_depth:
+            self.recorder.named(name, value)
         if top:
             self.assigned_at[name] = (stmt.lineno, stmt.col_offset)
             self._remember_origin(value, stmt)
             self.candidate = (name, value, (stmt.lineno, stmt.col_offset))
-            self._dataflow(name, value, stmt, reason_override)
+            self._dataflow(name, value, stmt, reason_override)  # type: ignore[arg-type]
+
+    def env_changed(self, name: str) -> None:
+        """A name was deleted: it is no longer the output candidate."""
+        if self.candidate is not None and self.candidate[0] == name:
+            self.candidate = None
+
+    def changed_in_place(self, value: Any, stmt: ast.AST) -> None:
+        """``x[0] = 1``, ``w.data = ...``: the tensor itself changed here."""
+        if self.call_depth == 0 and isinstance(stmt, ast.stmt):
+            self._remember_origin(value, stmt)
 
     def _wants_retain(self, name: str) -> bool:
         if isinstance(self.retain_grad, bool):
             return self.retain_grad
         return name in self.retain_grad
 
-    def _unpack(self, value: Any, count: int, stmt: ast.stmt) -> list[Any]:
-        if isinstance(value, (tuple, list, torch.Size)) or (
-                isinstance(value, torch.Tensor) and value.dim() > 0):
-            items = list(value) if not isinstance(value, torch.Tensor) else list(value.unbind(0))
+    def _unpack(self, value: Any, count: int, star: int | None, node: ast.AST) -> list[Any]:
+        """Python's unpacking (``a, b = t``, ``first, *rest = items``) of any iterable."""
+        items = self.materialize(value, node)
+        if star is None:
             if len(items) == count:
                 return items
-            raise refuse(f"Cannot unpack {len(items)} values into {count} names.", stmt,
-                         "runtime")
-        raise refuse("Only tuples and tensors can be unpacked into several names.", stmt,
-                     "runtime")
+            if len(items) > count:
+                raise self.python_error(ValueError(
+                    f"too many values to unpack (expected {count})"), node,
+                    f"Cannot unpack {len(items)} values into {count} names.")
+            raise self.python_error(ValueError(
+                f"not enough values to unpack (expected {count}, got {len(items)})"), node,
+                f"Cannot unpack {len(items)} values into {count} names.")
+        after = count - star - 1
+        if len(items) < count - 1:
+            raise self.python_error(ValueError(
+                f"not enough values to unpack (expected at least {count - 1}, got "
+                f"{len(items)})"), node)
+        return [*items[:star], list(items[star:len(items) - after]),
+                *items[len(items) - after:]]
 
-    def _expression_statement(self, stmt: ast.Expr, value: Any) -> None:
+    def materialize(self, value: Any, node: ast.AST, pairs: bool = False) -> list[Any]:
+        """All items of an iterable, counted against the size limit as they come."""
+        if isinstance(value, (list, tuple)) and not pairs:
+            return list(value)
+        items: list[Any] = []
+        for item in self.iterate(value, node):
+            items.append(item)
+            if len(items) % 1024 == 0:
+                self.tick(node)
+                self.check_size(node, items)
+        return self.check_size(node, items)
+
+    # -- expression statements ------------------------------------------------------------
+    def expression_statement(self, stmt: ast.Expr, value: Any) -> None:
         expr = stmt.value
         call = self.program.callees.get(id(expr)) if isinstance(expr, ast.Call) else None
         if call is not None and call.kind == "print":
@@ -221,7 +271,7 @@ class Interpreter:
         """What a notebook would show for an expression line, within the print budget."""
         if self.printed_chars > self.limits.max_print_chars:
             return  # already over budget (and said so): formatting costs time
-        text = _display(value)
+        text = self.formatted(expr, lambda: _display(value, repr_=True))
         if len(text) > ECHO_CHARS:
             text = text[: ECHO_CHARS - 1] + "…"
         self.printed_chars += len(text)
@@ -237,12 +287,17 @@ class Interpreter:
 
     def _remember_origin(self, value: Any, stmt: ast.stmt) -> None:
         """The latest top-level statement that made or changed ``value`` (a curve stops
-        there; in-place updates keep the tensor's identity, so later statements win)."""
+        there; in-place updates keep the tensor's identity, so later statements win).
+        Inside a loop or an if, that is the whole top-level block."""
         if isinstance(value, torch.Tensor):
-            self.origins[id(value)] = (stmt.lineno, stmt.col_offset)
+            where = self.module_statement or stmt
+            self.origins[id(value)] = (where.lineno, where.col_offset)
 
     def _lookup_quietly(self, node: ast.AST) -> Any:
         return self.env.get(node.id) if isinstance(node, ast.Name) else None
+
+    def segment(self, node: ast.AST) -> str:
+        return _segment(self.program, node)
 
     def _dataflow(self, name: str, value: Any, stmt: ast.stmt, reason: str | None) -> None:
         if self.curve_mode or not self.record_graph or not isinstance(value, torch.Tensor):
@@ -309,96 +364,9 @@ class Interpreter:
                 return step.reason
         return None
 
-    # -- expressions ------------------------------------------------------------------------
-    def evaluate(self, node: ast.AST, scope: dict[str, Any]) -> Any:
-        if isinstance(node, ast.Constant):
-            return node.value
-        if isinstance(node, ast.Name):
-            return self._lookup(node, scope)
-        if isinstance(node, ast.Attribute):
-            if id(node) in self.program.constants:
-                return self.program.constants[id(node)]
-            return self._attribute(node, self.evaluate(node.value, scope))
-        if isinstance(node, ast.Call):
-            return self._call(node, scope)
-        if isinstance(node, ast.BinOp):
-            left = self.evaluate(node.left, scope)
-            right = self.evaluate(node.right, scope)
-            return self._operate(node, _BINARY[type(node.op)], left, right)
-        if isinstance(node, ast.UnaryOp):
-            value = self.evaluate(node.operand, scope)
-            if isinstance(node.op, ast.UAdd):
-                return value
-            return self._operate(node, lambda v, _: -v, value, None)
-        if isinstance(node, ast.Compare):
-            left = self.evaluate(node.left, scope)
-            right = self.evaluate(node.comparators[0], scope)
-            return self._operate(node, _COMPARE[type(node.ops[0])], left, right)
-        if isinstance(node, ast.Subscript):
-            return self._subscript(node, scope)
-        if isinstance(node, ast.Slice):
-            return slice(*(None if part is None else self._index_number(part, scope)
-                           for part in (node.lower, node.upper, node.step)))
-        if isinstance(node, ast.List):
-            return [self.evaluate(e, scope) for e in node.elts]
-        if isinstance(node, ast.Tuple):
-            return tuple(self.evaluate(e, scope) for e in node.elts)
-        raise refuse("This expression is not available here.", node)
-
-    def _lookup(self, node: ast.Name, scope: dict[str, Any]) -> Any:
-        if node.id in scope:
-            return scope[node.id]
-        if node.id in self.env:
-            return self.env[node.id]
-        raise refuse(f"`{node.id}` has no value here (it is assigned only in a block that "
-                     "did not run).", node, "runtime")
-
-    def _index_number(self, node: ast.AST, scope: dict[str, Any]) -> Any:
-        value = self.evaluate(node, scope)
-        if isinstance(value, torch.Tensor) and value.numel() == 1 and not self.curve_mode:
-            return int(value.item())
-        return value
-
-    def _subscript(self, node: ast.Subscript, scope: dict[str, Any]) -> Any:
-        value = self.evaluate(node.value, scope)
-        index = self.evaluate(node.slice, scope)
-        if not isinstance(value, (torch.Tensor, tuple, torch.Size)):
-            raise refuse("Only tensors, shapes and tuples can be indexed.", node, "runtime")
-        parts = index if isinstance(index, tuple) else (index,)
-        for part in parts:
-            if not isinstance(part, (int, slice, torch.Tensor, list, type(None),
-                                     type(Ellipsis))) or isinstance(part, float):
-                raise refuse("Indices must be whole numbers, slices, None or tensors.", node,
-                             "runtime")
-        if isinstance(value, torch.Tensor) and any(
-                isinstance(p, (torch.Tensor, list)) for p in parts):
-            self._predict(node, lambda v, i: v[i], [value, index], {})  # advanced indexing
-        return self._produced(node, value[index])
-
-    def _attribute(self, node: ast.Attribute, obj: Any) -> Any:
-        name = node.attr
-        if not isinstance(obj, torch.Tensor):
-            raise refuse(f"`.{name}` is a tensor attribute, but this value is "
-                         f"{_kind_of(obj)}.", node, "runtime")
-        if name == "grad_fn":
-            return None if obj.grad_fn is None else type(obj.grad_fn).__name__
-        if name == "grad":
-            if self.curve_mode:
-                raise refuse("A curve cannot be drawn through a program that reads .grad "
-                             "before its output.", node, "refused")
-            if not obj.is_leaf and not obj.retains_grad:
-                who = node.value.id if isinstance(node.value, ast.Name) else "this tensor"
-                message = explain.non_leaf_grad_warning(who)
-                if message not in self.warnings:
-                    self.warnings.append(message)
-                return None
-            return obj.grad
-        if name in ("shape",):
-            return obj.shape
-        return getattr(obj, name)  # name is one of L.TENSOR_ATTRIBUTES (checked)
-
-    # -- operations -------------------------------------------------------------------------
-    def _tick(self, node: ast.AST) -> None:
+    # -- the clock and errors ------------------------------------------------------------------
+    def tick(self, node: ast.AST) -> None:
+        """One operation: counted, and the clock checked (loops tick every iteration)."""
         self.current = node
         line = getattr(node, "lineno", 0)
         # where a server that has to kill this worker will say it was (engine.running.progress)
@@ -411,23 +379,158 @@ class Interpreter:
             raise refuse(explain.time_limit_message(self.limits.time_limit_s,
                                                     progress.RUNNING, line), node, "timeout")
 
-    def _operate(self, node: ast.AST, op: Callable[[Any, Any], Any], left: Any,
-                 right: Any) -> Any:
-        self._tick(node)
-        for value in (left, right):
-            if value is not None and not isinstance(value, (torch.Tensor, int, float, bool)):
-                raise refuse(f"Arithmetic works on tensors and numbers, not on "
-                             f"{_kind_of(value)}.", node, "runtime")
+    def python_error(self, error: BaseException, node: ast.AST,
+                     message: str | None = None) -> ProgramRefused:
+        """The error Python would raise here, as a refusal the program's ``except`` can
+        catch; uncaught, the learner reads ``message`` (or Python's own text)."""
+        text = message or (f"{type(error).__name__}: {error}" if str(error)
+                            else type(error).__name__)
+        return refuse(_sentence(text), node, "runtime", python=error)
+
+    def guarded(self, node: ast.AST, action: Callable[[], Any]) -> Any:
+        """Run ``action`` (a Python or torch operation on the program's values); its
+        Python errors become errors the program can catch, with Python's text."""
+        try:
+            return action()
+        except ProgramRefused:
+            raise
+        except RecursionError:
+            raise
+        except (TypeError, ValueError, IndexError, KeyError, ZeroDivisionError,
+                AttributeError, StopIteration, NotImplementedError) as error:
+            kind, message = explain.explain_runtime_error(error, getattr(node, "lineno", None),
+                                                          self.limits.memory_limit_mb)
+            raise refuse(_sentence(message), node, kind, python=error) from None
+
+    def formatted(self, node: ast.AST, action: Callable[[], str]) -> str:
+        """Text made by engine.language.formatting: its bounds are limits, its refusals
+        (a field walking an attribute) the language's; Python's own errors (a spec that
+        does not fit the value) are errors the program can catch."""
+        from engine.language.formatting import FormatLimit, FormatRefused
+
+        def checked() -> str:
+            try:
+                return action()
+            except FormatLimit as error:
+                raise refuse(_sentence(str(error)), node, "limit") from None
+            except FormatRefused as error:
+                raise refuse(_sentence(str(error)), node, "refused") from None
+        text = self.guarded(node, checked)
+        self.check_text_size(node, len(text))
+        return text
+
+    def note_once(self, message: str) -> None:
+        if message not in self.warnings:
+            self.warnings.append(message)
+
+    def kind_name(self, value: Any) -> str:
+        """Python's name for the value's type, as its error messages say it."""
+        if isinstance(value, torch.Tensor):
+            return "Tensor"
+        if isinstance(value, Opaque):
+            return value.kind
+        return type(value).__name__
+
+    def kind_words(self, value: Any) -> str:
+        return _kind_of(value)
+
+    def as_index(self, value: Any, node: ast.AST) -> int:
+        """A whole number for range(), enumerate(start=): ints, and one-element integer
+        tensors (as Python's __index__ allows)."""
+        if isinstance(value, torch.Tensor) and value.numel() == 1 \
+                and not value.is_floating_point() and not self.transforming:
+            return int(value.item())
+        if isinstance(value, int):
+            return value
+        raise self.python_error(TypeError(
+            f"'{self.kind_name(value)}' object cannot be interpreted as an integer"), node)
+
+    # -- sizes of Python's values ------------------------------------------------------------
+    def check_size(self, node: ast.AST, value: Any) -> Any:
+        """Lists, dicts, sets and text are bounded like tensors are."""
+        if isinstance(value, str):
+            self.check_text_size(node, len(value))
+        elif isinstance(value, (list, tuple, dict, set)) and len(value) > self.limits.max_items:
+            raise refuse(f"This would make a {type(value).__name__} of {len(value):,} items; "
+                         f"the limit is {self.limits.max_items:,}.", node, "limit")
+        return value
+
+    def check_text_size(self, node: ast.AST, size: int) -> None:
+        if size > self.limits.max_text_chars:
+            raise refuse(f"This would make text of {size:,} characters; the limit is "
+                         f"{self.limits.max_text_chars:,}.", node, "limit")
+
+    def literal_numel(self, data: Any) -> int:
+        return _literal_numel(data)
+
+    # -- operations -------------------------------------------------------------------------
+    def operate(self, node: ast.AST, op: Callable[[Any, Any], Any], left: Any,
+                right: Any) -> Any:
+        self.tick(node)
+        if isinstance(left, str) and op in (operator.mod, operator.imod):
+            return self._sequence_operation(node, op, left, right)  # '%.3f' % loss
         tensors = [v for v in (left, right) if isinstance(v, torch.Tensor)]
         if not tensors:
+            if isinstance(left, Opaque) or isinstance(right, Opaque):
+                symbol = _OPERATOR_WORDS.get(type(getattr(node, "op", None)), "operate on")
+                raise self.python_error(TypeError(
+                    f"cannot {symbol} {self.kind_name(left)} and {self.kind_name(right)}"),
+                    node)
+            if isinstance(left, (*_SEQUENCES, dict, set)) \
+                    or isinstance(right, (*_SEQUENCES, dict, set)):
+                return self._sequence_operation(node, op, left, right)
+            if not all(v is None or isinstance(v, (int, float, bool, complex))
+                       for v in (left, right)):
+                raise self.python_error(TypeError(
+                    f"unsupported operand types: '{self.kind_name(left)}' and "
+                    f"'{self.kind_name(right)}'"), node,
+                    f"Arithmetic works on tensors and numbers, not on {_kind_of(left)}.")
             return self._number(node, op, left, right)
-        if op is operator.matmul:
-            self._predict(node, operator.matmul, [left, right], {})
+        for value in (left, right):
+            if isinstance(value, (Opaque, str, dict, set)):
+                raise self.python_error(TypeError(
+                    f"unsupported operand type for a tensor: '{self.kind_name(value)}'"),
+                    node, f"Arithmetic works on tensors and numbers, not on "
+                          f"{_kind_of(value)}.")
+        if op in (operator.matmul, operator.imatmul):
+            self.predict(node, operator.matmul, [left, right], {})
         elif len(tensors) == 2:
-            self._check_numel(node, _broadcast_numel([t.shape for t in tensors]))
-        return self._produced(node, op(left, right),
-                              _OPERATOR_WORDS.get(type(getattr(node, "op", None)), ""),
-                              [left, right])
+            self.check_numel(node, _broadcast_numel([t.shape for t in tensors]))
+        elif isinstance(left, (list, tuple)) or isinstance(right, (list, tuple)):
+            self.check_numel(node, max(t.numel() for t in tensors) * max(
+                _literal_numel(v) for v in (left, right) if isinstance(v, (list, tuple))))
+        return self.produced(node, self.guarded(node, lambda: op(left, right)),
+                             _OPERATOR_WORDS.get(type(getattr(node, "op", None)), ""),
+                             [left, right])
+
+    def _sequence_operation(self, node: ast.AST, op: Callable[[Any, Any], Any], left: Any,
+                            right: Any) -> Any:
+        """Text, lists and tuples: + and * (sizes predicted first), % formatting."""
+        if isinstance(left, str) and op in (operator.mod, operator.imod):
+            from engine.language.formatting import percent_format
+
+            return self.formatted(node, lambda: percent_format(left, right))
+        if op in (operator.mul, operator.imul):
+            sequence, count = (left, right) if isinstance(left, _SEQUENCES) else (right, left)
+            if isinstance(count, int) and isinstance(sequence, _SEQUENCES):
+                predicted = len(sequence) * max(count, 0)
+                if isinstance(sequence, str):
+                    self.check_text_size(node, predicted)
+                else:
+                    self.check_size(node, range(0))  # type check only
+                    if predicted > self.limits.max_items:
+                        raise refuse(f"This would make a {type(sequence).__name__} of "
+                                     f"{predicted:,} items; the limit is "
+                                     f"{self.limits.max_items:,}.", node, "limit")
+        elif op in (operator.add, operator.iadd) and isinstance(left, _SEQUENCES) \
+                and isinstance(right, _SEQUENCES):
+            size = len(left) + len(right)
+            if isinstance(left, str):
+                self.check_text_size(node, size)
+            elif size > self.limits.max_items:
+                raise refuse(f"This would make a list of {size:,} items; the limit is "
+                             f"{self.limits.max_items:,}.", node, "limit")
+        return self.check_size(node, self.guarded(node, lambda: op(left, right)))
 
     def _number(self, node: ast.AST, op: Callable[[Any, Any], Any], left: Any,
                 right: Any) -> Any:
@@ -436,69 +539,50 @@ class Interpreter:
                 and isinstance(right, (int, float)) and abs(left) > 1 and right > 0:
             if right * math.log10(abs(left)) > math.log10(self.limits.max_constant) + 300:
                 raise refuse("This power of numbers is too large to compute.", node, "limit")
-        result = op(left, right)
+        result = self.guarded(node, lambda: op(left, right))
         if isinstance(result, int) and not isinstance(result, bool) \
                 and abs(result) > self.limits.max_constant:
             raise refuse(f"The whole number {result:.3g} is too large: whole numbers are "
                          f"limited to ±{self.limits.max_constant:g}.", node, "limit")
         return result
 
-    def _call(self, node: ast.Call, scope: dict[str, Any]) -> Any:
-        callee = self.program.callee(node)
-        if callee.kind == "method":
-            obj = self.evaluate(node.func.value, scope)  # type: ignore[attr-defined]
-            args, kwargs = self._arguments(node, scope)
-            return self._method(node, obj, callee.name, args, kwargs)
-        args, kwargs = self._arguments(node, scope)
-        if callee.kind == "print":
-            return self._print(node, args, kwargs)
-        if callee.kind == "user":
-            return self._user_call(node, self.program.functions[callee.name], args)
-        assert callee.function is not None
-        return self._function(node, callee.function, args, kwargs)
-
-    def _arguments(self, node: ast.Call, scope: dict[str, Any],
-                   ) -> tuple[list[Any], dict[str, Any]]:
-        args = [self.evaluate(a, scope) for a in node.args]
-        kwargs = {k.arg: self.evaluate(k.value, scope) for k in node.keywords}
-        is_print = self.program.callee(node).kind == "print"
-        # Text reaches a function only as a checked literal (reduction='sum'); a string
-        # computed at run time (``.grad_fn`` names) may only be printed.
-        literal = {k.arg for k in node.keywords if isinstance(k.value, ast.Constant)}
-        for key, value in [*enumerate(args), *kwargs.items()]:
-            _check_argument(value, node)
-            if not is_print and key not in literal and _holds_text(value):
-                raise refuse("Text can only be printed or given as reduction='mean' / "
-                             "'sum' / 'none'.", node, "refused")
-        return args, kwargs  # type: ignore[return-value]
-
-    def _function(self, node: ast.Call, fn: L.Function, args: list[Any],
-                  kwargs: dict[str, Any]) -> Any:
-        self._tick(node)
+    def function(self, node: ast.Call, fn: L.Function, args: list[Any],
+                 kwargs: dict[str, Any]) -> Any:
+        """A table entry: torch's, F's or math's function, guarded by its size kind."""
+        if fn.special:
+            return self.special(node, fn, args, kwargs)
+        self.tick(node)
         if fn.name == "torch.manual_seed":
             if len(args) != 1 or not isinstance(args[0], int) or isinstance(args[0], bool):
                 raise refuse("torch.manual_seed takes one whole number.", node, "runtime")
             self.generator.manual_seed(args[0])  # the run's own generator, not torch's
             return None
+        for value in [*args, *kwargs.values()]:
+            _check_argument(value, node)
         if fn.numbers:
             args = [torch.tensor(float(a)) if isinstance(a, (int, float))
                     and not isinstance(a, bool) else a for a in args]
         if fn.name in ("torch.tensor", "torch.as_tensor") and args:
-            self._check_numel(node, _literal_numel(args[0]))
+            self.check_numel(node, _literal_numel(args[0]))
         if fn.creates:
             args, kwargs = _sizes_as_numbers(args), _sizes_as_numbers(kwargs)
         if fn.sizes == "broadcast":
             shapes = [a.shape for a in [*args, *kwargs.values()] if isinstance(a, torch.Tensor)]
             if len(shapes) > 1:
-                self._check_numel(node, _broadcast_numel(shapes))
+                self.check_numel(node, _broadcast_numel(shapes))
         elif fn.sizes == "predict":
-            self._predict(node, fn.call, args, kwargs, creates=fn.creates)
+            self.predict(node, fn.call, args, kwargs, creates=fn.creates)
+        if isinstance(kwargs.get("device"), str) and kwargs["device"] != "cpu":
+            raise self.python_error(RuntimeError(
+                f"Torch not compiled with CUDA enabled (device='{kwargs['device']}')"), node,
+                f"This app runs on the CPU: there is no '{kwargs['device']}' device here. "
+                "Leave device= out, or write device='cpu'.")
         if fn.random and self.replay is not None:
-            return self._produced(node, self._replayed(node))
-        if fn.random:
+            return self.produced(node, self._replayed(node))
+        if fn.random and kwargs.get("generator") is None:
             kwargs = {**kwargs, "generator": self.generator}
-        value = self._produced(node, fn.call(*args, **kwargs), fn.name,
-                               [*args, *kwargs.values()])
+        value = self.produced(node, self.guarded(node, lambda: fn.call(*args, **kwargs)),
+                              fn.name, [*args, *kwargs.values()])
         if fn.random and self.draws is not None and isinstance(value, torch.Tensor):
             self._record_draw(node, value)
         return value
@@ -526,17 +610,27 @@ class Interpreter:
                          "refused")
         return drawn.pop(0)
 
-    def _method(self, node: ast.Call, obj: Any, name: str, args: list[Any],
-                kwargs: dict[str, Any]) -> Any:
-        self._tick(node)
-        if not isinstance(obj, torch.Tensor):
-            raise refuse(f"`.{name}()` is a tensor method, but this value is "
-                         f"{_kind_of(obj)}.", node, "runtime")
+    def tensor_method(self, node: ast.Call, obj: torch.Tensor, name: str, args: list[Any],
+                      kwargs: dict[str, Any]) -> Any:
+        self.tick(node)
         who = _name_of(node.func.value)  # type: ignore[attr-defined]
         if name == "backward":
-            return self._backward(node, obj, who, args, kwargs)
-        if self.curve_mode and name in ("retain_grad", "requires_grad_"):
+            return self.backward(node, obj, who, args, kwargs)
+        if name == "register_hook":
+            return self.register_hook(node, obj, args)
+        if name == "numpy":
+            return self.numpy_of(node, obj)
+        if name in ("cuda",) or (name == "to" and any(
+                (isinstance(a, str) and a != "cpu")
+                or (isinstance(a, torch.device) and a.type != "cpu")
+                for a in [*args, kwargs.get("device")])):
+            raise self.python_error(RuntimeError("Torch not compiled with CUDA enabled"), node,
+                                    "This app runs on the CPU: there is no GPU here. Leave "
+                                    f"`.{name}(...)` out, or write .to('cpu').")
+        if self.transforming and name in ("retain_grad", "requires_grad_"):
             return obj
+        for value in [*args, *kwargs.values()]:
+            _check_argument(value, node)
         owner = node.func.value  # type: ignore[attr-defined]
         if name.endswith("_") and isinstance(owner, ast.Attribute) and owner.attr == "grad":
             self.grad_events.append({"kind": "changed", "code": _segment(self.program, node),
@@ -547,17 +641,22 @@ class Interpreter:
         if name in L.TENSOR_METHODS_BROADCAST:
             shapes = [a.shape for a in [obj, *args, *kwargs.values()]
                       if isinstance(a, torch.Tensor)]
-            self._check_numel(node, _broadcast_numel(shapes))
+            self.check_numel(node, _broadcast_numel(shapes))
         elif name in L.TENSOR_METHODS_PREDICT:
             args, kwargs = _sizes_as_numbers(args), _sizes_as_numbers(kwargs)
-            self._predict(node, lambda s, *a, **k: getattr(s, name)(*a, **k),
-                          [obj, *args], kwargs)
-        result = getattr(obj, name)(*args, **kwargs)  # name is in L.TENSOR_METHODS
+            self.predict(node, lambda s, *a, **k: getattr(s, name)(*a, **k),
+                         [obj, *args], kwargs)
+        if name in L.TENSOR_METHODS_RANDOM and kwargs.get("generator") is None:
+            kwargs = {**kwargs, "generator": self.generator}
+        method = getattr(obj, name)  # name is in L.TENSOR_METHODS (checked)
+        result = self.guarded(node, lambda: method(*args, **kwargs))
         if name == "requires_grad_" and who:
-            self._became_leaf(who, obj)
-        return self._produced(node, result, name, [obj, *args, *kwargs.values()])
+            self.became_leaf(who, obj)
+        if name == "tolist":
+            return self.check_size(node, result)
+        return self.produced(node, result, name, [obj, *args, *kwargs.values()])
 
-    def _became_leaf(self, name: str, value: torch.Tensor) -> None:
+    def became_leaf(self, name: str, value: torch.Tensor) -> None:
         """``w.requires_grad_()`` made the tensor already called ``name`` a leaf that
         requires grad. Names reach the graph when assigned, and at its assignment it did
         not require grad yet: tell the recorder now, so the leaf's box carries its name,
@@ -568,9 +667,9 @@ class Interpreter:
         if self.call_depth == 0 and name in self.assigned_at:  # a top-level variable
             self.leaf_places.setdefault(id(value), (name, self.assigned_at[name]))
 
-    def _backward(self, node: ast.Call, root: torch.Tensor, who: str | None,
-                  args: list[Any], kwargs: dict[str, Any]) -> None:
-        if self.curve_mode:
+    def backward(self, node: ast.Call, root: torch.Tensor, who: str | None,
+                 args: list[Any], kwargs: dict[str, Any]) -> None:
+        if self.transforming:
             return None  # curves differentiate the output themselves
         if len(self.backward_roots) >= self.limits.max_backward_calls:
             raise refuse(f"backward() was called more than {self.limits.max_backward_calls} "
@@ -581,29 +680,27 @@ class Interpreter:
         except RuntimeError as exc:
             kind, message = explain.explain_backward_error(exc, who, self.reason_of(who),
                                                            root.numel(), self.sources_of(who))
-            raise refuse(message, node, kind) from None
+            raise refuse(message, node, kind, python=exc) from None
         self.backward_roots.append((who, root))
         self.grad_events.append({"kind": "backward", "code": _segment(self.program, node),
                                  "of": who, "scaled": bool(args) or "gradient" in kwargs})
         return None
 
-    def _user_call(self, node: ast.Call, fn: UserFunction, args: list[Any]) -> Any:
-        self._tick(node)
-        if self.call_depth >= self.limits.max_function_depth:
-            raise refuse("Functions call each other too deeply.", node, "limit")
-        self.call_depth += 1
-        try:
-            local = dict(zip(fn.params, args))
-            for name, value in local.items():
-                self.recorder.named(name, value, rename=False)
-            return self._block(fn.body, local, top=False)
-        finally:
-            self.call_depth -= 1
-
-    def _print(self, node: ast.Call, args: list[Any], kwargs: dict[str, Any]) -> None:
+    def print_values(self, node: ast.Call, args: list[Any], kwargs: dict[str, Any]) -> None:
+        self.tick(node)
+        unknown = [k for k in kwargs if k not in ("sep", "end", "flush")]
+        if unknown:
+            raise self.python_error(TypeError(
+                f"'{unknown[0]}' is an invalid keyword argument for print()"), node,
+                "print(...) takes values, and sep='...', end='...' or flush=True only.")
         sep = kwargs.get("sep", " ")
         end = kwargs.get("end", "\n")
-        text = sep.join(_display(a) if not isinstance(a, str) else a for a in args) + end
+        for name, value in (("sep", sep), ("end", end)):
+            if value is not None and not isinstance(value, str):
+                raise self.python_error(TypeError(
+                    f"{name} must be None or a string, not {self.kind_name(value)}"), node)
+        parts = [self.formatted(node, lambda a=a: _display(a)) for a in args]
+        text = (" " if sep is None else sep).join(parts) + ("\n" if end is None else end)
         self.printed_chars += len(text)
         if self.printed_chars > self.limits.max_print_chars:
             raise refuse(f"The program printed more than {self.limits.max_print_chars:,} "
@@ -613,19 +710,20 @@ class Interpreter:
         return None
 
     # -- size guards -------------------------------------------------------------------------
-    def _produced(self, node: ast.AST, value: Any, op: str = "",
-                  inputs: list[Any] | None = None) -> Any:
+    def produced(self, node: ast.AST, value: Any, op: str = "",
+                 inputs: list[Any] | None = None) -> Any:
         """Every operation's result passes here: type check, size check, graph record,
         and the watch for the first NaN or infinity (``op`` made it from ``inputs``)."""
         if isinstance(value, tuple) and not isinstance(value, torch.Size):
-            value = tuple(value)  # torch.return_types.* become plain tuples
-            for item in value:
+            for item in value:  # torch.return_types.* keep their .values / .indices
                 _check_value(item, node)
-        else:
-            _check_value(value, node)
+                if isinstance(item, torch.Tensor) and self.recording:
+                    self.recorder.produced(item)
+            return value
+        _check_value(value, node)
         if isinstance(value, torch.Tensor):
-            self._check_numel(node, value.numel())
-            if not self.curve_mode and self.record_graph:
+            self.check_numel(node, value.numel())
+            if self.recording:
                 self.recorder.produced(value)
                 if self.non_finite is None and op:
                     self._watch_non_finite(node, value, op, inputs or [])
@@ -657,13 +755,13 @@ class Interpreter:
     def _tensor_limit(self) -> int:
         return self.per_tensor_limit or self.limits.max_tensor_elements
 
-    def _check_numel(self, node: ast.AST, numel: int | None) -> None:
+    def check_numel(self, node: ast.AST, numel: int | None) -> None:
         limit = self._tensor_limit()
         if numel is not None and numel > limit:
             raise refuse(f"This would make a tensor of {numel:,} elements; the limit is "
                          f"{limit:,}.", node, "limit")
 
-    def _predict(self, node: ast.AST, call: Callable[..., Any], args: list[Any],
+    def predict(self, node: ast.AST, call: Callable[..., Any], args: list[Any],
                  kwargs: dict[str, Any], creates: bool = False) -> None:
         """Run ``call`` on PyTorch's meta device (shapes only, no data) and check sizes."""
         if not _META_READY:
@@ -678,7 +776,7 @@ class Interpreter:
         except Exception:  # noqa: BLE001 - the real call will raise the learner's error
             return
         results = result if isinstance(result, (tuple, list)) else (result,)
-        self._check_numel(node, sum(r.numel() for r in results
+        self.check_numel(node, sum(r.numel() for r in results
                                     if isinstance(r, torch.Tensor)))
 
 
@@ -698,18 +796,20 @@ def _load_meta_kernels() -> float:
     return time.monotonic() - started
 
 
-_VALUE_TYPES = (torch.Tensor, bool, int, float, str, torch.Size, torch.dtype, type(None))
-
-
 def _check_value(value: Any, node: ast.AST) -> None:
-    """Defence in depth: an operation's result must be data, never a callable or module."""
-    if isinstance(value, tuple) and not isinstance(value, torch.Size):
-        for item in value:
-            _check_value(item, node)
-        return
-    if not isinstance(value, _VALUE_TYPES):
-        raise refuse(f"This operation gave a {type(value).__name__}, which programs cannot "
-                     "use.", node, "refused")
+    """Defence in depth: an operation's result must be data (tensors, numbers, text and
+    containers of them), never a callable, a module or another object."""
+    stack = [value]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, dict):
+            stack.extend(item.keys())
+            stack.extend(item.values())
+        elif isinstance(item, CONTAINER_TYPES) and not isinstance(item, torch.Size):
+            stack.extend(item)
+        elif not isinstance(item, PLAIN_TYPES):
+            raise refuse(f"This operation gave a {type(item).__name__}, which programs "
+                         "cannot use.", node, "refused")
 
 
 def _surely_finite(value: torch.Tensor) -> bool:
@@ -755,6 +855,10 @@ def _check_argument(value: Any, node: ast.AST) -> None:
         return
     if isinstance(value, (slice, type(Ellipsis))):
         return
+    if isinstance(value, (Opaque, dict, set)):
+        raise refuse(f"A torch function takes tensors, numbers and lists, not "
+                     f"{_kind_of(value)}.", node, "runtime",
+                     python=TypeError(f"unexpected argument of type {type(value).__name__}"))
     _check_value(value, node)
 
 
@@ -828,6 +932,12 @@ def _kind_of(value: Any) -> str:
         return "a plain number"
     if value is None:
         return "None"
+    if isinstance(value, torch.Tensor):
+        return "a tensor"
+    if isinstance(value, Opaque):
+        return f"a {value.kind}"
+    if isinstance(value, str):
+        return "text"
     return f"a {type(value).__name__}"
 
 
@@ -849,14 +959,24 @@ def _source_text(source: str, lineno: int, col: int, end_lineno: int | None,
     return text if len(text) <= 80 else text[:77] + "..."
 
 
-def _display(value: Any) -> str:
-    """How a notebook would show the value (torch's repr for tensors)."""
-    if isinstance(value, torch.Tensor):
-        with torch.no_grad():
-            return repr(value)
-    if isinstance(value, float):
-        return repr(value)
-    return str(value)
+def _sentence(text: str) -> str:
+    """A message as one sentence: torch's own text often starts in lower case and ends
+    without a full stop."""
+    text = text.strip()
+    if text[:1].islower() and not text.startswith(("torch", "aten")):
+        text = text[:1].upper() + text[1:]
+    elif text[:1].islower():
+        text = "PyTorch says: " + text
+    return text if text.endswith(".") else text + "."
+
+
+def _display(value: Any, repr_: bool = False) -> str:
+    """How print (``str``) or a notebook's Out (``repr``) shows the value: torch's repr
+    for tensors, Python's for the rest, made by engine.language.formatting."""
+    from engine.language.formatting import display_repr, display_str
+
+    with torch.no_grad():
+        return display_repr(value) if repr_ else display_str(value)
 
 
 __all__ = ["CurveModeStop", "Interpreter"]

@@ -125,7 +125,8 @@ def new_interpreter(program: CheckedProgram, leaves: dict[str, torch.Tensor],
 
 
 RUNTIME_ERRORS = (RuntimeError, ValueError, TypeError, IndexError, ZeroDivisionError,
-                  OverflowError, MemoryError, KeyError)
+                  OverflowError, MemoryError, KeyError, AttributeError, NameError,
+                  AssertionError, StopIteration, NotImplementedError)
 
 
 def guarded_run(source: str, inputs: Mapping[str, Any] | None, options: RunOptions,
@@ -283,6 +284,11 @@ def _torch_warnings(caught: list[warnings.WarningMessage]) -> list[str]:
 
 
 def _error_at(node: Any, kind: str, message: str) -> ProgramError:
+    message = message.strip()
+    if not message.endswith("."):
+        message += "."  # torch's sentences often end without one
+    if message[:1].islower():
+        message = "PyTorch says: " + message  # torch's own text, as it raised it
     line = getattr(node, "lineno", None)
     col = getattr(node, "col_offset", None)
     return ProgramError(message, kind, line, None if col is None else col + 1)

@@ -1,0 +1,194 @@
+"""The values a program can hold that are not plain data: each is the interpreter's own.
+
+A program computes with tensors, numbers, text, tuples, lists and dicts. A few more kinds
+of value appear in real tutorial code: its own functions (``def``, ``lambda``) passed to
+``torch.autograd.functional.jacobian`` or ``register_hook``; ``y.grad_fn`` and its
+``next_functions``; a caught exception (``except RuntimeError as e: print(e)``); ``zip``
+and ``enumerate`` objects; ``torch.func.grad(f)``. Each is a small class here that holds
+plain data or a torch object behind a fixed table of what a program may read or call
+(:data:`Opaque.attributes`, :data:`Opaque.methods`). None of them is a real Python function,
+frame, code object or module, and none hands one out: ``shown()`` is their text, for
+``print`` and f-strings alike.
+"""
+
+from __future__ import annotations
+
+import ast
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from typing import Any, ClassVar
+
+import torch
+
+SAVED_NAME = re.compile(r"^_saved_[a-z][a-z0-9_]*$")  # grad_fn._saved_self, _saved_result
+
+
+class Opaque:
+    """Base of the interpreter's own values: what a program may read (``attributes``) and
+    call (``methods``) on one, both by fixed name; everything else is refused."""
+
+    attributes: ClassVar[frozenset[str]] = frozenset()
+    methods: ClassVar[frozenset[str]] = frozenset()
+    kind: ClassVar[str] = "value"
+
+    def shown(self) -> str:
+        return f"<{self.kind}>"
+
+
+@dataclass(eq=False)
+class Closure(Opaque):
+    """A function the program defined (``def`` or ``lambda``), with the scope it was
+    defined in (Python's closures: a nested def sees its enclosing function's names)."""
+
+    name: str
+    args: ast.arguments
+    body: list[ast.stmt] | ast.expr  # an expression for a lambda
+    defaults: list[Any]
+    kw_defaults: dict[str, Any]
+    outer: Any  # the defining Scope (engine.running.scope.Scope)
+    local_names: frozenset[str]
+    global_names: frozenset[str] = frozenset()
+    nonlocal_names: frozenset[str] = frozenset()
+    grad_mode: str | None = None  # a decorator: "no_grad" | "enable_grad" | "inference_mode"
+    node: ast.AST | None = None
+    kind: ClassVar[str] = "function"
+
+    @property
+    def is_lambda(self) -> bool:
+        return isinstance(self.body, ast.expr)
+
+    def shown(self) -> str:
+        return f"<function {self.name}>"
+
+
+@dataclass(eq=False)
+class Transformed(Opaque):
+    """``torch.func.grad(f)``, ``vmap(f)``, ``jacrev(f)``...: a function made from the
+    program's function by one of torch.func's transforms, called later with its inputs."""
+
+    transform: str  # the table's name, e.g. "torch.func.grad"
+    function: Any  # a Closure or another Transformed
+    options: dict[str, Any] = field(default_factory=dict)
+    kind: ClassVar[str] = "function"
+
+    def shown(self) -> str:
+        return f"<function {self.transform}({self.function.shown()[1:-1]})>"
+
+
+@dataclass(eq=False)
+class Partial(Opaque):
+    """``functools.partial(f, a)``: the program's function with its first arguments
+    given now, the rest at the call."""
+
+    function: Any  # a Closure, Transformed or Partial
+    args: list[Any] = field(default_factory=list)
+    kwargs: dict[str, Any] = field(default_factory=dict)
+    kind: ClassVar[str] = "functools.partial"
+
+    def shown(self) -> str:
+        return f"functools.partial({self.function.shown()})"
+
+
+class GradFnView(Opaque):
+    """Read-only view of a ``grad_fn`` node: its name, ``next_functions``, the leaf of an
+    ``AccumulateGrad`` (``variable``), the saved values autograd keeps for backward
+    (``_saved_self``...), and hooks. Printed as torch prints it."""
+
+    attributes = frozenset({"next_functions", "variable"})
+    methods = frozenset({"name", "register_hook", "register_prehook"})
+    kind = "grad_fn"
+
+    def __init__(self, node: Any) -> None:
+        self.node = node
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, GradFnView) and other.node is self.node
+
+    def __hash__(self) -> int:
+        return hash(id(self.node))
+
+    def shown(self) -> str:
+        return repr(self.node)  # torch's own: <PowBackward0 object at 0x...>
+
+
+def grad_fn_view(node: Any) -> GradFnView | None:
+    return None if node is None else GradFnView(node)
+
+
+@dataclass(eq=False)
+class CaughtError(Opaque):
+    """An exception the program caught (``except ValueError as e``): its text and args."""
+
+    error: BaseException
+    attributes: ClassVar[frozenset[str]] = frozenset({"args"})
+    kind: ClassVar[str] = "exception"
+
+    def shown(self) -> str:
+        return str(self.error)
+
+    def shown_repr(self) -> str:
+        return repr(self.error)
+
+
+@dataclass(eq=False)
+class IteratorValue(Opaque):
+    """``zip``, ``enumerate``, ``reversed``, ``map``, ``filter`` and generator expressions:
+    a Python iterator over the program's own values, consumed once as in Python."""
+
+    name: str
+    items: Iterator[Any]
+    kind: ClassVar[str] = "iterator"
+
+    def __iter__(self) -> Iterator[Any]:
+        return self.items
+
+    def __next__(self) -> Any:
+        return next(self.items)
+
+    def shown(self) -> str:
+        return f"<{self.name} object>"
+
+
+@dataclass(eq=False)
+class HookHandle(Opaque):
+    """What ``register_hook`` returns: ``.remove()`` takes the hook off again."""
+
+    handle: Any
+    methods: ClassVar[frozenset[str]] = frozenset({"remove"})
+    kind: ClassVar[str] = "hook handle"
+
+    def shown(self) -> str:
+        return "<torch.utils.hooks.RemovableHandle>"
+
+
+@dataclass(eq=False)
+class ArrayValue(Opaque):
+    """``t.numpy()``: the numbers as numpy shows them, with its harmless readers only
+    (``tolist``, ``shape``...): no file methods, no buffers."""
+
+    array: Any
+    attributes: ClassVar[frozenset[str]] = frozenset({"shape", "ndim", "size", "dtype", "T"})
+    methods: ClassVar[frozenset[str]] = frozenset({"tolist", "item", "sum", "mean", "max",
+                                                   "min", "round"})
+    kind: ClassVar[str] = "numpy array"
+
+    def shown(self) -> str:
+        return str(self.array)
+
+    def shown_repr(self) -> str:
+        return repr(self.array)
+
+
+def shown_repr(value: Opaque) -> str:
+    """``repr`` of an interpreter value (most show the same text for str and repr)."""
+    method = getattr(type(value), "shown_repr", None)
+    return method(value) if method is not None else value.shown()
+
+
+# Every kind of value a program may hold; anything else reaching user code is a bug.
+PLAIN_TYPES: tuple[type, ...] = (
+    torch.Tensor, bool, int, float, complex, str, type(None), torch.Size, torch.dtype,
+    torch.device, torch.Generator, range, slice, type(Ellipsis),
+)
+CONTAINER_TYPES: tuple[type, ...] = (tuple, list, dict, set, frozenset)
