@@ -90,6 +90,19 @@ class Partial(Opaque):
         return f"functools.partial({self.function.shown()})"
 
 
+@dataclass(eq=False)
+class TorchMade(Opaque):
+    """A function torch itself returned (``torch.func.vjp``'s ``vjp_fn``): the program
+    can call it with tensors and nothing else; nothing of it can be read."""
+
+    name: str
+    call: Any
+    kind: ClassVar[str] = "function"
+
+    def shown(self) -> str:
+        return f"<function {self.name}>"
+
+
 class GradFnView(Opaque):
     """Read-only view of a ``grad_fn`` node: its name, ``next_functions``, the leaf of an
     ``AccumulateGrad`` (``variable``), the saved values autograd keeps for backward

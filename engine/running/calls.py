@@ -27,6 +27,7 @@ from engine.language.values import (
     GradFnView,
     HookHandle,
     Partial,
+    TorchMade,
     Transformed,
 )
 from engine.running import builtins as B
@@ -90,6 +91,14 @@ class Calls:
             return self.call_function(node, target, args, kwargs)
         if isinstance(target, L.Function):
             return self.function(node, target, args, kwargs)
+        if isinstance(target, TorchMade):
+            self.tick(node)
+            for value in [*args, *kwargs.values()]:
+                if not isinstance(value, (torch.Tensor, int, float, bool, tuple, list)):
+                    raise self.python_error(TypeError(
+                        f"{target.name} takes tensors, not {self.kind_words(value)}"), node)
+            return self.produced(node, self.guarded(node, lambda: target.call(*args,
+                                                                              **kwargs)))
         if isinstance(target, B.NamedBuiltin):
             if target.exception:
                 return B.make_exception(self, node, target.name, args, kwargs)
@@ -254,8 +263,12 @@ class Calls:
         if kind == "func_call":  # torch.func.vjp(f, x) / jvp(f, (x,), (v,))
             self.tick(node)
             inner = self.as_python(node, args[0] if args else None, fn.name, transform=True)
-            return self.produced(node, self.guarded(node, lambda: fn.call(inner, *args[1:],
-                                                                          **kwargs)))
+            result = self.guarded(node, lambda: fn.call(inner, *args[1:], **kwargs))
+            if isinstance(result, tuple):  # vjp: (output, vjp_fn)
+                result = tuple(TorchMade(f"{fn.name}_fn", item) if callable(item)
+                               and not isinstance(item, torch.Tensor) else item
+                               for item in result)
+            return self.produced(node, result)
         raise refuse(f"`{fn.name}` is not available here.", node)  # pragma: no cover
 
     def autograd_grad(self, node: ast.Call, fn: L.Function, args: list[Any],

@@ -27,7 +27,7 @@ import torch
 from engine.errors import ProgramRefused, refuse
 from engine.language import tables as L
 from engine.language.checker import CheckedProgram
-from engine.language.values import CONTAINER_TYPES, PLAIN_TYPES, Opaque
+from engine.language.values import CONTAINER_TYPES, PLAIN_TYPES, Opaque, TorchMade
 from engine.limits import Limits
 from engine.running import progress
 from engine.running.attributes import Attributes
@@ -716,7 +716,8 @@ class Interpreter(Statements, Expressions, Calls, Attributes):
         and the watch for the first NaN or infinity (``op`` made it from ``inputs``)."""
         if isinstance(value, tuple) and not isinstance(value, torch.Size):
             for item in value:  # torch.return_types.* keep their .values / .indices
-                _check_value(item, node)
+                if not isinstance(item, TorchMade):
+                    _check_value(item, node)
                 if isinstance(item, torch.Tensor) and self.recording:
                     self.recorder.produced(item)
             return value
