@@ -10,6 +10,7 @@ page shows what the engine echoes for ``x.is_leaf``, ``y.is_leaf``, ``y.grad_fn`
 from __future__ import annotations
 
 import math
+import re
 
 import pandas as pd
 import streamlit as st
@@ -69,7 +70,9 @@ cols = st.columns([1, 1, 2])
 cols[0].metric("x.is_leaf", echo.get("x.is_leaf", "?"), help="You created x: a leaf.")
 cols[1].metric("y.is_leaf", echo.get("y.is_leaf", "?"),
                help="y was made by an operation, so it is not a leaf.")
-cols[2].metric("y.grad_fn", echo.get("y.grad_fn", "?"),
+# torch's repr (<PowBackward0 object at 0x7f...>) without the memory address, which
+# changes every run and means nothing to a learner
+cols[2].metric("y.grad_fn", re.sub(r" object at 0x[0-9a-fA-F]+", "", echo.get("y.grad_fn", "?")),
                help="The backward function autograd recorded for y = x**2.")
 st.markdown("**What the notebook shows**")
 st.code(notebook_view(result.echoes), language="python")

@@ -10,6 +10,14 @@ ROOT = Path(__file__).resolve().parent.parent
 README = (ROOT / "README.md").read_text()
 
 
+def test_language_table_is_written_from_the_tables():
+    from engine.language.document import language_table
+
+    assert language_table() in README, (
+        "the README's language table is out of date: paste the output of "
+        "`python -m engine.language.document`")
+
+
 def test_every_allowed_name_is_documented():
     missing = [
         name

@@ -262,3 +262,69 @@ def test_cells_60_to_72_no_grad_stops_tracking():
     assert r.error is not None and r.error.kind == "autograd" and r.error.line == 5
     assert "torch.no_grad()" in r.error.message
     assert torch.is_grad_enabled()  # the block's grad mode did not leak
+
+
+# -- the cells as the notebook has them, verbatim (try/except and f-strings included) ----
+def test_cell_21_f_string_prints_the_tensors_as_the_notebook_did():
+    source = BCE_MANUAL.split("print(")[0] + (
+        'print(f"Manual Gradient of loss w.r.t weight (dw): {dL_dw}")\n'
+        'print(f"Manual Gradient of loss w.r.t bias (db): {dL_db}")\n')
+    r = run(source)
+    assert r.error is None, r.error
+    # What the notebook printed (In [21]): a 0-dim tensor formats as its number.
+    assert r.printed == ("Manual Gradient of loss w.r.t weight (dw): 6.691762447357178\n"
+                         "Manual Gradient of loss w.r.t bias (db): 0.998770534992218\n")
+
+
+SEED_CELLS_42_TO_59 = '''x = torch.tensor(2.0, requires_grad=True)
+y = x ** 2
+y.backward()
+x.grad
+x.requires_grad_(False)
+x
+y = x ** 2
+y
+try:
+    y.backward()
+except:
+    print("RuntimeError: element 0 of tensors does not require grad and does not have a grad_fn")
+x = torch.tensor(2.0, requires_grad=True)
+x
+z = x.detach()
+z
+y = x ** 2
+y
+y1 = z ** 2
+y1
+y.backward()
+x.grad
+try:
+    y1.backward() # error
+    z.grad
+except:
+    print("RuntimeError: element 0 of tensors does not require grad and does not have a grad_fn")
+z.grad
+'''
+
+
+def test_cells_42_to_59_run_verbatim_with_their_try_except():
+    """The notebook's own cells, try/except included: the backward that fails is caught
+    by the program, as in the notebook, and the run goes on."""
+    r = run(SEED_CELLS_42_TO_59)
+    assert r.error is None, r.error
+    message = ("RuntimeError: element 0 of tensors does not require grad and does not have "
+               "a grad_fn\n")
+    assert r.printed == message * 2  # what the notebook printed under In [50] and In [57]
+    assert echo(r, "y1") == "tensor(4.)"
+    assert echo(r, "x.grad") == "tensor(4.)"
+    assert r.grads["x"].item() == 4.0  # d(x^2)/dx at 2; the caught backward added nothing
+
+
+def test_caught_backward_error_prints_torchs_own_text():
+    r = run("x = torch.tensor(2.0)\ny = x ** 2\ntry:\n    y.backward()\n"
+            "except RuntimeError as e:\n    print(e)\n")
+    assert r.error is None, r.error
+    plain = torch.tensor(2.0) ** 2
+    with pytest.raises(RuntimeError) as caught:
+        plain.backward()
+    assert r.printed == f"{caught.value}\n"

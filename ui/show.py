@@ -89,13 +89,24 @@ def where(error: ProgramError) -> str:
 
 
 def show_error(error: ProgramError, source: str) -> None:
-    """The refusal or failure in one sentence, with the line it points at and a caret."""
-    st.error(f"{where(error)}{error.message}", icon=":material/error:")
+    """The refusal or failure in one sentence, with the line it points at and a caret;
+    a program with several problems gets every one of them, each with its own caret."""
+    problems = [error, *error.more]
+    heading = f"{len(problems)} problems to fix:\n\n" if len(problems) > 1 else ""
+    st.error(heading + "\n\n".join(f"{where(p)}{p.message}" for p in problems),
+             icon=":material/error:")
     lines = source.splitlines()
-    if error.line and 1 <= error.line <= len(lines):
-        text = lines[error.line - 1]
-        caret = " " * (max(error.col or 1, 1) - 1 + len(f"{error.line} | ")) + "^"
-        st.code(f"{error.line} | {text}\n{caret}", language=None)
+    carets = [_caret(p, lines) for p in problems]
+    if any(carets):
+        st.code("\n".join(c for c in carets if c), language=None)
+
+
+def _caret(error: ProgramError, lines: list[str]) -> str:
+    if not error.line or not 1 <= error.line <= len(lines):
+        return ""
+    text = lines[error.line - 1]
+    caret = " " * (max(error.col or 1, 1) - 1 + len(f"{error.line} | ")) + "^"
+    return f"{error.line} | {text}\n{caret}"
 
 
 def show_output(result: RunResult) -> None:

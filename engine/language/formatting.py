@@ -40,7 +40,8 @@ MAX_CHARS = 100_000
 """Default longest text any function here returns."""
 
 _PLAIN_TYPES = (int, float, bool, str, complex)
-_CONTAINER_TYPES = (list, tuple, dict)
+_CONTAINER_TYPES = (list, tuple, dict, set, frozenset, type({}.keys()), type({}.values()),
+                    type({}.items()))
 _ALIGNMENTS = "<>=^"
 _HEAPTYPE_FLAG = 1 << 9
 _FIELD_PARSER = Formatter()  # only its .parse (C's MarkupIterator), never .format/.vformat
@@ -187,9 +188,14 @@ def _leaf_text(value: object, *, as_str: bool, room: int) -> str:
     return text
 
 
-_OPENERS = {list: "[", tuple: "(", dict: "{"}
-_CLOSERS = {list: "]", tuple: ")", dict: "}"}
-_EMPTY = {list: "[]", tuple: "()", dict: "{}"}
+_DICT_VIEWS = {type({}.keys()): "dict_keys", type({}.values()): "dict_values",
+               type({}.items()): "dict_items"}
+_OPENERS = {list: "[", tuple: "(", dict: "{", set: "{", frozenset: "frozenset({",
+            **{view: f"{name}([" for view, name in _DICT_VIEWS.items()}}
+_CLOSERS = {list: "]", tuple: ")", dict: "}", set: "}", frozenset: "})",
+            **{view: "])" for view in _DICT_VIEWS}}
+_EMPTY = {list: "[]", tuple: "()", dict: "{}", set: "set()", frozenset: "frozenset()",
+          **{view: f"{name}([])" for view, name in _DICT_VIEWS.items()}}
 _CYCLE = {list: "[...]", tuple: "(...)", dict: "{...}"}
 _TEXT, _VALUE, _LEAVE = 0, 1, 2
 

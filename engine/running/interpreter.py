@@ -304,7 +304,9 @@ class Interpreter(Statements, Expressions, Calls, Attributes):
             return
         expr = getattr(stmt, "value", None)
         reads = sorted({n.id for n in ast.walk(expr) if isinstance(n, ast.Name)
-                        and n.id in self.env and n.id != name}) if expr is not None else []
+                        and n.id in self.env and n.id != name
+                        and not isinstance(self.env[n.id], Opaque)}) if expr is not None \
+            else []
         if isinstance(stmt, ast.AugAssign):
             reads = sorted(set(reads) | {name})
         tracked = value.requires_grad

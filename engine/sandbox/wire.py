@@ -89,7 +89,9 @@ def encode_result(r: RunResult) -> dict[str, Any]:
 def decode_error(d: dict[str, Any] | None) -> ProgramError | None:
     if d is None:
         return None
-    return ProgramError(str(d["message"]), str(d["kind"]), d.get("line"), d.get("col"))
+    more = tuple(decode_error(m) for m in d.get("more") or ())
+    return ProgramError(str(d["message"]), str(d["kind"]), d.get("line"), d.get("col"),
+                        more)  # type: ignore[arg-type]
 
 
 def decode_result(d: dict[str, Any]) -> RunResult:
