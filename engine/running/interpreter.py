@@ -952,14 +952,29 @@ def _segment(program: CheckedProgram, node: ast.AST) -> str:
 @lru_cache(maxsize=1024)
 def _source_text(source: str, lineno: int, col: int, end_lineno: int | None,
                  end_col: int | None) -> str:
-    """A node's code on one line, at most 80 characters. Cached: ast.get_source_segment
-    splits the whole source on every call, and the same program runs again and again
-    (the run, the curve's probe, every student's edit of a number)."""
-    where = ast.AST()
-    where.lineno, where.col_offset = lineno, col
-    where.end_lineno, where.end_col_offset = end_lineno, end_col
-    text = " ".join((ast.get_source_segment(source, where) or "").split())
+    """A node's code on one line, at most 80 characters, as ast.get_source_segment gives
+    it (columns are UTF-8 byte offsets). Cached, and the source's lines too:
+    get_source_segment splits the whole source on every call, which made a 1,000-line
+    program quadratic."""
+    if end_lineno is None or end_col is None:
+        return ""
+    lines = _source_lines(source)
+    if not 1 <= lineno <= end_lineno <= len(lines):
+        return ""
+    if lineno == end_lineno:
+        raw = lines[lineno - 1].encode()[col:end_col].decode(errors="replace")
+    else:
+        parts = [lines[lineno - 1].encode()[col:].decode(errors="replace"),
+                 *lines[lineno:end_lineno - 1],
+                 lines[end_lineno - 1].encode()[:end_col].decode(errors="replace")]
+        raw = "\n".join(parts)
+    text = " ".join(raw.split())
     return text if len(text) <= 80 else text[:77] + "..."
+
+
+@lru_cache(maxsize=64)
+def _source_lines(source: str) -> list[str]:
+    return source.splitlines()
 
 
 def _sentence(text: str) -> str:
