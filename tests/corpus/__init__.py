@@ -153,12 +153,19 @@ def run_plain(path: Path) -> PlainRun:
     return run
 
 
+# The corpus measures the language (what runs, and whether its numbers are torch's), not
+# speed: a few tutorials multiply 1000-wide matrices 60 times, which takes about 1 s on
+# this machine alone and more under a loaded test run. So the clock here is 10 s; every
+# other limit is the app's own. (In the app, such a program stops at 2 s and says so.)
+CORPUS_LIMITS_TIME_S = 10.0
+
+
 def run_engine(path: Path):
     """Run the corpus file through the engine as a learner would paste it (in process)."""
-    from engine import run_program
+    from engine import Limits, run_program
 
     return run_program(path.read_text(encoding="utf-8"), isolate=False, auto_backward=False,
-                       seed=0)
+                       seed=0, limits=Limits(time_limit_s=CORPUS_LIMITS_TIME_S))
 
 
 def _numbers_close(a: str, b: str) -> bool:
