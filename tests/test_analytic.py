@@ -582,3 +582,20 @@ def test_hand_gradients_agree_with_each_formula_and_skip_vectors() -> None:
 def test_hand_gradients_refuse_what_has_no_formula() -> None:
     with pytest.raises(ProgramRefused):
         hand_gradients("y = torch.randn(3).sum() * x", {"x": 1.0}, ["x"], isolate=False)
+
+
+@pytest.mark.parametrize(("source", "what", "line"), [
+    ("y = x\nfor i in range(3):\n    y = y * x\n", "a `for` loop", 2),
+    ("y = x * 2\nif x > 0:\n    y = y + 1\n", "an `if`", 2),
+    ("z = x * 2\nw = torch.zeros(2)\nw[0] = z\n", "an assignment into an attribute or an item", 3),
+    ("f = lambda v: v * 2\ny = f(x)\n", "a `lambda`", 1),
+    ("y = x ** 2\nprint(f'{y}')\n", "an f-string", 2),
+])
+def test_no_formula_for_the_rest_of_the_language_names_the_construct(source, what, line):
+    """The language runs loops, ifs, item assignment...; the formula by hand follows
+    straight-line math only and says which construct it does not follow, and where."""
+    with pytest.raises(ProgramRefused) as caught:
+        analytic_derivative(source, {"x": 1.5}, "x", isolate=False)
+    error = caught.value.error
+    assert error.kind != "internal"
+    assert f"No formula by hand for {what} (line {line})" in error.message

@@ -160,6 +160,10 @@ class Walker:
 
     # -- statements -----------------------------------------------------------------------
     def run(self) -> None:
+        found = _beyond_straight_line(self.program.tree)
+        if found is not None:
+            what, node = found
+            raise self.no_formula(what, node)
         self.block(self.program.tree.body, self.env, top=True)
 
     def block(self, body: list[ast.stmt], scope: dict[str, Box], top: bool,
@@ -597,6 +601,49 @@ class Walker:
 
 
 # --- reading the syntax tree -------------------------------------------------------
+# What the formula by hand follows: straight-line programs of assignments to names,
+# expression lines, one grad mode per `with`, and defs with plain parameters. The rest of
+# the language runs (engine.running) but has no formula: it is named, with its line.
+_NOT_FOLLOWED: dict[type, str] = {
+    ast.For: "a `for` loop", ast.While: "a `while` loop", ast.If: "an `if`",
+    ast.Try: "a `try`", ast.Raise: "`raise`", ast.Assert: "`assert`", ast.Delete: "`del`",
+    ast.Global: "`global`", ast.Nonlocal: "`nonlocal`", ast.Lambda: "a `lambda`",
+    ast.ListComp: "a comprehension", ast.SetComp: "a comprehension",
+    ast.DictComp: "a comprehension", ast.GeneratorExp: "a generator expression",
+    ast.JoinedStr: "an f-string", ast.Dict: "a dict", ast.Set: "a set",
+    ast.BoolOp: "`and`/`or`", ast.IfExp: "`a if c else b`", ast.Starred: "`*` unpacking",
+    ast.NamedExpr: "`:=`", ast.AnnAssign: "an annotated assignment",
+}
+
+
+def _beyond_straight_line(tree: ast.Module) -> tuple[str, ast.AST] | None:
+    """The first construct (in source order) the formula by hand does not follow."""
+    found: list[tuple[str, ast.AST]] = []
+    for node in ast.walk(tree):
+        what = _NOT_FOLLOWED.get(type(node))
+        if isinstance(node, ast.Assign) and (len(node.targets) != 1 or not isinstance(
+                node.targets[0], (ast.Name, ast.Tuple))):
+            what = "an assignment into an attribute or an item"
+        elif isinstance(node, ast.AugAssign) and not isinstance(node.target, ast.Name):
+            what = "an update of an attribute or an item"
+        elif isinstance(node, ast.With) and (len(node.items) != 1 or not isinstance(
+                node.items[0].context_expr, ast.Call) or node.items[0].context_expr.args):
+            what = "this `with`"
+        elif isinstance(node, ast.FunctionDef) and (
+                node.decorator_list or node.args.defaults or node.args.vararg
+                or node.args.kwarg or node.args.kwonlyargs
+                or any(isinstance(inner, ast.FunctionDef) for inner in ast.walk(node)
+                       if inner is not node)):
+            what = "a def with defaults, *args, decorators or a nested def"
+        elif isinstance(node, ast.Compare) and len(node.ops) > 1:
+            what = "a chained comparison"
+        if what is not None and hasattr(node, "lineno"):
+            found.append((what, node))
+    if not found:
+        return None
+    return min(found, key=lambda item: (item[1].lineno, item[1].col_offset))
+
+
 def _line(node: ast.AST | None) -> str:
     return str(getattr(node, "lineno", "?"))
 
