@@ -438,15 +438,13 @@ def _statement(draw, depth: int = 0):
         return [f"print([v * 2 for v in xs if v != {expression}], {{k: v for k, v in d.items()}})"]
     body = [pad + line for line in draw(_statement(depth + 1))]
     if kind == 8:
-        return [f"for i in range({draw(st.integers(0, 3))}):"] + body
+        return [f"for i in range({draw(st.integers(0, 3))}):", *body]
     if kind == 9:
         return [f"if {expression} > {draw(_expression())}:"] + body + ["else:"] + \
             [pad + line for line in draw(_statement(depth + 1))]
     if kind == 10:
-        return ["try:"] + body + ["except (ZeroDivisionError, RuntimeError, ValueError, "
-                                  "TypeError, OverflowError, IndexError, KeyError) as e:",
-                                  pad + "print('error', e)"]
-    return ["n = 0", f"while n < {draw(st.integers(0, 3))}:"] + body + [pad + "n += 1"]
+        return ["try:", *body, "except (ZeroDivisionError, RuntimeError, ValueError, " "TypeError, OverflowError, IndexError, KeyError) as e:", pad + "print('error', e)"]
+    return ["n = 0", f"while n < {draw(st.integers(0, 3))}:", *body, pad + "n += 1"]
 
 
 @st.composite
@@ -471,7 +469,7 @@ def _plain_python(source: str) -> tuple[str, BaseException | None]:
     with torch.random.fork_rng(), contextlib.redirect_stdout(out):
         torch.manual_seed(0)
         try:
-            exec(compile(source, "<plain>", "exec"), namespace)  # noqa: S102 - generated here
+            exec(compile(source, "<plain>", "exec"), namespace)
         except Exception as exc:  # noqa: BLE001 - the reference may fail like the engine
             error = exc
     return out.getvalue(), error
