@@ -443,7 +443,10 @@ def _statement(draw, depth: int = 0):
         return [f"if {expression} > {draw(_expression())}:"] + body + ["else:"] + \
             [pad + line for line in draw(_statement(depth + 1))]
     if kind == 10:
-        return ["try:", *body, "except (ZeroDivisionError, RuntimeError, ValueError, " "TypeError, OverflowError, IndexError, KeyError) as e:", pad + "print('error', e)"]
+        return ["try:", *body,
+                "except (ZeroDivisionError, RuntimeError, ValueError, TypeError, "
+                "OverflowError, IndexError, KeyError) as e:",
+                pad + "print('error', e)"]
     return ["n = 0", f"while n < {draw(st.integers(0, 3))}:", *body, pad + "n += 1"]
 
 
