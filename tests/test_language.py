@@ -127,6 +127,12 @@ PROGRAMS: dict[str, str] = {
                         "with torch.set_grad_enabled(False):\n    y = x * 2\n"
                         "print(y.requires_grad, torch.is_grad_enabled())\n"
                         "with torch.inference_mode():\n    z = x * 2\nprint(z.requires_grad)\n",
+    "forward-ad": "import torch.autograd.forward_ad as fwAD\nprimal = torch.randn(3)\n"
+                  "tangent = torch.randn(3)\nwith fwAD.dual_level():\n"
+                  "    d = fwAD.make_dual(primal, tangent)\n    out = torch.sin(d) * d\n"
+                  "    jvp = fwAD.unpack_dual(out).tangent\nprint(jvp)\n",
+    "named-results": "m = torch.max(torch.tensor([[1.0, 3.0], [4.0, 2.0]]), dim=1)\n"
+                     "print(m.values, m.indices, m)\n",
     # old spellings
     "legacy": "a = torch.Tensor([1, 2])\nb = torch.FloatTensor([3.0])\n"
               "v = torch.autograd.Variable(torch.ones(2), requires_grad=True)\n"

@@ -132,6 +132,9 @@ FUNC_CALLS: dict[str, Function] = {
     n: Function(f"torch.func.{n}", getattr(torch.func, n), special="func_call")
     for n in "vjp jvp".split()
 }
+# Forward-mode AD: a dual tensor carries its tangent forward through every operation.
+FORWARD_AD_FUNCTIONS: dict[str, Function] = _table(
+    "torch.autograd.forward_ad.", torch.autograd.forward_ad, "make_dual unpack_dual")
 FUNCTOOLS_FUNCTIONS: dict[str, Function] = {
     "partial": Function("functools.partial", functools.partial, special="partial"),
 }
@@ -214,6 +217,7 @@ MODULE_PREFIXES: dict[str, tuple[str, dict[str, Function]]] = {
     "functorch": ("torch.func.", {**FUNC_TRANSFORMS, **FUNC_CALLS}),
     "torch.cuda": ("torch.cuda.", CUDA_FUNCTIONS),
     "functools": ("functools.", FUNCTOOLS_FUNCTIONS),
+    "torch.autograd.forward_ad": ("torch.autograd.forward_ad.", FORWARD_AD_FUNCTIONS),
 }
 
 # Imports accepted (so notebook cells paste cleanly): each binds one name to a fixed
@@ -226,7 +230,7 @@ IMPORTS: dict[tuple[str, str | None], str] = {
 }
 MODULE_ALIASES: frozenset[str] = frozenset(
     {"torch", "math", "torch.nn.functional", "torch.autograd", "torch.autograd.functional",
-     "torch.func", "functorch", "torch.cuda", "functools"})
+     "torch.func", "functorch", "torch.cuda", "functools", "torch.autograd.forward_ad"})
 # Modules a tutorial may import that are not available, with what to write instead.
 MISSING_MODULES: dict[str, str] = {
     "numpy": "use torch instead: torch.tensor, torch.arange and torch's math cover what "
@@ -248,7 +252,8 @@ GRAD_MODES: dict[str, bool] = {"torch.no_grad": False, "torch.enable_grad": True
 # Context managers that take an argument: ``with torch.set_grad_enabled(is_train):``.
 CONTEXT_CALLS: frozenset[str] = frozenset({
     "torch.set_grad_enabled", "torch.autograd.set_detect_anomaly",
-    "torch.autograd.detect_anomaly", "torch.autograd.set_grad_enabled"})
+    "torch.autograd.detect_anomaly", "torch.autograd.set_grad_enabled",
+    "torch.autograd.forward_ad.dual_level"})
 
 # Python's exception types: caught by ``except``, raised by ``raise``, matched by
 # ``isinstance``; errors torch raises are caught as the type torch raised.
@@ -326,7 +331,8 @@ STR_METHODS: frozenset[str] = frozenset("""
 NUMBER_METHODS: frozenset[str] = frozenset("is_integer conjugate bit_length".split())
 NUMBER_ATTRIBUTES: frozenset[str] = frozenset("real imag".split())
 # Fields of what torch.max(x, dim=0), torch.sort, torch.topk... return (named tuples).
-RESULT_FIELDS: frozenset[str] = frozenset("values indices".split())
+# and of forward_ad.unpack_dual (primal, tangent).
+RESULT_FIELDS: frozenset[str] = frozenset("values indices primal tangent".split())
 GENERATOR_METHODS: frozenset[str] = frozenset("manual_seed initial_seed".split())
 
 # Every method name and attribute name a program may write after a dot, for the checker

@@ -25,6 +25,15 @@ from engine.language.values import (
 from engine.teaching import explain
 
 
+def _result_field(result: tuple, name: str) -> int | None:
+    """Where ``name`` is in one of torch's named results: ``torch.max(x, 1).values``
+    (torch.return_types) or ``unpack_dual(y).tangent`` (a namedtuple)."""
+    if type(result).__module__ == "torch.return_types":
+        return ("values", "indices").index(name) if name in ("values", "indices") else None
+    fields = type(result).__dict__.get("_fields", ())
+    return fields.index(name) if name in fields else None
+
+
 class Attributes:
     """Mixed into :class:`engine.running.interpreter.Interpreter`."""
 
@@ -42,8 +51,10 @@ class Attributes:
             values = {"shape": tuple(array.shape), "ndim": int(array.ndim),
                       "size": int(array.size), "dtype": str(array.dtype)}
             return values[name] if name != "T" else ArrayValue(array.T)
-        if name in L.RESULT_FIELDS and type(obj).__module__ == "torch.return_types":
-            return obj.values if name == "values" else obj.indices
+        if name in L.RESULT_FIELDS and isinstance(obj, tuple):
+            field = _result_field(obj, name)
+            if field is not None:
+                return obj[field]
         if isinstance(obj, (int, float)) and name in L.NUMBER_ATTRIBUTES:
             return obj.real if name == "real" else obj.imag
         raise self.python_error(AttributeError(

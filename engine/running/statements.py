@@ -203,6 +203,8 @@ class Statements:
         args = [self.evaluate(a, scope) for a in expr.args]
         kwargs = {k.arg: self.evaluate(k.value, scope) for k in expr.keywords}
         flag = args[0] if args else kwargs.get("mode", True)
+        if name.endswith("dual_level"):
+            return torch.autograd.forward_ad.dual_level()
         if name.endswith("set_grad_enabled"):
             return torch.set_grad_enabled(bool(self.truth(flag, expr)))
         from engine.running.calls import ANOMALY_NOTE

@@ -34,7 +34,7 @@ CORPUS_DIR = Path(__file__).resolve().parent
 
 # Accepted-and-equal programs (nn/optim/classes aside) on today's engine; the lead raises
 # it as the language grows, so the figure can only go up.
-MIN_ACCEPTED = 66
+MIN_ACCEPTED = 67
 
 EQUAL = "accepted and equal"
 DIFFERENT = "accepted but DIFFERENT"
