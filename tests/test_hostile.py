@@ -966,3 +966,17 @@ def test_several_problems_are_reported_at_once():
     assert lines == [1, 2, 3]
     for problem in [r.error, *r.error.more]:
         assert_sentence(problem.message)
+
+
+@pytest.mark.parametrize("source", ["y = torch.empty(50000)", "y = torch.Tensor(50000)",
+                                    "y = torch.empty_like(torch.ones(50000))",
+                                    "y = torch.ones(1).new_empty(50000)",
+                                    "y = torch.FloatTensor(50000)"])
+def test_uninitialised_memory_never_reaches_a_program(source):
+    """torch.empty's numbers would be whatever the worker's memory held: another learner's
+    values, on a shared link. They are zeros here."""
+    secret = torch.full((50000,), 1234.5)  # memory a previous run might have left
+    del secret
+    r = run(source)
+    assert r.error is None, r.error
+    assert torch.count_nonzero(r.variables["y"]) == 0

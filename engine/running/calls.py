@@ -320,12 +320,16 @@ class Calls:
         uninitialised tensor of that size (as torch does: its numbers are whatever was in
         memory). Sizes are checked first."""
         self.tick(node)
-        if args and all(isinstance(a, int) and not isinstance(a, bool) for a in args):
+        sizes = bool(args) and all(isinstance(a, int) and not isinstance(a, bool)
+                                   for a in args)
+        if sizes:
             self.check_numel(node, _product(args))
         elif args:
             self.check_numel(node, self.literal_numel(args[0]))
-        return self.produced(node, self.guarded(node, lambda: fn.call(*args, **kwargs)),
-                             fn.name, list(args))
+        result = self.guarded(node, lambda: fn.call(*args, **kwargs))
+        if sizes:
+            scrub(result)
+        return self.produced(node, result, fn.name, list(args))
 
     # -- methods by the value's kind -------------------------------------------------------
     def method(self, node: ast.Call, obj: Any, name: str, args: list[Any],
@@ -371,6 +375,19 @@ def _names_a_type(program: Any, node: ast.AST) -> bool:
     if isinstance(node, ast.Tuple):
         return bool(node.elts) and all(id(e) in program.types for e in node.elts)
     return id(node) in program.types
+
+
+UNINITIALISED = frozenset({"torch.empty", "torch.empty_like", "new_empty"})
+
+
+def scrub(value: Any) -> None:
+    """Zero a tensor torch left uninitialised (``torch.empty``, ``torch.Tensor(2, 3)``):
+    its numbers would be whatever the worker's memory held, which may be another
+    learner's values. Zeros are one of the values torch may give, so programs keep their
+    meaning."""
+    if isinstance(value, torch.Tensor):
+        with torch.no_grad():
+            value.zero_()
 
 
 def _product(numbers: list[int]) -> int:

@@ -31,7 +31,7 @@ from engine.language.values import CONTAINER_TYPES, PLAIN_TYPES, Opaque, TorchMa
 from engine.limits import Limits
 from engine.running import progress
 from engine.running.attributes import Attributes
-from engine.running.calls import Calls
+from engine.running.calls import UNINITIALISED, Calls, scrub
 from engine.running.expressions import Expressions
 from engine.running.graph import DataflowStep, GraphRecorder, graph_key
 from engine.running.scope import Scope
@@ -583,8 +583,10 @@ class Interpreter(Statements, Expressions, Calls, Attributes):
             return self.produced(node, self._replayed(node))
         if fn.random and kwargs.get("generator") is None:
             kwargs = {**kwargs, "generator": self.generator}
-        value = self.produced(node, self.guarded(node, lambda: fn.call(*args, **kwargs)),
-                              fn.name, [*args, *kwargs.values()])
+        made = self.guarded(node, lambda: fn.call(*args, **kwargs))
+        if fn.name in UNINITIALISED:
+            scrub(made)
+        value = self.produced(node, made, fn.name, [*args, *kwargs.values()])
         if fn.random and self.draws is not None and isinstance(value, torch.Tensor):
             self._record_draw(node, value)
         return value
@@ -652,6 +654,8 @@ class Interpreter(Statements, Expressions, Calls, Attributes):
             kwargs = {**kwargs, "generator": self.generator}
         method = getattr(obj, name)  # name is in L.TENSOR_METHODS (checked)
         result = self.guarded(node, lambda: method(*args, **kwargs))
+        if name in UNINITIALISED:
+            scrub(result)
         if name == "requires_grad_" and who:
             self.became_leaf(who, obj)
         if name == "tolist":
