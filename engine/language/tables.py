@@ -155,7 +155,7 @@ F_FUNCTIONS: dict[str, Function] = {
         binary_cross_entropy_with_logits cross_entropy nll_loss kl_div
         cosine_similarity
     """, sizes="broadcast"),
-    **_table("F.", F, "linear one_hot pad dropout", sizes="predict"),
+    **_table("F.", F, "linear one_hot pad", sizes="predict"),
 }
 
 # --- math.X: Python floats ---------------------------------------------------------------
