@@ -8,13 +8,14 @@ the learner's program, not torch's bookkeeping.
 
 from __future__ import annotations
 
+from collections import defaultdict
 from typing import Any
 
 from engine.running.summary import format_summary
 from engine.teaching.compare import graph_of
 from engine.teaching.explain import cut_words
 from graphviz_utils.labels import SHORT_WHY, why_short
-from graphviz_utils.model import Drawing, Edge, Node
+from graphviz_utils.model import Drawing, Edge, Loop, Node
 
 
 def from_result(result: Any, show_saved: bool = False, show_attrs: bool = False,
@@ -41,6 +42,8 @@ def from_result(result: Any, show_saved: bool = False, show_attrs: bool = False,
             reason = edge.get("reason") or ""
             drawing.connect(edge["source"], edge["target"], "untracked",
                             None if reason == "from_untracked" else SHORT_WHY.get(reason))
+    drawing.loops = loops_of(graph.get("dataflow", []), drawing)
+    _name_iterations(drawing)
     if step is not None and graph.get("steps"):
         _show_step(drawing, graph["steps"], step)
     if graph.get("truncated"):
@@ -103,3 +106,32 @@ def _add_saved(drawing: Drawing, node: Node, data: dict[str, Any]) -> None:
         drawing.add(Node(saved_id, "saved", name=saved["name"], value=value, notes=notes,
                          shape=value["shape"] if value else None))
         drawing.connect(node.id, saved_id, "saved")
+
+
+def loops_of(steps: list[dict[str, Any]], drawing: Drawing) -> list[Loop]:
+    """Every written assignment that ran more than once (a loop's body, or a line
+    inside it), with the box each run made. A run whose value is not a box of its own
+    (``w -= lr * w.grad`` changes the same leaf every time) makes no loop: there is
+    nothing to count."""
+    runs: dict[tuple[int, int, str], list[str | None]] = defaultdict(list)
+    for step in steps:
+        node = step.get("node") if step.get("tracked") else None
+        runs[step["line"], step["col"], step["target"]].append(
+            node if node in drawing.nodes else None)
+    loops = []
+    for (line, _, target), boxes in runs.items():
+        drawn = [b for b in boxes if b is not None]
+        if len(boxes) > 1 and drawn and len(set(drawn)) == len(drawn):
+            loops.append(Loop(line, target, tuple(boxes)))
+    return loops
+
+
+def _name_iterations(drawing: Drawing) -> None:
+    """``y (iteration 3)``: the box the third run of a line made, when it still carries
+    that line's name (a later ``z = y`` renames the box, and then it is z's)."""
+    for loop in drawing.loops:
+        for number, box in enumerate(loop.boxes, start=1):
+            node = drawing.nodes.get(box) if box is not None else None
+            if node is not None and node.kind not in ("leaf", "untracked") \
+                    and node.name == loop.target:
+                node.name = f"{loop.target} (iteration {number})"

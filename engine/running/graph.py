@@ -117,6 +117,8 @@ class GraphRecorder:
     hook_handles: list[Any] = field(default_factory=list)
     dataflow: list[DataflowStep] = field(default_factory=list)
     backward_roots: list[Any] = field(default_factory=list)
+    _order_counter: int = 0
+    _positions: dict[Any, int] = field(default_factory=dict)
 
     # -- during the run -----------------------------------------------------------------
     def produced(self, value: Any) -> None:
@@ -133,7 +135,9 @@ class GraphRecorder:
             if rename or value.grad_fn not in self.node_names:
                 self.node_names[value.grad_fn] = name
             self.node_values[value.grad_fn] = _snapshot(value)
-        elif value.requires_grad and (rename or id(value) not in self.leaf_names):
+        elif value.requires_grad and id(value) not in self.leaf_names:
+            # A leaf keeps the name it was made under: after ``y = x`` (or a loop that
+            # starts ``y = x`` and rebinds y), the box is still the input x.
             self.leaf_names[id(value)] = (name, value)
 
     def before_backward(self, root: torch.Tensor) -> None:
@@ -149,7 +153,11 @@ class GraphRecorder:
 
     def _hook_for(self, node: Any):
         def hook(grad_inputs: tuple, grad_outputs: tuple) -> None:
-            self.order.setdefault(node, len(self.order))
+            # The latest pass wins: a leaf a training loop reaches in every backward()
+            # runs last in the last one, after that pass's operations.
+            self.order.pop(node, None)
+            self.order[node] = self._order_counter
+            self._order_counter += 1
             arriving = grad_outputs[0] if grad_outputs else None
             self.grads_in[node] = _snapshot(arriving)
             self.grads_out[node] = [_snapshot(g) for g in grad_inputs]
@@ -170,9 +178,12 @@ class GraphRecorder:
     # -- after the run --------------------------------------------------------------------
     def build(self, roots: list[torch.Tensor], output: torch.Tensor | None,
               variables: dict[str, Any], max_nodes: int = 20_000) -> dict[str, Any]:
-        """Nodes, edges and dataflow as plain data, for every graph the variables hold."""
+        """Nodes, edges and dataflow as plain data, for every graph the variables hold
+        and the graph the last ``backward()`` ran through. Earlier backward calls' graphs
+        that no variable holds any more (a training loop's losses) are not drawn: the
+        graph is the last pass's, as the Playground says above it."""
         start = [t.grad_fn for t in roots if isinstance(t, torch.Tensor) and t.grad_fn]
-        start += [fn for fn in self.backward_roots if fn not in start]
+        start += [fn for fn in self.backward_roots[-1:] if fn not in start]
         ids: dict[Any, str] = {}
         nodes: list[dict[str, Any]] = []
         edges: list[dict[str, Any]] = []
@@ -183,6 +194,9 @@ class GraphRecorder:
                 truncated = True
                 break
             ids[node] = f"n{len(ids)}"
+        # Positions in the backward pass among the drawn nodes (steps count from these).
+        self._positions = {node: position for position, node in enumerate(
+            n for n in sorted(self.order, key=self.order.get) if n in ids)}
         for node, node_id in ids.items():
             nodes.append(self._node_data(node, node_id, node is output_fn))
             for index, (child, _) in enumerate(node.next_functions):
@@ -286,7 +300,7 @@ class GraphRecorder:
             "grads_sent": [_summary_of(g) for g in self.grads_out.get(node, [])],
             "saved": _saved_tensors(node),
             "is_view": is_view_op(op),
-            "order": self.order.get(node),
+            "order": self._positions.get(node),
             "is_output": is_output,
         }
 

@@ -358,10 +358,14 @@ def _not_assigned(graph: dict[str, Any],
 
 # -- helpers ------------------------------------------------------------------------------
 def _read_before_assigned(steps: list[dict[str, Any]]) -> list[str]:
+    """Names read before any line assigned them; a name a line only calls (the
+    learner's own ``def``) is a function, not an input."""
     assigned: set[str] = set()
     found: list[str] = []
     for step in steps:
-        found += [r for r in reads_of(step) if r not in assigned and r not in found]
+        called = set(user_functions(step["code"]))
+        found += [r for r in reads_of(step)
+                  if r not in assigned and r not in found and r not in called]
         assigned.add(step["target"])
     return found
 
