@@ -361,8 +361,10 @@ def _repeated_blocks(blocks: list[list[str]], drawing: Drawing,
     nodes = drawing.nodes
     signatures: list[tuple[str, ...] | None] = [None]
     for block in blocks[1:-1]:
+        # The node backward runs at the step shown stays drawn (graphviz_utils.to_dot's
+        # step): its stretch folds around it.
         foldable = block and all(nodes[m].kind in _IN_A_BLOCK and m not in taken
-                                 for m in block)
+                                 and not nodes[m].current for m in block)
         signatures.append(tuple(sorted(f"{nodes[m].kind}:{nodes[m].op}" for m in block))
                           if foldable else None)
     found: list[tuple[int, list[list[str]]]] = []

@@ -26,7 +26,7 @@ def from_result(result: Any, show_saved: bool = False, show_attrs: bool = False,
     kept = set(getattr(result, "retained", None) or ())  # intermediates with retain_grad()
     for data in graph["nodes"]:
         node = drawing.add(_node(data, show_attrs))
-        if node.kind in ("op", "view", "output") and node.name in kept:
+        if node.kind in ("op", "view", "output") and data.get("name") in kept:
             node.grad_label = ".grad"  # torch kept it: y.grad now holds this value
         node.grad_missing = backward_ran and node.kind != "untracked"
         if show_saved:
@@ -43,7 +43,6 @@ def from_result(result: Any, show_saved: bool = False, show_attrs: bool = False,
             drawing.connect(edge["source"], edge["target"], "untracked",
                             None if reason == "from_untracked" else SHORT_WHY.get(reason))
     drawing.loops = loops_of(graph.get("dataflow", []), drawing)
-    _name_iterations(drawing)
     if step is not None and graph.get("steps"):
         _show_step(drawing, graph["steps"], step)
     if graph.get("truncated"):
@@ -75,7 +74,10 @@ def _node(data: dict[str, Any], show_attrs: bool) -> Node:
     kind = data["kind"]
     if kind == "op" and data.get("is_view"):
         kind = "view"
-    node = Node(id=data["id"], kind=kind, name=data.get("name"), op=data.get("op"),
+    name = data.get("name")
+    if name and data.get("iteration"):  # the box the k-th run of a loop's line made
+        name = f"{name} (iteration {data['iteration']})"
+    node = Node(id=data["id"], kind=kind, name=name, op=data.get("op"),
                 words=data.get("label"), shape=data.get("shape"), value=data.get("value"),
                 grad=data.get("grad"), order=data.get("order"))
     if kind == "leaf":
@@ -124,14 +126,3 @@ def loops_of(steps: list[dict[str, Any]], drawing: Drawing) -> list[Loop]:
         if len(boxes) > 1 and drawn and len(set(drawn)) == len(drawn):
             loops.append(Loop(line, target, tuple(boxes)))
     return loops
-
-
-def _name_iterations(drawing: Drawing) -> None:
-    """``y (iteration 3)``: the box the third run of a line made, when it still carries
-    that line's name (a later ``z = y`` renames the box, and then it is z's)."""
-    for loop in drawing.loops:
-        for number, box in enumerate(loop.boxes, start=1):
-            node = drawing.nodes.get(box) if box is not None else None
-            if node is not None and node.kind not in ("leaf", "untracked") \
-                    and node.name == loop.target:
-                node.name = f"{loop.target} (iteration {number})"

@@ -119,6 +119,7 @@ class GraphRecorder:
     backward_roots: list[Any] = field(default_factory=list)
     _order_counter: int = 0
     _positions: dict[Any, int] = field(default_factory=dict)
+    _iterations: dict[Any, int] = field(default_factory=dict)
 
     # -- during the run -----------------------------------------------------------------
     def produced(self, value: Any) -> None:
@@ -194,6 +195,7 @@ class GraphRecorder:
                 truncated = True
                 break
             ids[node] = f"n{len(ids)}"
+        self._iterations = self._iteration_numbers()
         # Positions in the backward pass among the drawn nodes (steps count from these).
         self._positions = {node: position for position, node in enumerate(
             n for n in sorted(self.order, key=self.order.get) if n in ids)}
@@ -229,6 +231,29 @@ class GraphRecorder:
             return self.leaf_names.get(id(node.variable), (None,))[0]
         return self.node_names.get(node)
 
+    def _iteration_numbers(self) -> dict[Any, int]:
+        """Operation node -> k, for the box the k-th run of a loop's line made, while it
+        still carries that line's name (a later ``z = y`` makes it z's box). A line
+        whose runs all hold the same tensor (``w -= lr * w.grad``) numbers nothing."""
+        runs: dict[tuple[int, int, str], list[Any]] = {}
+        for step in self.dataflow:
+            runs.setdefault((step.line, step.col, step.target), []).append(step.node_key)
+        numbers: dict[Any, int] = {}
+        for (_, _, target), keys in runs.items():
+            if len(keys) < 2 or len(set(map(id, keys))) < len(keys):
+                continue
+            for number, key in enumerate(keys, start=1):
+                if key is not None and not isinstance(key, tuple) \
+                        and self.node_names.get(key) == target:
+                    numbers[key] = number
+        return numbers
+
+    def _tex_name(self, node: Any) -> str | None:
+        """The name in the chain rule's formulas: ``y_3`` for a loop's third y."""
+        name = self._name_of(node)
+        number = self._iterations.get(node)
+        return f"{name}_{number}" if name and number else name
+
     def _steps(self, ids: dict[Any, str], nodes: list[dict[str, Any]],
                edges: list[dict[str, Any]]) -> list[dict[str, Any]]:
         """The backward pass in torch's order, one step per node, with the chain rule at
@@ -242,10 +267,10 @@ class GraphRecorder:
             if edge["recorded"]:
                 readers[edge["source"]] = readers.get(edge["source"], 0) + 1
         root = ordered[0]
-        root_tex = box_tex(self._name_of(root), describe_op(type(root).__name__))
+        root_tex = box_tex(self._tex_name(root), describe_op(type(root).__name__))
         steps = []
         for position, node in enumerate(ordered):
-            children = [(ids.get(child), box_tex(self._name_of(child),
+            children = [(ids.get(child), box_tex(self._tex_name(child),
                                                  describe_op(type(child).__name__))
                          if child is not None else None,
                          describe_op(type(child).__name__) if child is not None else "")
@@ -257,7 +282,7 @@ class GraphRecorder:
             arriving = _summary_of(self.grads_in.get(node)) if leaf else \
                 data[ids[node]]["grad"]
             steps.append(build_step(StepInput(
-                node_id=ids[node], op=type(node).__name__, name=self._name_of(node),
+                node_id=ids[node], op=type(node).__name__, name=self._tex_name(node),
                 words=describe_op(type(node).__name__), arriving=arriving,
                 sent=data[ids[node]]["grads_sent"], children=children,
                 child_values=child_values, own_value=own,
@@ -301,6 +326,7 @@ class GraphRecorder:
             "saved": _saved_tensors(node),
             "is_view": is_view_op(op),
             "order": self._positions.get(node),
+            "iteration": self._iterations.get(node),
             "is_output": is_output,
         }
 
