@@ -306,8 +306,10 @@ def fold_loops(drawing: Drawing) -> Drawing:
             for saved in s.attached.get(member, ()):
                 removed[saved] = fold_id
         last = drawing.nodes[run[-1][0]]
-        folded.nodes[fold_id] = Node(fold_id, "folded", shape=last.shape, value=last.value,
-                                     notes=_loop_notes(loop, start, run, drawing.nodes))
+        folded.nodes[fold_id] = Node(
+            fold_id, "folded", name=f"{loop.target} (iterations {start + 1}–{start + len(run)})",
+            shape=last.shape, value=last.value,
+            notes=_loop_notes(loop, start, run, drawing.nodes))
     for node_id, node in drawing.nodes.items():
         if node_id not in removed:
             folded.nodes[node_id] = node
@@ -385,8 +387,8 @@ def _loop_notes(loop: Loop, start: int, run: list[list[str]],
                   for block in run for m in block if nodes[m].kind != "leaf")
     per_block = ops.total() // len(run)
     block = "operation" if per_block == 1 else f"{per_block}-operation block"
-    return [f"{loop.target}: iterations {start + 1}–{start + len(run)} folded "
-            f"(line {loop.line})",
+    return [f"value: iteration {start + len(run)}'s",
+            f"line {loop.line} run {len(run):,} times, folded:",
             f"the same {block} ×{len(run):,}",
             ", ".join(f"{op} ×{count:,}" for op, count in ops.most_common(4))
             + (" …" if len(ops) > 4 else "")]

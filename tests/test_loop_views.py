@@ -224,6 +224,7 @@ def test_playground_says_backward_ran_many_times_and_unfolds_on_request():
     at = start({"code": TRAINING})
     notes = " ".join(c.value for c in at.caption)
     assert f"backward() ran {runs_of(TRAINING)} times; this graph is the last one's" in notes
+    assert not [t for t in at.toggle if t.key == "pg_unfold_loops"]  # one run drawn
     at = start({"code": THREE_OPS})
     assert "the same 3-operation block" in dot(at)
     at.toggle(key="pg_unfold_loops").set_value(True).run()

@@ -12,6 +12,7 @@ on the screen. UI only: the data comes from the engine, the DOT from graphviz_ut
 
 from __future__ import annotations
 
+from collections import Counter
 from dataclasses import dataclass
 
 import graphviz
@@ -84,10 +85,11 @@ def show_view(view: str, setup: Setup, result: RunResult, projector: bool,
 
 
 def _unfold_toggle(result: RunResult) -> None:
-    """"Draw every iteration", only where a loop ran long enough to fold."""
-    longest = max((node.get("iteration") or 0 for node in result.graph.get("nodes", [])),
-                  default=0)
-    if longest >= FOLDED_FROM:
+    """"Draw every iteration", only where the graph holds enough of a loop's runs to
+    fold (a training loop's graph holds only the last run: nothing to unfold)."""
+    runs = Counter(node.get("name") for node in result.graph.get("nodes", [])
+                   if node.get("iteration"))
+    if max(runs.values(), default=0) >= FOLDED_FROM:
         st.toggle("Draw every iteration of the loop", key=UNFOLD_KEY,
                   help="Off: the loop's repeated middle iterations are one purple box.")
 
