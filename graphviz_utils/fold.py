@@ -388,7 +388,7 @@ def _loop_notes(loop: Loop, start: int, run: list[list[str]],
     per_block = ops.total() // len(run)
     block = "operation" if per_block == 1 else f"{per_block}-operation block"
     return [f"value: iteration {start + len(run)}'s",
-            f"line {loop.line} run {len(run):,} times, folded:",
+            f"{len(run):,} runs of line {loop.line}, folded:",
             f"the same {block} ×{len(run):,}",
             ", ".join(f"{op} ×{count:,}" for op, count in ops.most_common(4))
             + (" …" if len(ops) > 4 else "")]
