@@ -2,6 +2,9 @@
 
 Three passes, each only if the drawing is still over budget:
 
+0. a loop's iterations between its first and its last, when they repeat the same block
+   of operations, become one box ("the same 2-operation block ×18"): the graph autograd
+   recorded unrolls the loop, and its first and last runs show what one run does;
 1. chains of unnamed operations (one input, one consumer) become one box, listing the
    operations it holds; an operation's small private inputs (a weight's leaf and its
    transpose, a bias) travel with it, so an MLP's repeated layers fold like a chain, and a
@@ -17,13 +20,19 @@ from __future__ import annotations
 
 from collections import Counter, deque
 
-from graphviz_utils.model import Drawing, Edge, Node
+from graphviz_utils.model import Drawing, Edge, Loop, Node
 
 MIN_RUN = 3  # shorter chains are clearer drawn out
 MAX_SIDE_TREE = 4  # nodes in a private input that folds with its operation
+MIN_FOLDED_ITERATIONS = 2  # fewer iterations between a loop's first and last stay drawn
+_IN_A_BLOCK = frozenset({"op", "view", "leaf", "untracked"})
 
 
-def fold(drawing: Drawing, budget: int = 300) -> Drawing:
+def fold(drawing: Drawing, budget: int = 300, loops: bool = True) -> Drawing:
+    """``drawing`` within ``budget`` boxes; with ``loops``, a loop's middle iterations
+    fold first, whatever the budget (see :func:`fold_loops`)."""
+    if loops and drawing.loops:
+        drawing = fold_loops(drawing)
     if len(drawing.nodes) <= budget:
         return drawing
     for allow_named in (False, True):
@@ -266,3 +275,139 @@ def fold_far(drawing: Drawing, budget: int) -> Drawing:
     result.notes.append(f"Showing the {len(keep):,} nodes nearest the output; "
                         f"{len(dropped):,} earlier ones are folded into one box.")
     return result
+
+
+# -- pass 0: a loop's repeated iterations ------------------------------------------------
+def fold_loops(drawing: Drawing) -> Drawing:
+    """Fold each loop's middle iterations into one box per stretch that repeats the
+    same block, longest loops first; the first and last iteration stay drawn.
+
+    What iteration k added is everything its box reaches back to that no earlier
+    iteration's box reaches (a run's own operations and the leaves made in it); blocks
+    with the same operations are "the same block". One walk per loop, linear in the
+    graph: a 1,000-iteration loop folds as fast as a short one."""
+    s = _Structure(drawing)
+    taken: set[str] = set()
+    stretches: list[tuple[Loop, int, list[list[str]]]] = []
+    for loop in sorted(drawing.loops, key=lambda lp: len(lp.boxes), reverse=True):
+        for first, boxes in _drawn_stretches(loop):
+            blocks = _iteration_blocks(s, boxes)
+            for start, run in _repeated_blocks(blocks, drawing, taken):
+                stretches.append((loop, first + start, run))
+                taken.update(m for block in run for m in block)
+    if not stretches:
+        return drawing
+    removed: dict[str, str] = {}
+    folded = Drawing(notes=list(drawing.notes), loops=drawing.loops)
+    for loop, start, run in stretches:
+        fold_id = f"loop{len(folded.nodes)}_{run[-1][0]}"
+        for member in (m for block in run for m in block):
+            removed[member] = fold_id
+            for saved in s.attached.get(member, ()):
+                removed[saved] = fold_id
+        last = drawing.nodes[run[-1][0]]
+        folded.nodes[fold_id] = Node(
+            fold_id, "folded", name=f"{loop.target} (iterations {start + 1}–{start + len(run)})",
+            shape=last.shape, value=last.value,
+            notes=_loop_notes(loop, start, run, drawing.nodes))
+    for node_id, node in drawing.nodes.items():
+        if node_id not in removed:
+            folded.nodes[node_id] = node
+    folded.edges = _edges_around(drawing.edges, removed)
+    lines = sorted({loop.line for loop, _, _ in stretches})
+    where = ", ".join(str(line) for line in lines)
+    folded.notes.append(f"A loop's repeated iterations (line{'s' if len(lines) > 1 else ''}"
+                        f" {where}) are folded into purple boxes; its first and last "
+                        "iterations are drawn in full.")
+    return folded
+
+
+def _drawn_stretches(loop: Loop) -> list[tuple[int, list[str]]]:
+    """Runs of consecutive iterations whose boxes are all drawn: (index of the first,
+    their boxes)."""
+    stretches: list[tuple[int, list[str]]] = []
+    current: list[str] = []
+    for index, box in enumerate([*loop.boxes, None]):
+        if box is not None:
+            current.append(box)
+            continue
+        if current:
+            stretches.append((index - len(current), current))
+        current = []
+    return stretches
+
+
+def _iteration_blocks(s: _Structure, boxes: list[str]) -> list[list[str]]:
+    """What each iteration added: its box first, then what only it reaches (the first
+    iteration's block is everything before the loop too, so it is never folded)."""
+    seen: set[str] = set()
+    blocks: list[list[str]] = []
+    for box in boxes:
+        block: list[str] = []
+        stack = [box]
+        while stack:
+            node_id = stack.pop()
+            if node_id in seen:
+                continue
+            seen.add(node_id)
+            block.append(node_id)
+            stack.extend(s.inputs[node_id])
+        blocks.append(block)
+    return blocks
+
+
+def _repeated_blocks(blocks: list[list[str]], drawing: Drawing,
+                     taken: set[str]) -> list[tuple[int, list[list[str]]]]:
+    """Stretches of at least MIN_FOLDED_ITERATIONS middle iterations (never the first or
+    the last) that add the same operations, each as (its index, its blocks)."""
+    nodes = drawing.nodes
+    signatures: list[tuple[str, ...] | None] = [None]
+    for block in blocks[1:-1]:
+        # The node backward runs at the step shown stays drawn (graphviz_utils.to_dot's
+        # step): its stretch folds around it.
+        foldable = block and all(nodes[m].kind in _IN_A_BLOCK and m not in taken
+                                 and not nodes[m].current for m in block)
+        signatures.append(tuple(sorted(f"{nodes[m].kind}:{nodes[m].op}" for m in block))
+                          if foldable else None)
+    found: list[tuple[int, list[list[str]]]] = []
+    start = 1
+    for index in range(2, len(signatures) + 1):
+        if index < len(signatures) and signatures[index] == signatures[start]:
+            continue
+        if signatures[start] is not None and index - start >= MIN_FOLDED_ITERATIONS:
+            found.append((start, blocks[start:index]))
+        start = index
+    return found
+
+
+def _loop_notes(loop: Loop, start: int, run: list[list[str]],
+                nodes: dict[str, Node]) -> list[str]:
+    """What the box holds: which iterations of which line, and the block they repeat."""
+    ops = Counter(nodes[m].words or nodes[m].op or nodes[m].kind
+                  for block in run for m in block if nodes[m].kind != "leaf")
+    per_block = ops.total() // len(run)
+    block = "operation" if per_block == 1 else f"{per_block}-operation block"
+    return [f"value: iteration {start + len(run)}'s",
+            f"{len(run):,} runs of line {loop.line}, folded:",
+            f"the same {block} ×{len(run):,}",
+            ", ".join(f"{op} ×{count:,}" for op, count in ops.most_common(4))
+            + (" …" if len(ops) > 4 else "")]
+
+
+def _edges_around(edges: list[Edge], removed: dict[str, str]) -> list[Edge]:
+    """The edges with folded ends moved to their fold, once each; none inside a fold."""
+    kept: list[Edge] = []
+    seen: set[tuple[str, str, str]] = set()
+    for edge in edges:
+        source, target = removed.get(edge.source, edge.source), \
+            removed.get(edge.target, edge.target)
+        if source == target and (edge.source in removed or edge.target in removed):
+            continue
+        if edge.source in removed or edge.target in removed:
+            key = (source, target, edge.line)
+            if key in seen:
+                continue
+            seen.add(key)
+            edge = Edge(source, target, edge.line, edge.label)
+        kept.append(edge)
+    return kept

@@ -8,13 +8,14 @@ the learner's program, not torch's bookkeeping.
 
 from __future__ import annotations
 
+from collections import defaultdict
 from typing import Any
 
 from engine.running.summary import format_summary
 from engine.teaching.compare import graph_of
 from engine.teaching.explain import cut_words
 from graphviz_utils.labels import SHORT_WHY, why_short
-from graphviz_utils.model import Drawing, Edge, Node
+from graphviz_utils.model import Drawing, Edge, Loop, Node
 
 
 def from_result(result: Any, show_saved: bool = False, show_attrs: bool = False,
@@ -25,7 +26,7 @@ def from_result(result: Any, show_saved: bool = False, show_attrs: bool = False,
     kept = set(getattr(result, "retained", None) or ())  # intermediates with retain_grad()
     for data in graph["nodes"]:
         node = drawing.add(_node(data, show_attrs))
-        if node.kind in ("op", "view", "output") and node.name in kept:
+        if node.kind in ("op", "view", "output") and data.get("name") in kept:
             node.grad_label = ".grad"  # torch kept it: y.grad now holds this value
         node.grad_missing = backward_ran and node.kind != "untracked"
         if show_saved:
@@ -41,6 +42,7 @@ def from_result(result: Any, show_saved: bool = False, show_attrs: bool = False,
             reason = edge.get("reason") or ""
             drawing.connect(edge["source"], edge["target"], "untracked",
                             None if reason == "from_untracked" else SHORT_WHY.get(reason))
+    drawing.loops = loops_of(graph.get("dataflow", []), drawing)
     if step is not None and graph.get("steps"):
         _show_step(drawing, graph["steps"], step)
     if graph.get("truncated"):
@@ -72,7 +74,10 @@ def _node(data: dict[str, Any], show_attrs: bool) -> Node:
     kind = data["kind"]
     if kind == "op" and data.get("is_view"):
         kind = "view"
-    node = Node(id=data["id"], kind=kind, name=data.get("name"), op=data.get("op"),
+    name = data.get("name")
+    if name and data.get("iteration"):  # the box the k-th run of a loop's line made
+        name = f"{name} (iteration {data['iteration']})"
+    node = Node(id=data["id"], kind=kind, name=name, op=data.get("op"),
                 words=data.get("label"), shape=data.get("shape"), value=data.get("value"),
                 grad=data.get("grad"), order=data.get("order"))
     if kind == "leaf":
@@ -103,3 +108,21 @@ def _add_saved(drawing: Drawing, node: Node, data: dict[str, Any]) -> None:
         drawing.add(Node(saved_id, "saved", name=saved["name"], value=value, notes=notes,
                          shape=value["shape"] if value else None))
         drawing.connect(node.id, saved_id, "saved")
+
+
+def loops_of(steps: list[dict[str, Any]], drawing: Drawing) -> list[Loop]:
+    """Every written assignment that ran more than once (a loop's body, or a line
+    inside it), with the box each run made. A run whose value is not a box of its own
+    (``w -= lr * w.grad`` changes the same leaf every time) makes no loop: there is
+    nothing to count."""
+    runs: dict[tuple[int, int, str], list[str | None]] = defaultdict(list)
+    for step in steps:
+        node = step.get("node") if step.get("tracked") else None
+        runs[step["line"], step["col"], step["target"]].append(
+            node if node in drawing.nodes else None)
+    loops = []
+    for (line, _, target), boxes in runs.items():
+        drawn = [b for b in boxes if b is not None]
+        if len(boxes) > 1 and drawn and len(set(drawn)) == len(drawn):
+            loops.append(Loop(line, target, tuple(boxes)))
+    return loops

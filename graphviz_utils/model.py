@@ -45,11 +45,22 @@ class Edge:
     label: str | None = None
 
 
+@dataclass(frozen=True)
+class Loop:
+    """One written line that ran many times: the box each run made, in the order they
+    ran (None where a run's box is not drawn, e.g. freed by an earlier backward())."""
+
+    line: int
+    target: str
+    boxes: tuple[str | None, ...]
+
+
 @dataclass
 class Drawing:
     nodes: dict[str, Node] = field(default_factory=dict)
     edges: list[Edge] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)  # shown under the graph
+    loops: list[Loop] = field(default_factory=list)  # lines that ran more than once
 
     def add(self, node: Node) -> Node:
         """Add ``node`` unless its id is drawn already; a tensor that is both saved and a

@@ -46,13 +46,15 @@ WRAP_CHARS = 40
 class Style:
     """How to draw: ``theme`` light/dark/projector, ``direction`` TB (top-down) or LR,
     ``compact`` (operations and names only) or detailed (shape, value, gradient),
-    ``legend`` on or off, and ``max_nodes`` before folding starts."""
+    ``legend`` on or off, ``max_nodes`` before folding starts, and ``fold_loops``: a
+    loop's repeated middle iterations drawn as one box (off: every iteration drawn)."""
 
     theme: str | Theme = "light"
     direction: str = "TB"
     compact: bool = False
     legend: bool = True
     max_nodes: int = 300
+    fold_loops: bool = True  # a loop's middle iterations as one box (see fold.fold_loops)
 
     def __post_init__(self) -> None:
         get_theme(self.theme)  # raises for an unknown name
@@ -65,7 +67,7 @@ class Style:
 
 def render(drawing: Drawing, style: Style) -> graphviz.Digraph:
     theme = get_theme(style.theme)
-    drawing = fold(drawing, style.max_nodes)
+    drawing = fold(drawing, style.max_nodes, style.fold_loops)
     dot = graphviz.Digraph(
         graph_attr={
             "rankdir": DIRECTIONS[style.direction], "bgcolor": theme.background,

@@ -14,6 +14,7 @@ as the recorded graph, so the legend explains every box.
 
 from __future__ import annotations
 
+from itertools import pairwise
 from typing import Any
 
 import graphviz
@@ -22,6 +23,8 @@ from engine.teaching.compare import (
     Input,
     gradient_read,
     graph_of,
+    line_runs,
+    never_ran,
     operation_words,
     program_inputs,
     read_sources,
@@ -40,32 +43,45 @@ FLOAT_DTYPES = ("float", "double", "half", "bfloat", "complex")
 RECORDED_KINDS = frozenset({"input", "leaf", "statement", "output"})  # gradient flows
 
 
-def written_dot(result: Any, theme: str | Theme = "light", **style: Any,
-                ) -> graphviz.Digraph:
+def written_dot(result: Any, theme: str | Theme = "light", source: str | None = None,
+                **style: Any) -> graphviz.Digraph:
     """The program as written (a ``run_program`` result or its ``.graph`` dict) as a
     ``graphviz.Digraph``. Style keywords as for :func:`graphviz_utils.to_dot`
     (``direction``, ``compact``, ``legend``, ``max_nodes``). Pass the RunResult rather
-    than the dict where you can: only it knows inputs no line reads and plain numbers."""
+    than the dict where you can: only it knows inputs no line reads and plain numbers.
+    With the program's ``source``, a line that never ran gets a box saying so."""
     chosen = Style(theme=theme, **style)
-    drawing = written_drawing(result)
+    drawing = written_drawing(result, source)
     dot = render(drawing, chosen)
-    if len(drawing.nodes) <= chosen.max_nodes:  # not folded: every s<i> box is drawn
-        _keep_program_order(dot, graph_of(result).get("dataflow", []))
+    if len(drawing.nodes) <= chosen.max_nodes:  # not folded: every line's box is drawn
+        steps = graph_of(result).get("dataflow", [])
+        _keep_program_order(dot, [(_line_of(node_id, steps), node_id)
+                                  for node_id in drawing.nodes if node_id[0] in "sn"])
     return dot
 
 
-def _keep_program_order(dot: graphviz.Digraph, steps: list[dict[str, Any]]) -> None:
-    """Invisible arrows from each line to the next, so the boxes read top-down in the
-    order of the code; without them dot puts independent lines side by side in any
-    order (line 2 left of line 1). Lines that share a line number stay side by side."""
-    for index in range(1, len(steps)):
-        if steps[index]["line"] != steps[index - 1]["line"]:
-            dot.edge(f"s{index - 1}", f"s{index}", style="invis")
+def _line_of(box: str, steps: list[dict[str, Any]]) -> int:
+    """The line of a statement box: ``s<k>`` is the k-th step's, ``never<line>`` says it."""
+    return int(box.removeprefix("never")) if box.startswith("never") \
+        else steps[int(box[1:])]["line"]
 
 
-def written_drawing(result: Any) -> Drawing:
-    """The boxes and arrows before rendering: ids ``i0..`` for inputs and ``s0..`` for
-    the dataflow's steps (the same order as ``graph["dataflow"]``)."""
+def _keep_program_order(dot: graphviz.Digraph, boxes: list[tuple[int, str]]) -> None:
+    """Invisible arrows from each line's box to the next line's, so the boxes read
+    top-down in the order of the code; without them dot puts independent lines side by
+    side in any order (line 2 left of line 1). Lines that share a line number stay side
+    by side."""
+    boxes = sorted(boxes)
+    for (before_line, before), (line, box) in pairwise(boxes):
+        if line != before_line:
+            dot.edge(before, box, style="invis")
+
+
+def written_drawing(result: Any, source: str | None = None) -> Drawing:
+    """The boxes and arrows before rendering: ids ``i0..`` for inputs and ``s<k>`` for
+    each written assignment, ``k`` the index in ``graph["dataflow"]`` of its first run
+    (a line a loop ran many times is one box), ``never<line>`` for a line that never
+    ran (only with ``source``)."""
     graph = graph_of(result)
     steps = graph.get("dataflow", [])
     inputs = program_inputs(result)
@@ -76,16 +92,35 @@ def written_drawing(result: Any) -> Drawing:
     operations = statement_operations(graph, inputs)
     output = _output_step(graph, steps)
     off = {item.name for item in inputs if not item.requires_grad}
-    for index, (step, sources) in enumerate(zip(steps, read_sources(steps, inputs))):
+    groups = line_runs(steps)
+    box_of_step = {index: f"s{runs[0]}" for runs in groups for index in runs}
+    sources_of = read_sources(steps, inputs)
+    drawn: set[tuple[str, str]] = set()
+    for runs in groups:
+        index, last = runs[0], runs[-1]
+        step = steps[last]
+        sources = sources_of[index]
         why = None if step["tracked"] else _why_short(
             step, [r for r, source in sources.items() if isinstance(source, str) and r in off])
-        drawing.add(_statement_box(index, step, operations.get(index), index == output, why))
-        cuts = {cut["name"]: cut for cut in step.get("cut_reads") or []}
-        for read, source in sources.items():
-            source_id = f"s{source}" if isinstance(source, int) else box_of_input[read]
-            made_constant = isinstance(source, int) and steps[source]["reason"] is None
-            _connect(drawing, source_id, f"s{index}", bool(step["tracked"]), cuts.get(read),
-                     made_constant)
+        drawing.add(_statement_box(index, step, operations.get(last), output in runs, why,
+                                   [operations.get(i) for i in runs] if len(runs) > 1
+                                   else None))
+    for runs in groups:
+        for index in runs:
+            step = steps[index]
+            cuts = {cut["name"]: cut for cut in step.get("cut_reads") or []}
+            for read, origin in sources_of[index].items():
+                source_id = box_of_step[origin] if isinstance(origin, int) \
+                    else box_of_input[read]
+                if (source_id, box_of_step[index]) in drawn:
+                    continue
+                drawn.add((source_id, box_of_step[index]))
+                made_constant = isinstance(origin, int) and steps[origin]["reason"] is None
+                _connect(drawing, source_id, box_of_step[index], bool(step["tracked"]),
+                         cuts.get(read), made_constant)
+    for line, _, text in never_ran(source, result) if source is not None else []:
+        drawing.add(Node(f"never{line}", "statement_off", name=f"line {line}: {text}",
+                         notes=["this line ran 0 times: nothing recorded"]))
     if drawing.nodes:
         drawing.notes.append(CAPTION)
     else:
@@ -105,15 +140,19 @@ def _input_box(node_id: str, item: Input) -> Node:
 
 
 def _statement_box(index: int, step: dict[str, Any], operations: list[dict[str, Any]] | None,
-                   is_output: bool, why: str | None) -> Node:
+                   is_output: bool, why: str | None,
+                   runs: list[list[dict[str, Any]] | None] | None = None) -> Node:
     """``line 2: z = torch.sin(y)``, its value, and how autograd recorded it (or ``why``
-    not)."""
+    not). ``runs``: the operations of each run of a line a loop ran more than once
+    (``step`` is its last run)."""
     value = step.get("value")
     node = Node(f"s{index}", "statement", name=f"line {step['line']}: {statement_text(step)}",
                 shape=_shape(value), value=value)
     if not step["tracked"]:
         node.kind = "statement_off"
         node.notes.append(f"not recorded: {why}")
+    elif runs is not None and any(runs):
+        node.notes += _loop_notes(runs)
     elif operations is not None and len(operations) == 1:
         node.words, node.op = f"recorded as {operations[0]['label']}", operations[0]["op"]
     elif operations:
@@ -130,9 +169,25 @@ def _statement_box(index: int, step: dict[str, Any], operations: list[dict[str, 
         node.notes.append(_no_operation_words(step, operations))
     if _dtype_note(value) and step.get("reason") != "integer":
         node.notes.append(_dtype_note(value))
+    if runs is not None:
+        node.notes[:0] = [f"ran {len(runs)} times (a loop)", "value: the last run's"]
     if is_output and step["tracked"]:
         node.kind = "output"
     return node
+
+
+def _loop_notes(runs: list[list[dict[str, Any]] | None]) -> list[str]:
+    """What the runs of a loop's line recorded: ``10 recorded operations:`` ``multiply
+    ×5, add ×5`` in all, or per run where the graph drawn holds only some of them (a
+    training loop's earlier backward() calls drew their own graphs)."""
+    drawn = [ops for ops in runs if ops]
+    every = [op for ops in drawn for op in ops]
+    if len(drawn) < len(runs) and len({len(ops) for ops in drawn}) == 1:
+        size = len(drawn[0])
+        return [f"{size} recorded operation{'s' if size > 1 else ''} per run:",
+                operation_words(drawn[0])]
+    return [f"{len(every)} recorded operation{'s' if len(every) > 1 else ''}:",
+            operation_words(every)]
 
 
 def _why_short(step: dict[str, Any], off: list[str]) -> str:

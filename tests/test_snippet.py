@@ -73,6 +73,39 @@ print("""multi
   line "text" # not a comment""", 'it\\'s')
 v = q * u + y * x
 '''
+LOOP = """\
+y = x
+for i in range(4):
+    y = y * x + 1  # y_{k+1} = y_k x + 1
+z = y * 0
+total = torch.tensor(0.0)
+while total < 3:
+    total = total + 1
+out = y + z * total
+"""
+IF_ELSE = """\
+if x > 1:
+    y = x ** 2
+elif x < -1:
+    y = -x
+else:
+    y = x ** 3
+for k in range(0):
+    y = y * 100
+"""
+DEF_DEFAULTS = """\
+def f(a, b=2.0, *, c=1.0):
+    return a * b + c * torch.sin(a)
+square = lambda t, p=2: t ** p
+y = f(x)
+z = f(y, 3.0, c=0.5) + square(x)
+"""
+F_STRINGS = """\
+y = x ** 2
+print(f"y = {y.item():.3f}, {'big' if y > 1 else 'small'}, {x.shape!r:>12}")
+print("%s has %d element" % ("x", x.numel()), "{:+.2e}".format(y.item()))
+z = y * 3
+"""
 STATES: dict[str, State] = {
     **{f"example-{i}": State(e.code, dict(e.values), e.constants)
        for i, e in enumerate(EXAMPLES)},
@@ -101,6 +134,14 @@ STATES: dict[str, State] = {
                              retain_grad=True),
     "line-break-lookalikes": State("y = x * 2  # odd\u2028break\x0c here\nz = y * y\n",
                                    {"x": "0.1"}),
+    # Python's control flow, written as the learner wrote it (issue 16)
+    "loop": State(LOOP, {"x": "1.5"}, detach=("z",)),
+    "if-else": State(IF_ELSE, {"x": "2"}),
+    "def-defaults": State(DEF_DEFAULTS, {"x": "0.5"}),
+    "f-strings": State(F_STRINGS, {"x": "1.5"}),
+    "loop-switches": State("y = x\nfor i in range(3):\n    y = y * x + 1\n    if i == 1:\n"
+                           "        w = y * 2\nz = y + w\n", {"x": "1.5"}, detach=("w",),
+                           retain_grad=True),
 }
 
 
@@ -303,6 +344,25 @@ def check_hostile(v: dict[str, Any]) -> None:
     close(v["v.grad"], 1.0)  # the output itself, kept by retain_grad
 
 
+def check_loop(v: dict[str, Any]) -> None:
+    """y after 4 runs of y = y·x + 1 from y = x, by Horner: x⁵ + x³ + x² + x + 1, its
+    derivative by hand; z is detached (the switch), so out = y + 0·3 gives y's."""
+    x = 1.5
+    close(v["out"], x**5 + x**3 + x**2 + x + 1)
+    close(v["x.grad"], 5 * x**4 + 3 * x**2 + 2 * x + 1)
+
+
+def check_def_defaults(v: dict[str, Any]) -> None:
+    def z(p: dict[str, torch.Tensor]) -> torch.Tensor:
+        x = p["x"]
+        y = x * 2.0 + torch.sin(x)
+        return y * 3.0 + 0.5 * torch.sin(y) + x ** 2
+
+    point = {"x": f64(v, "x")}
+    close(v["z"], z(point).item())
+    close(v["x.grad"], central_differences(z, point)["x"].item(), rel=1e-4)
+
+
 REFERENCES: dict[str, Callable[[dict[str, Any]], None]] = {
     "example-0": check_sin_of_square,
     "example-1": lambda v: close(v["x.grad"], 2 * 3),
@@ -337,6 +397,14 @@ REFERENCES: dict[str, Callable[[dict[str, Any]], None]] = {
     "tuple-unpacking": lambda v: (close(v["x.grad"], [0.0, 8.0]), close(v["b.grad"], 4.0),
                                   close(v["c.grad"], 1.0)),
     "line-break-lookalikes": lambda v: close(v["x.grad"], 8 * 0.1),  # (2x)² -> 8x
+    "loop": check_loop,
+    # x = 2 takes the first branch; the empty loop changes nothing: d(x²)/dx = 2x
+    "if-else": lambda v: (close(v["y"], 4.0), close(v["x.grad"], 4.0)),
+    "def-defaults": check_def_defaults,
+    "f-strings": lambda v: close(v["x.grad"], 6 * 1.5),  # z = 3x²
+    # y = x⁴ + x² + x + 1 after three runs; w = 2(x³ + x + 1) detached inside the loop
+    "loop-switches": lambda v: (close(v["x.grad"], 4 * 1.5**3 + 2 * 1.5 + 1),
+                                close(v["y.grad"], 1.0), close(v["z.grad"], 1.0)),
 }
 
 

@@ -12,6 +12,7 @@ on the screen. UI only: the data comes from the engine, the DOT from graphviz_ut
 
 from __future__ import annotations
 
+from collections import Counter
 from dataclasses import dataclass
 
 import graphviz
@@ -56,12 +57,41 @@ class Shown:
     theme: str = "light"  # the graph's theme: the exported page gets its background
 
 
+# The toggle that draws every iteration of a loop instead of folding the repeated ones.
+UNFOLD_KEY = "pg_unfold_loops"
+FOLDED_FROM = 4  # iterations: a loop this long has repeated middle ones to fold
+
+
+def fold_loops() -> bool:
+    """Whether loops are drawn folded: yes, unless the learner unfolded them."""
+    return not st.session_state.get(UNFOLD_KEY, False)
+
+
+def backward_calls(result: RunResult) -> int:
+    """How many times the program called backward() itself (RunResult.grad_events)."""
+    return sum(1 for event in result.grad_events if event.get("kind") == "backward")
+
+
 def show_view(view: str, setup: Setup, result: RunResult, projector: bool,
               wrt: str | None, annotated: graphviz.Digraph | None = None) -> Shown:
     """Draw ``view``; ``annotated`` is the annotated graph when the page already built it
     (to decide where it goes)."""
     with st.container(key=GRAPH_VIEW_KEY):
+        calls = backward_calls(result)
+        if calls > 1:  # a training loop: each call drew a graph, and backward freed it
+            st.caption(f":material/history: backward() ran {calls} times; this graph is "
+                       "the last one's.")
         return _show_view(view, setup, result, projector, wrt, annotated)
+
+
+def _unfold_toggle(result: RunResult) -> None:
+    """"Draw every iteration", only where the graph holds enough of a loop's runs to
+    fold (a training loop's graph holds only the last run: nothing to unfold)."""
+    runs = Counter(node.get("name") for node in result.graph.get("nodes", [])
+                   if node.get("iteration"))
+    if max(runs.values(), default=0) >= FOLDED_FROM:
+        st.toggle("Draw every iteration of the loop", key=UNFOLD_KEY,
+                  help="Off: the loop's repeated middle iterations are one purple box.")
 
 
 def _show_view(view: str, setup: Setup, result: RunResult, projector: bool,
@@ -71,9 +101,11 @@ def _show_view(view: str, setup: Setup, result: RunResult, projector: bool,
         step, dot = show_steps(result, projector)
         return Shown(dot, step, f"backward step {step}", theme)
     if view == "written":
-        return show_written(result, theme)
+        return show_written(result, theme, setup.source)
+    if view in ("graph", "zoom"):
+        _unfold_toggle(result)
     if view == "zoom":
-        dot = to_dot(result, theme=theme)
+        dot = to_dot(result, theme=theme, fold_loops=fold_loops())
         zoom.show_zoomable(dot, theme, height=720 if projector else 600)
         return Shown(dot, theme=theme)
     if view == "gradient":
@@ -81,10 +113,10 @@ def _show_view(view: str, setup: Setup, result: RunResult, projector: bool,
     return Shown(show_graph(result, projector, dot=annotated), theme=theme)
 
 
-def show_written(result: RunResult, theme: str) -> Shown:
+def show_written(result: RunResult, theme: str, source: str | None = None) -> Shown:
     """What the learner wrote beside what autograd recorded, then every place they part
-    ways, in a sentence each."""
-    written = written_dot(result, theme=theme)
+    ways, in a sentence each (``source``: the program, so lines that never ran show)."""
+    written = written_dot(result, theme=theme, source=source)
     recorded = to_dot(result, theme=theme)
     # Side by side, except in the projector's large type: half a projector's width shows
     # a sliver of a graph drawn that large, so there each gets the full width.
@@ -102,7 +134,7 @@ def show_written(result: RunResult, theme: str) -> Shown:
                    "these arrows in reverse.")
         st.graphviz_chart(recorded.source, width="content",
                           alt=describe_dot(recorded.source, "What autograd recorded"))
-    differences = engine.differences(result)
+    differences = engine.differences(result, source)
     if not differences:
         st.success("Here the two agree: every line you wrote was recorded, one operation "
                    "per line.", icon=":material/check_circle:")

@@ -61,8 +61,10 @@ def step_controls(count: int) -> int:
 def _node_words(step: dict[str, Any], nodes: dict[str, dict[str, Any]]) -> str:
     node = nodes.get(step["node"], {})
     name = node.get("name")
+    # A loop's line made many boxes of this name: which run made this one.
+    run = f" (iteration {node['iteration']})" if node.get("iteration") else ""
     what = "the leaf" if step["op"] == "AccumulateGrad" else node.get("label") or step["op"]
-    return f"{what} `{name}`" if name else f"a {what} box"
+    return f"{what} `{name}`{run}" if name else f"a {what} box"
 
 
 def step_sentence(step: dict[str, Any], nodes: dict[str, dict[str, Any]]) -> str:

@@ -117,6 +117,9 @@ class GraphRecorder:
     hook_handles: list[Any] = field(default_factory=list)
     dataflow: list[DataflowStep] = field(default_factory=list)
     backward_roots: list[Any] = field(default_factory=list)
+    _order_counter: int = 0
+    _positions: dict[Any, int] = field(default_factory=dict)
+    _iterations: dict[Any, int] = field(default_factory=dict)
 
     # -- during the run -----------------------------------------------------------------
     def produced(self, value: Any) -> None:
@@ -133,7 +136,9 @@ class GraphRecorder:
             if rename or value.grad_fn not in self.node_names:
                 self.node_names[value.grad_fn] = name
             self.node_values[value.grad_fn] = _snapshot(value)
-        elif value.requires_grad and (rename or id(value) not in self.leaf_names):
+        elif value.requires_grad and id(value) not in self.leaf_names:
+            # A leaf keeps the name it was made under: after ``y = x`` (or a loop that
+            # starts ``y = x`` and rebinds y), the box is still the input x.
             self.leaf_names[id(value)] = (name, value)
 
     def before_backward(self, root: torch.Tensor) -> None:
@@ -149,7 +154,11 @@ class GraphRecorder:
 
     def _hook_for(self, node: Any):
         def hook(grad_inputs: tuple, grad_outputs: tuple) -> None:
-            self.order.setdefault(node, len(self.order))
+            # The latest pass wins: a leaf a training loop reaches in every backward()
+            # runs last in the last one, after that pass's operations.
+            self.order.pop(node, None)
+            self.order[node] = self._order_counter
+            self._order_counter += 1
             arriving = grad_outputs[0] if grad_outputs else None
             self.grads_in[node] = _snapshot(arriving)
             self.grads_out[node] = [_snapshot(g) for g in grad_inputs]
@@ -170,9 +179,12 @@ class GraphRecorder:
     # -- after the run --------------------------------------------------------------------
     def build(self, roots: list[torch.Tensor], output: torch.Tensor | None,
               variables: dict[str, Any], max_nodes: int = 20_000) -> dict[str, Any]:
-        """Nodes, edges and dataflow as plain data, for every graph the variables hold."""
+        """Nodes, edges and dataflow as plain data, for every graph the variables hold
+        and the graph the last ``backward()`` ran through. Earlier backward calls' graphs
+        that no variable holds any more (a training loop's losses) are not drawn: the
+        graph is the last pass's, as the Playground says above it."""
         start = [t.grad_fn for t in roots if isinstance(t, torch.Tensor) and t.grad_fn]
-        start += [fn for fn in self.backward_roots if fn not in start]
+        start += [fn for fn in self.backward_roots[-1:] if fn not in start]
         ids: dict[Any, str] = {}
         nodes: list[dict[str, Any]] = []
         edges: list[dict[str, Any]] = []
@@ -183,6 +195,10 @@ class GraphRecorder:
                 truncated = True
                 break
             ids[node] = f"n{len(ids)}"
+        self._iterations = self._iteration_numbers()
+        # Positions in the backward pass among the drawn nodes (steps count from these).
+        self._positions = {node: position for position, node in enumerate(
+            n for n in sorted(self.order, key=self.order.get) if n in ids)}
         for node, node_id in ids.items():
             nodes.append(self._node_data(node, node_id, node is output_fn))
             for index, (child, _) in enumerate(node.next_functions):
@@ -215,6 +231,29 @@ class GraphRecorder:
             return self.leaf_names.get(id(node.variable), (None,))[0]
         return self.node_names.get(node)
 
+    def _iteration_numbers(self) -> dict[Any, int]:
+        """Operation node -> k, for the box the k-th run of a loop's line made, while it
+        still carries that line's name (a later ``z = y`` makes it z's box). A line
+        whose runs all hold the same tensor (``w -= lr * w.grad``) numbers nothing."""
+        runs: dict[tuple[int, int, str], list[Any]] = {}
+        for step in self.dataflow:
+            runs.setdefault((step.line, step.col, step.target), []).append(step.node_key)
+        numbers: dict[Any, int] = {}
+        for (_, _, target), keys in runs.items():
+            if len(keys) < 2 or len(set(map(id, keys))) < len(keys):
+                continue
+            for number, key in enumerate(keys, start=1):
+                if key is not None and not isinstance(key, tuple) \
+                        and self.node_names.get(key) == target:
+                    numbers[key] = number
+        return numbers
+
+    def _tex_name(self, node: Any) -> str | None:
+        """The name in the chain rule's formulas: ``y_3`` for a loop's third y."""
+        name = self._name_of(node)
+        number = self._iterations.get(node)
+        return f"{name}_{number}" if name and number else name
+
     def _steps(self, ids: dict[Any, str], nodes: list[dict[str, Any]],
                edges: list[dict[str, Any]]) -> list[dict[str, Any]]:
         """The backward pass in torch's order, one step per node, with the chain rule at
@@ -228,10 +267,10 @@ class GraphRecorder:
             if edge["recorded"]:
                 readers[edge["source"]] = readers.get(edge["source"], 0) + 1
         root = ordered[0]
-        root_tex = box_tex(self._name_of(root), describe_op(type(root).__name__))
+        root_tex = box_tex(self._tex_name(root), describe_op(type(root).__name__))
         steps = []
         for position, node in enumerate(ordered):
-            children = [(ids.get(child), box_tex(self._name_of(child),
+            children = [(ids.get(child), box_tex(self._tex_name(child),
                                                  describe_op(type(child).__name__))
                          if child is not None else None,
                          describe_op(type(child).__name__) if child is not None else "")
@@ -243,7 +282,7 @@ class GraphRecorder:
             arriving = _summary_of(self.grads_in.get(node)) if leaf else \
                 data[ids[node]]["grad"]
             steps.append(build_step(StepInput(
-                node_id=ids[node], op=type(node).__name__, name=self._name_of(node),
+                node_id=ids[node], op=type(node).__name__, name=self._tex_name(node),
                 words=describe_op(type(node).__name__), arriving=arriving,
                 sent=data[ids[node]]["grads_sent"], children=children,
                 child_values=child_values, own_value=own,
@@ -286,7 +325,8 @@ class GraphRecorder:
             "grads_sent": [_summary_of(g) for g in self.grads_out.get(node, [])],
             "saved": _saved_tensors(node),
             "is_view": is_view_op(op),
-            "order": self.order.get(node),
+            "order": self._positions.get(node),
+            "iteration": self._iterations.get(node),
             "is_output": is_output,
         }
 

@@ -51,6 +51,8 @@ KINDS: dict[str, str] = {
     "same_tensor": "a line that only gives an existing tensor another name",
     "not_assigned": "recorded operations that no assignment holds",
     "cut_read": "a recorded line that reads a value without recording that use",
+    "loop": "one line that ran many times (a loop): its operations recorded every time",
+    "never_ran": "a line that ran 0 times (an if branch not taken, a loop over nothing)",
 }
 
 # What the learner can change, per reason (said after the reason itself).
@@ -231,24 +233,160 @@ def statement_text(step: dict[str, Any]) -> str:
 
 
 # -- the differences ----------------------------------------------------------------------
-def differences(result: Any) -> list[Difference]:
+def differences(result: Any, source: str | None = None) -> list[Difference]:
     """Every place where the program as written and the recorded graph part ways, inputs
-    first, then line by line; empty when every line is exactly one recorded box."""
+    first, then line by line (one entry per line and kind, however often a loop ran
+    it); empty when every line is exactly one recorded box. With the program's
+    ``source``, assignments that never ran (an ``if`` branch not taken) are named too."""
     graph = graph_of(result)
     steps = graph.get("dataflow", [])
     inputs = program_inputs(result)
     owned = statement_operations(graph, inputs)
     owner = box_owner(graph, inputs)
     found = [_input_off(i, steps) for i in inputs if i.is_tensor and not i.requires_grad]
+    by_line: list[Difference] = []
+    for runs in line_runs(steps):
+        each = [_step_differences(graph, steps, index, inputs, owned, owner)
+                for index in runs]
+        by_line += each[0] if len(runs) == 1 else \
+            _repeated_line(steps, runs, each, [owned.get(i) for i in runs])
+    if source is not None:
+        by_line += [Difference(line, name, "never_ran", (
+            f"Line {line}: `{text}` ran 0 times (an `if` branch not taken, or a loop "
+            "over nothing): autograd recorded nothing for it, and the recorded graph "
+            "has no box for it.")) for line, name, text in never_ran(source, result)]
+    by_line.sort(key=lambda difference: difference.line or 0)
+    return found + by_line + _not_assigned(graph, owned)
+
+
+def line_runs(steps: list[dict[str, Any]]) -> list[list[int]]:
+    """The dataflow's steps grouped by the written assignment that made them (its line,
+    column and name), in the order each first ran: a loop's line is one group."""
+    groups: dict[tuple[int, int, str], list[int]] = {}
     for index, step in enumerate(steps):
-        if not step["tracked"]:
-            found += _not_recorded(graph, steps, index, inputs)
-        else:
-            found += _recorded(step, owned.get(index), owner.get(step.get("node") or ""),
-                               steps, index)
-            found += [_cut_read(step, cut) for cut in step.get("cut_reads") or []]
-    found += _not_assigned(graph, owned)
+        groups.setdefault((step["line"], step["col"], step["target"]), []).append(index)
+    return list(groups.values())
+
+
+def _step_differences(graph: dict[str, Any], steps: list[dict[str, Any]], index: int,
+                      inputs: list[Input], owned: dict[int, list[dict[str, Any]]],
+                      owner: dict[str, Source]) -> list[Difference]:
+    step = steps[index]
+    if not step["tracked"]:
+        return _not_recorded(graph, steps, index, inputs)
+    return (_recorded(step, owned.get(index), owner.get(step.get("node") or ""), steps,
+                      index)
+            + [_cut_read(step, cut) for cut in step.get("cut_reads") or []])
+
+
+def _repeated_line(steps: list[dict[str, Any]], runs: list[int],
+                   each: list[list[Difference]],
+                   operations: list[list[dict[str, Any]] | None]) -> list[Difference]:
+    """One line that ran ``len(runs)`` times: a "loop" entry when its runs recorded more
+    than one operation in all, then each other kind of difference once, saying how
+    often the line ran."""
+    step, times = steps[runs[0]], len(runs)
+    drawn = [ops for ops in operations if ops]
+    total = sum(len(ops) for ops in drawn)
+    merged: dict[tuple[str, str], Difference] = {}
+    for difference in (d for found in each for d in found):
+        merged.setdefault((difference.kind, difference.name), difference)
+    found = []
+    if total > 1:
+        found.append(_loop(step, times, drawn, total))
+        for kind in ("several_operations", "inside_function"):
+            merged.pop((kind, step["target"]), None)
+    head = f"Line {step['line']}:"
+    for difference in merged.values():
+        sentence = difference.sentence.replace(
+            head, f"Line {step['line']} (it ran {times} times):", 1)
+        found.append(Difference(difference.line, difference.name, difference.kind,
+                                sentence))
     return found
+
+
+def _loop(step: dict[str, Any], times: int, drawn: list[list[dict[str, Any]]],
+          total: int) -> Difference:
+    """``y = y * x + 1`` run 5 times: one written line, 10 recorded operations. Where
+    the graph holds only some runs (each backward() of a training loop drew its own),
+    it says which."""
+    name, line, written = step["target"], step["line"], f"`{statement_text(step)}`"
+    sizes = {len(ops) for ops in drawn}
+    size = len(drawn[0])
+    functions = user_functions(step["code"])
+    inside = f" inside your function {_join(functions)}" if functions else ""
+    if len(drawn) < times:
+        runs = "run" if len(drawn) == 1 else "runs"
+        return Difference(line, name, "loop", (
+            f"Line {line}: {written} is one line, but it ran {times} times (a loop), and "
+            f"each run recorded its own operations{inside} ({total} in the {len(drawn)} "
+            f"{runs} drawn: {operation_words([op for ops in drawn for op in ops])}). The "
+            f"graph drawn is the last backward()'s, so it holds the boxes of {len(drawn)} "
+            f"of the {times} runs; the last box of a run is called {name} (iteration k)."))
+    each = (f"{size} operation{'s' if size > 1 else ''} each time ({_then(drawn[0])})"
+            if len(sizes) == 1 else operation_words([op for ops in drawn for op in ops]))
+    return Difference(line, name, "loop", (
+        f"Line {line}: {written} is one line, {total} operations (a loop): it ran "
+        f"{times} times, and autograd recorded {each}{inside}. The recorded graph has a "
+        f"box for each operation, and the last of each run is called {name} (iteration "
+        f"1) to {name} (iteration {times})."))
+
+
+_NOT_TENSOR_CALLS = frozenset({"item", "float", "int", "bool", "len", "str", "tolist",
+                               "range", "list", "tuple", "dict", "print", "format"})
+
+
+def never_ran(source: str, result: Any) -> list[tuple[int, str, str]]:
+    """``(line, name, text)`` of each assignment at the program's top level (inside its
+    loops and ifs, not its functions) that never ran, as far as the run tells.
+
+    The run records a step each time a top-level line assigns a tensor, so a line that
+    would assign one and has no step did not run. Which lines would: those whose name
+    holds a tensor elsewhere in the run and whose right side reads a tensor (``y = 3``
+    or ``n = x.item()`` make no step even when they run, and are left out)."""
+    try:
+        tree = ast.parse(source)
+    except (SyntaxError, ValueError):
+        return []
+    steps = graph_of(result).get("dataflow", [])
+    ran = {step["line"] for step in steps}
+    tensors = {step["target"] for step in steps} | set(getattr(result, "variables", None)
+                                                      or {})
+    found = []
+    for stmt in _top_level_assignments(tree.body):
+        names = [t.id for t in _targets(stmt) if isinstance(t, ast.Name)]
+        value = stmt.value
+        if stmt.lineno in ran or not names or value is None \
+                or not any(name in tensors for name in names):
+            continue
+        reads = {n.id for n in ast.walk(value) if isinstance(n, ast.Name)}
+        calls = {c.func.attr if isinstance(c.func, ast.Attribute) else
+                 getattr(c.func, "id", "") for c in ast.walk(value) if isinstance(c, ast.Call)}
+        if reads & tensors and not calls & _NOT_TENSOR_CALLS:
+            text = ast.get_source_segment(source, stmt) or names[0]
+            found.append((stmt.lineno, names[0], text.splitlines()[0][:80]))
+    return found
+
+
+def _top_level_assignments(body: list[ast.stmt]) -> list[ast.Assign | ast.AugAssign]:
+    """Assignments in ``body`` and in its if/for/while/with/try blocks (not in a def)."""
+    found: list[ast.Assign | ast.AugAssign] = []
+    for stmt in body:
+        if isinstance(stmt, (ast.Assign, ast.AugAssign, ast.AnnAssign)):
+            found.append(stmt)  # type: ignore[arg-type]
+        elif not isinstance(stmt, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+            for block in ("body", "orelse", "finalbody"):
+                found += _top_level_assignments(getattr(stmt, block, None) or [])
+            for handler in getattr(stmt, "handlers", None) or []:
+                found += _top_level_assignments(handler.body)
+    return found
+
+
+def _targets(stmt: ast.stmt) -> list[ast.expr]:
+    if isinstance(stmt, ast.Assign):
+        return [t for target in stmt.targets for t in
+                (target.elts if isinstance(target, (ast.Tuple, ast.List)) else [target])]
+    return [stmt.target]  # type: ignore[attr-defined]
 
 
 def _input_off(item: Input, steps: list[dict[str, Any]]) -> Difference:
@@ -317,6 +455,12 @@ def _recorded(step: dict[str, Any], operations: list[dict[str, Any]] | None,
         same = _same_tensor_as(first_owner, steps, index)
         if same is None:
             return []
+        if same == name:  # ``w -= lr * w.grad``: the same tensor, changed in place
+            return [Difference(line, name, "same_tensor", (
+                f"Line {line}: {written} changes {name}'s tensor in place without "
+                f"recording it (torch allows that for a leaf only with recording off, as "
+                f"under torch.no_grad()): {name} stays the same box, and autograd "
+                "recorded no operation for this line."))]
         return [Difference(line, name, "same_tensor", (
             f"Line {line}: {written} makes no new box: {name} is another name for the "
             f"tensor {same}, so autograd recorded no operation for this line."))]
@@ -358,10 +502,14 @@ def _not_assigned(graph: dict[str, Any],
 
 # -- helpers ------------------------------------------------------------------------------
 def _read_before_assigned(steps: list[dict[str, Any]]) -> list[str]:
+    """Names read before any line assigned them; a name a line only calls (the
+    learner's own ``def``) is a function, not an input."""
     assigned: set[str] = set()
     found: list[str] = []
     for step in steps:
-        found += [r for r in reads_of(step) if r not in assigned and r not in found]
+        called = set(user_functions(step["code"]))
+        found += [r for r in reads_of(step)
+                  if r not in assigned and r not in found and r not in called]
         assigned.add(step["target"])
     return found
 

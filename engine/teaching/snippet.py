@@ -140,6 +140,21 @@ def _top_statements(body: list[ast.stmt]) -> Iterator[ast.stmt]:
             yield stmt
 
 
+def _top_assignments(body: list[ast.stmt]) -> Iterator[ast.Assign | ast.AugAssign]:
+    """The assignments the switches act on: the module's and those inside its ``with``,
+    ``for``, ``while``, ``if`` and ``try`` blocks (a loop's line is a top-level
+    assignment each time it runs, and the interpreter detaches it each time), never in
+    a function's or a class's body (it runs at a call, not at the top level)."""
+    for stmt in body:
+        if isinstance(stmt, (ast.Assign, ast.AugAssign)):
+            yield stmt
+        elif not isinstance(stmt, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+            for block in ("body", "orelse", "finalbody"):
+                yield from _top_assignments(getattr(stmt, block, None) or [])
+            for handler in getattr(stmt, "handlers", None) or []:
+                yield from _top_assignments(handler.body)
+
+
 def _char_col(line: str, byte_col: int) -> int:
     """ast columns count UTF-8 bytes; text is edited by characters."""
     return len(line.encode()[:byte_col].decode(errors="ignore"))
@@ -179,8 +194,7 @@ class _Program:
         of those autograd recorded (after the detach), so no guess is needed."""
         assert self.tree is not None
         steps = _dataflow(result)
-        assignments = [s for s in _top_statements(self.tree.body)
-                       if isinstance(s, (ast.Assign, ast.AugAssign))]
+        assignments = list(_top_assignments(self.tree.body))
         last = {name: s for s in assignments for name in _assigned_names(s)}
         for stmt in assignments:
             here = {} if steps is None else steps.get((stmt.lineno, stmt.col_offset + 1), {})
