@@ -235,3 +235,14 @@ def test_playground_says_backward_ran_many_times_and_unfolds_on_request():
 def test_one_backward_says_nothing_about_backward_calls():
     at = start({"code": UNROLLED})
     assert not any("backward() ran" in c.value for c in at.caption)
+
+
+def test_the_run_counts_how_often_each_line_ran():
+    """Counted by the interpreter (from the program text: range(4) runs its body 4 times;
+    the untaken branch 0 times), so even a line assigning a plain number is said."""
+    source = ("x = torch.tensor(1.0, requires_grad=True)\nfor i in range(4):\n"
+              "    x = x * 2\nif x.item() < 0:\n    n = 3\ny = x + 1\n")
+    result = engine.run_program(source, isolate=False)
+    assert result.line_runs == {1: 1, 2: 1, 3: 4, 4: 1, 6: 1}
+    never = [d for d in differences(result, source) if d.kind == "never_ran"]
+    assert [(d.line, d.name) for d in never] == [(5, "n")]

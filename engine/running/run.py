@@ -45,6 +45,7 @@ class RunResult:
     grad_events: list[dict[str, Any]] = field(default_factory=list)  # see Interpreter
     auto_backward: bool = False
     seconds: float = 0.0
+    line_runs: dict[int, int] = field(default_factory=dict)  # top-level lines: times run
 
 
 @dataclass(frozen=True)
@@ -259,6 +260,7 @@ def _collect(interpreter: Interpreter, result: RunResult) -> None:
                        if not v.is_leaf and v.retains_grad and v.grad is not None}
     result.printed = "".join(interpreter.printed)
     result.echoes = interpreter.echoes
+    result.line_runs = dict(interpreter.line_runs)
     result.warnings = interpreter.warnings + result.warnings
     output = result.output
     try:

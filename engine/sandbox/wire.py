@@ -83,6 +83,7 @@ def encode_result(r: RunResult) -> dict[str, Any]:
         "grad_events": [dict(e) for e in r.grad_events],
         "auto_backward": r.auto_backward,
         "seconds": r.seconds,
+        "line_runs": {int(k): int(v) for k, v in r.line_runs.items()},
     }
 
 
@@ -110,6 +111,7 @@ def decode_result(d: dict[str, Any]) -> RunResult:
         grad_events=[_grad_event(e) for e in d.get("grad_events", [])],
         auto_backward=d["auto_backward"],
         seconds=d["seconds"],
+        line_runs={int(k): int(v) for k, v in (d.get("line_runs") or {}).items()},
     )
 
 

@@ -338,9 +338,11 @@ _NOT_TENSOR_CALLS = frozenset({"item", "float", "int", "bool", "len", "str", "to
 
 def never_ran(source: str, result: Any) -> list[tuple[int, str, str]]:
     """``(line, name, text)`` of each assignment at the program's top level (inside its
-    loops and ifs, not its functions) that never ran, as far as the run tells.
+    loops and ifs, not its functions) that never ran.
 
-    The run records a step each time a top-level line assigns a tensor, so a line that
+    Runs count how often each top-level line started (``line_runs``). For a result
+    without the count (plain data from before it), an inference: the run records a
+    step each time a top-level line assigns a tensor, so a line that
     would assign one and has no step did not run. Which lines would: those whose name
     holds a tensor elsewhere in the run and whose right side reads a tensor (``y = 3``
     or ``n = x.item()`` make no step even when they run, and are left out)."""
@@ -348,6 +350,12 @@ def never_ran(source: str, result: Any) -> list[tuple[int, str, str]]:
         tree = ast.parse(source)
     except (SyntaxError, ValueError):
         return []
+    runs = getattr(result, "line_runs", None)
+    if runs:  # the interpreter counted every top-level line it started
+        return [(stmt.lineno, _targets(stmt)[0].id if isinstance(_targets(stmt)[0], ast.Name)
+                 else "", (ast.get_source_segment(source, stmt) or "").splitlines()[0][:80])
+                for stmt in _top_level_assignments(tree.body)
+                if runs.get(stmt.lineno, 0) == 0 and isinstance(_targets(stmt)[0], ast.Name)]
     steps = graph_of(result).get("dataflow", [])
     ran = {step["line"] for step in steps}
     tensors = {step["target"] for step in steps} | set(getattr(result, "variables", None)
