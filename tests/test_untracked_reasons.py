@@ -278,3 +278,17 @@ def test_a_requires_grad_false_constant_says_so_on_its_arrow():
     drawn = arrow(written, boxes["c"][0], boxes["line 2: z = c * y"][0])
     assert attr(drawn, "style") == "dashed"
     assert label(drawn) == "used as a constant (requires_grad=False)"
+
+
+def test_a_gradient_from_autograd_grad_is_not_cut_from_the_output_it_reads():
+    """`g = torch.autograd.grad(y, x)` is a derivative made from the graph: it reads y
+    but was never meant to be computed from it, so no arrow says y was cut."""
+    from engine import run_program
+
+    r = run_program("x = torch.tensor(2.0, requires_grad=True)\ny = x ** 3\n"
+                    "(g,) = torch.autograd.grad(y, x, create_graph=True)\ng.backward()\n",
+                    isolate=False)
+    assert r.error is None, r.error
+    step = next(s for s in r.graph["dataflow"] if s["target"] == "g")
+    assert step["cut_reads"] == []
+    assert r.grads["x"].item() == 6 * 2.0  # d/dx (3x^2) at 2, as plain torch gives

@@ -317,7 +317,7 @@ class Interpreter(Statements, Expressions, Calls, Attributes):
         tracked = value.requires_grad
         cut: list[dict[str, Any]] = []
         sources: list[dict[str, Any]] = []
-        if reason is None and torch.is_grad_enabled():
+        if reason is None and torch.is_grad_enabled() and not self._differentiates(expr):
             cut = self._cut_reads(value, expr, reads)
         if not tracked and reason is None:
             reason, sources = self._why_untracked(value, expr, reads, cut)
@@ -331,6 +331,19 @@ class Interpreter(Statements, Expressions, Calls, Attributes):
             read_keys={r: graph_key(self.env[r]) for r in reads if r in self.env}))
         if self.recorder.dataflow[-1].node_key is not None:
             self.recorded_keys.add(self.recorder.dataflow[-1].node_key)
+
+    def _differentiates(self, expr: ast.AST | None) -> bool:
+        """Whether the line calls autograd's API (``torch.autograd.grad(y, x)``): its
+        result is a derivative, made from the graph, not from what it reads, so the
+        outputs it reads are not "cut" from it."""
+        if expr is None:
+            return False
+        for node in ast.walk(expr):
+            callee = self.program.callees.get(id(node)) if isinstance(node, ast.Call) else None
+            if callee is not None and callee.function is not None and callee.function.special \
+                    in ("autograd_grad", "functional", "transform", "func_call"):
+                return True
+        return False
 
     def _cut_reads(self, value: torch.Tensor, expr: ast.AST | None,
                    reads: list[str]) -> list[dict[str, Any]]:
