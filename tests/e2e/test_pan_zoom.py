@@ -146,7 +146,7 @@ def test_zoom_to_a_node_centres_it_and_makes_it_bigger(page):
     options = page.locator("#zoom-to option").all_text_contents()
     assert nodes == 42 and len(options) == nodes + 1  # 41 boxes, the legend; the prompt
     assert options[0] == "Zoom to…"
-    assert options[1] == "y · scalar · value 0.5 · .grad 0.1036"  # the top box: the leaf
+    assert options[1] == "x · scalar · value 0.5 · .grad 0.1036"  # the top box: the leaf x
     assert any(o.startswith("Legend · ") for o in options)
 
     click(page, "#fit")
