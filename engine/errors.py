@@ -41,6 +41,16 @@ class ProgramRefused(Exception):
         self.python = python
 
 
+def as_sentence(text: str) -> str:
+    """A message as one sentence a learner reads: torch's and Python's own texts often
+    start in lower case (``grad can be implicitly created...``) and end without a full
+    stop; those are quoted as PyTorch's words."""
+    text = text.strip()
+    if text[:1].islower():
+        text = "PyTorch says: " + text
+    return text if text.endswith(".") else text + "."
+
+
 def refuse(message: str, node: object = None, kind: str = "refused",
            python: BaseException | None = None) -> ProgramRefused:
     """Build the exception for ``message`` at the place of an ``ast`` node (if given)."""

@@ -89,6 +89,9 @@ class CheckedProgram:
     decorators: dict[int, str] = field(default_factory=dict)  # id(def) -> grad mode name
     types: dict[int, Any] = field(default_factory=dict)  # id(node) -> type (except, isinstance)
     aliases: dict[str, str] = field(default_factory=dict)  # imported name -> dotted path
+    # id(expression) -> (names it mentions, calls autograd's API): filled by the
+    # interpreter the first time a line runs (engine.running.interpreter._line_facts)
+    line_facts: dict[int, tuple[frozenset[str], bool]] = field(default_factory=dict)
 
     def callee(self, node: ast.Call) -> Callee:
         return self.callees[id(node)]
@@ -329,10 +332,11 @@ class _Checker:
 
     def _collect_imports(self, body: list[ast.stmt]) -> None:
         """Names bound by imports (anywhere), resolved before any use is checked."""
+        assigned = _assigned_names(self.program.tree)
         for stmt in ast.walk(ast.Module(body=body, type_ignores=[])):
             if isinstance(stmt, (ast.Import, ast.ImportFrom)):
                 for binding, dotted in _import_bindings(stmt):
-                    if dotted is not None and binding not in self.bound - {binding}:
+                    if dotted is not None and binding not in assigned:
                         self.program.aliases[binding] = dotted
 
     def _collect_functions(self, body: list[ast.stmt]) -> None:
@@ -437,7 +441,7 @@ class _Checker:
                              "@torch.enable_grad() and @torch.inference_mode().", decorator)
             self.program.decorators[id(stmt)] = dotted
         self._arguments(stmt.args, stmt)
-        self._function_scope(stmt, stmt.body)
+        self._function_scope(stmt)
         body = stmt.body
         self._block(body, in_function=True, in_loop=False, depth=depth + 1)
 
@@ -449,7 +453,7 @@ class _Checker:
         for default in [*args.defaults, *(d for d in args.kw_defaults if d is not None)]:
             self._expression(default)
 
-    def _function_scope(self, node: ast.FunctionDef | ast.Lambda, body: Any) -> None:
+    def _function_scope(self, node: ast.FunctionDef | ast.Lambda) -> None:
         local, globals_, nonlocals = _scope_names(node)
         self.program.local_names[id(node)] = local
         self.program.global_names[id(node)] = globals_
@@ -531,7 +535,7 @@ class _Checker:
             return self._comprehension(node)
         if isinstance(node, ast.Lambda):
             self._arguments(node.args, node)
-            self._function_scope(node, node.body)
+            self._function_scope(node)
             return [(node.body, "value")]
         if isinstance(node, ast.JoinedStr):
             return [(v, "value") for v in node.values]

@@ -77,17 +77,9 @@ class Attributes:
                     self.warnings.append(message)
                 return None
             return obj.grad
-        if name == "data":
-            return obj.data
-        if name == "device":
-            return obj.device
-        return {"is_leaf": lambda: obj.is_leaf, "requires_grad": lambda: obj.requires_grad,
-                "shape": lambda: obj.shape, "dtype": lambda: obj.dtype,
-                "ndim": lambda: obj.ndim, "T": lambda: obj.T, "mT": lambda: obj.mT,
-                "H": lambda: obj.H, "is_cuda": lambda: obj.is_cuda,
-                "retains_grad": lambda: obj.retains_grad,
-                "output_nr": lambda: obj.output_nr, "is_sparse": lambda: obj.is_sparse,
-                "layout": lambda: str(obj.layout)}[name]()
+        if name == "layout":
+            return str(obj.layout)  # torch.layout is not a value programs hold
+        return getattr(obj, name)  # name is one of L.TENSOR_ATTRIBUTES (checked)
 
     def _grad_fn_attribute(self, node: ast.Attribute, view: GradFnView, name: str) -> Any:
         """What the autograd notes print of a node: its inputs' nodes, an AccumulateGrad's

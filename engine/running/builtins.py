@@ -18,6 +18,7 @@ from typing import Any
 import torch
 
 from engine.language import tables as L
+from engine.language.formatting import display_repr, display_str, str_format
 from engine.language.values import ArrayValue, CaughtError, Closure, IteratorValue, Opaque
 
 Builtin = Callable[[Any, ast.Call, list[Any], dict[str, Any]], Any]
@@ -171,15 +172,11 @@ def _collection(kind: type) -> Builtin:
 
 
 def _str(interp: Any, node: ast.Call, args: list[Any], kwargs: dict[str, Any]) -> str:
-    from engine.language.formatting import display_str
-
     _no_kwargs(interp, node, "str", kwargs)
     return interp.formatted(node, lambda: display_str(args[0])) if args else ""
 
 
 def _repr(interp: Any, node: ast.Call, args: list[Any], kwargs: dict[str, Any]) -> str:
-    from engine.language.formatting import display_repr
-
     _no_kwargs(interp, node, "repr", kwargs)
     (value,) = _exactly(interp, node, "repr", args, 1)
     return interp.formatted(node, lambda: display_repr(value))
@@ -320,8 +317,6 @@ def make_exception(interp: Any, node: ast.Call, name: str, args: list[Any],
                    kwargs: dict[str, Any]) -> CaughtError:
     """``ValueError("bad input")``: an exception value holding text and numbers only."""
     _no_kwargs(interp, node, name, kwargs)
-    from engine.language.formatting import display_str
-
     plain = [a if isinstance(a, (str, int, float, bool, type(None))) else display_str(a)
              for a in args]
     return CaughtError(L.EXCEPTIONS[name](*plain))
@@ -389,8 +384,6 @@ def python_method(interp: Any, node: ast.Call, obj: Any, name: str, args: list[A
     """A method of a list, dict, set, text or number, by the table's name, with sizes
     checked: a width is bounded before, a grown container measured after."""
     if isinstance(obj, str) and name == "format":
-        from engine.language.formatting import str_format
-
         return interp.formatted(node, lambda: str_format(obj, list(args), dict(kwargs)))
     if isinstance(obj, str) and name in _WIDTH_METHODS:
         width = args[0] if args else 0

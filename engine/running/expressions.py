@@ -16,7 +16,7 @@ from typing import Any
 import torch
 
 from engine.errors import refuse
-from engine.language import tables as L
+from engine.language.formatting import conversion_of, format_field
 from engine.language.values import GradFnView, IteratorValue, Opaque
 from engine.running.scope import Scope, Unbound
 
@@ -258,8 +258,6 @@ class Expressions:
     def on_joinedstr(self, node: ast.JoinedStr, scope: Scope) -> str:
         """An f-string: each field formatted by the interpreter itself
         (engine.language.formatting), never by Python's formatter on a program's value."""
-        from engine.language.formatting import conversion_of, format_field
-
         parts: list[str] = []
         size = 0
         for value in node.values:
@@ -293,4 +291,3 @@ HANDLERS: dict[type, str] = {
     ast.JoinedStr: "on_joinedstr", ast.FormattedValue: "on_formattedvalue",
     ast.Call: "on_call",
 }
-_ = L  # the tables are read by the mixins' callers

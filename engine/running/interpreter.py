@@ -24,9 +24,16 @@ from typing import Any
 
 import torch
 
-from engine.errors import ProgramRefused, refuse
+from engine.errors import ProgramRefused, as_sentence, refuse
 from engine.language import tables as L
 from engine.language.checker import CheckedProgram
+from engine.language.formatting import (
+    FormatLimit,
+    FormatRefused,
+    display_repr,
+    display_str,
+    percent_format,
+)
 from engine.language.values import CONTAINER_TYPES, PLAIN_TYPES, Opaque, TorchMade
 from engine.limits import Limits
 from engine.running import progress
@@ -107,7 +114,6 @@ class Interpreter(Statements, Expressions, Calls, Attributes):
     assigned_at: dict[str, tuple[int, int]] = field(default_factory=dict)  # latest, by name
     operations: int = 0
     call_depth: int = 0
-    loop_depth: int = 0
     transform_depth: int = 0  # inside a function torch calls (jacobian, torch.func, hooks)
     printed_chars: int = 0
     current: ast.AST | None = None
@@ -308,16 +314,15 @@ class Interpreter(Statements, Expressions, Calls, Attributes):
         if self.curve_mode or not self.record_graph or not isinstance(value, torch.Tensor):
             return
         expr = getattr(stmt, "value", None)
-        reads = sorted({n.id for n in ast.walk(expr) if isinstance(n, ast.Name)
-                        and n.id in self.env and n.id != name
-                        and not isinstance(self.env[n.id], Opaque)}) if expr is not None \
-            else []
+        names, differentiates = self._line_facts(expr)
+        reads = sorted(n for n in names if n in self.env and n != name
+                       and not isinstance(self.env[n], Opaque))
         if isinstance(stmt, ast.AugAssign):
             reads = sorted(set(reads) | {name})
         tracked = value.requires_grad
         cut: list[dict[str, Any]] = []
         sources: list[dict[str, Any]] = []
-        if reason is None and torch.is_grad_enabled() and not self._differentiates(expr):
+        if reason is None and torch.is_grad_enabled() and not differentiates:
             cut = self._cut_reads(value, expr, reads)
         if not tracked and reason is None:
             reason, sources = self._why_untracked(value, expr, reads, cut)
@@ -332,18 +337,24 @@ class Interpreter(Statements, Expressions, Calls, Attributes):
         if self.recorder.dataflow[-1].node_key is not None:
             self.recorded_keys.add(self.recorder.dataflow[-1].node_key)
 
-    def _differentiates(self, expr: ast.AST | None) -> bool:
-        """Whether the line calls autograd's API (``torch.autograd.grad(y, x)``): its
-        result is a derivative, made from the graph, not from what it reads, so the
+    def _line_facts(self, expr: ast.AST | None) -> tuple[frozenset[str], bool]:
+        """What a line's expression says of itself, worked out once per program (a loop
+        runs the line many times, a classroom runs the program many times): the names it
+        mentions, and whether it calls autograd's API (``torch.autograd.grad(y, x)``),
+        whose result is a derivative made from the graph, not from what it reads, so the
         outputs it reads are not "cut" from it."""
         if expr is None:
-            return False
-        for node in ast.walk(expr):
-            callee = self.program.callees.get(id(node)) if isinstance(node, ast.Call) else None
-            if callee is not None and callee.function is not None and callee.function.special \
-                    in ("autograd_grad", "functional", "transform", "func_call"):
-                return True
-        return False
+            return frozenset(), False
+        facts = self.program.line_facts.get(id(expr))
+        if facts is None:
+            nodes = list(ast.walk(expr))
+            callees = [self.program.callees.get(id(n)) for n in nodes if isinstance(n, ast.Call)]
+            facts = (frozenset(n.id for n in nodes if isinstance(n, ast.Name)),
+                     any(c is not None and c.function is not None and c.function.special
+                         in ("autograd_grad", "functional", "transform", "func_call")
+                         for c in callees))
+            self.program.line_facts[id(expr)] = facts
+        return facts
 
     def _cut_reads(self, value: torch.Tensor, expr: ast.AST | None,
                    reads: list[str]) -> list[dict[str, Any]]:
@@ -403,9 +414,8 @@ class Interpreter(Statements, Expressions, Calls, Attributes):
                      message: str | None = None) -> ProgramRefused:
         """The error Python would raise here, as a refusal the program's ``except`` can
         catch; uncaught, the learner reads ``message`` (or Python's own text)."""
-        text = message or (f"{type(error).__name__}: {error}" if str(error)
-                            else type(error).__name__)
-        return refuse(_sentence(text), node, "runtime", python=error)
+        text = message or type(error).__name__ + (f": {error}" if str(error) else "")
+        return refuse(as_sentence(text), node, "runtime", python=error)
 
     def guarded(self, node: ast.AST, action: Callable[[], Any]) -> Any:
         """Run ``action`` (a Python or torch operation on the program's values); its
@@ -420,21 +430,19 @@ class Interpreter(Statements, Expressions, Calls, Attributes):
                 AttributeError, StopIteration, NotImplementedError) as error:
             kind, message = explain.explain_runtime_error(error, getattr(node, "lineno", None),
                                                           self.limits.memory_limit_mb)
-            raise refuse(_sentence(message), node, kind, python=error) from None
+            raise refuse(as_sentence(message), node, kind, python=error) from None
 
     def formatted(self, node: ast.AST, action: Callable[[], str]) -> str:
         """Text made by engine.language.formatting: its bounds are limits, its refusals
         (a field walking an attribute) the language's; Python's own errors (a spec that
         does not fit the value) are errors the program can catch."""
-        from engine.language.formatting import FormatLimit, FormatRefused
-
         def checked() -> str:
             try:
                 return action()
             except FormatLimit as error:
-                raise refuse(_sentence(str(error)), node, "limit") from None
+                raise refuse(as_sentence(str(error)), node, "limit") from None
             except FormatRefused as error:
-                raise refuse(_sentence(str(error)), node, "refused") from None
+                raise refuse(as_sentence(str(error)), node, "refused") from None
         text = self.guarded(node, checked)
         self.check_text_size(node, len(text))
         return text
@@ -527,8 +535,6 @@ class Interpreter(Statements, Expressions, Calls, Attributes):
                             right: Any) -> Any:
         """Text, lists and tuples: + and * (sizes predicted first), % formatting."""
         if isinstance(left, str) and op in (operator.mod, operator.imod):
-            from engine.language.formatting import percent_format
-
             return self.formatted(node, lambda: percent_format(left, right))
         if op in (operator.mul, operator.imul):
             sequence, count = (left, right) if isinstance(left, _SEQUENCES) else (right, left)
@@ -536,12 +542,10 @@ class Interpreter(Statements, Expressions, Calls, Attributes):
                 predicted = len(sequence) * max(count, 0)
                 if isinstance(sequence, str):
                     self.check_text_size(node, predicted)
-                else:
-                    self.check_size(node, range(0))  # type check only
-                    if predicted > self.limits.max_items:
-                        raise refuse(f"This would make a {type(sequence).__name__} of "
-                                     f"{predicted:,} items; the limit is "
-                                     f"{self.limits.max_items:,}.", node, "limit")
+                elif predicted > self.limits.max_items:
+                    raise refuse(f"This would make a {type(sequence).__name__} of "
+                                 f"{predicted:,} items; the limit is "
+                                 f"{self.limits.max_items:,}.", node, "limit")
         elif op in (operator.add, operator.iadd) and isinstance(left, _SEQUENCES) \
                 and isinstance(right, _SEQUENCES):
             size = len(left) + len(right)
@@ -860,14 +864,6 @@ def _all_finite(values: list[Any]) -> bool:
     return True
 
 
-def _holds_text(value: Any) -> bool:
-    if isinstance(value, str):
-        return True
-    if isinstance(value, (list, tuple)) and not isinstance(value, torch.Size):
-        return any(_holds_text(v) for v in value)
-    return False
-
-
 def _check_argument(value: Any, node: ast.AST) -> None:
     if isinstance(value, (list, tuple)) and not isinstance(value, torch.Size):
         stack = [value]
@@ -999,22 +995,9 @@ def _source_lines(source: str) -> list[str]:
     return source.splitlines()
 
 
-def _sentence(text: str) -> str:
-    """A message as one sentence: torch's own text often starts in lower case and ends
-    without a full stop."""
-    text = text.strip()
-    if text[:1].islower() and not text.startswith(("torch", "aten")):
-        text = text[:1].upper() + text[1:]
-    elif text[:1].islower():
-        text = "PyTorch says: " + text
-    return text if text.endswith(".") else text + "."
-
-
 def _display(value: Any, repr_: bool = False) -> str:
     """How print (``str``) or a notebook's Out (``repr``) shows the value: torch's repr
     for tensors, Python's for the rest, made by engine.language.formatting."""
-    from engine.language.formatting import display_repr, display_str
-
     with torch.no_grad():
         return display_repr(value) if repr_ else display_str(value)
 

@@ -16,7 +16,7 @@ from typing import Any
 
 import torch
 
-from engine.errors import ProgramError, ProgramRefused
+from engine.errors import ProgramError, ProgramRefused, as_sentence
 from engine.language.checker import CheckedProgram, check_program
 from engine.limits import DEFAULT_LIMITS, Limits
 from engine.running import progress
@@ -286,11 +286,7 @@ def _torch_warnings(caught: list[warnings.WarningMessage]) -> list[str]:
 
 
 def _error_at(node: Any, kind: str, message: str) -> ProgramError:
-    message = message.strip()
-    if not message.endswith("."):
-        message += "."  # torch's sentences often end without one
-    if message[:1].islower():
-        message = "PyTorch says: " + message  # torch's own text, as it raised it
+    message = as_sentence(message)
     line = getattr(node, "lineno", None)
     col = getattr(node, "col_offset", None)
     return ProgramError(message, kind, line, None if col is None else col + 1)

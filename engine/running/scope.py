@@ -11,7 +11,7 @@ A comprehension's loop variables live in a Scope of their own, as in Python 3.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 
@@ -34,7 +34,6 @@ class Scope:
     is_module: bool = False
     comprehension: bool = False
     owner: str = ""  # the function's name, for messages
-    _module: Scope | None = field(default=None, repr=False)
 
     @property
     def module(self) -> Scope:

@@ -36,6 +36,9 @@ CATCHABLE = (RuntimeError, ValueError, TypeError, IndexError, KeyError, ZeroDivi
 _NEVER_CAUGHT = ("can't allocate memory", "not enough memory")
 
 
+_DONE = object()  # the end of a for loop's items
+
+
 class BreakLoop(Exception):
     """``break``: leaves the innermost loop."""
 
@@ -152,38 +155,33 @@ class Statements:
     def on_for(self, stmt: ast.For, scope: Scope) -> None:
         """Python's for: over ranges, lists, tuples, dicts, text, tensors (their first
         dimension, as ``iter(t)`` does: autograd records it), zip/enumerate/..."""
-        iterable = self.evaluate(stmt.iter, scope)
-        self.loop_depth += 1
-        try:
-            for item in self.iterate(iterable, stmt.iter):
-                self.tick(stmt)
-                self.assign_target(stmt.target, item, stmt, scope)
-                try:
-                    self.block(stmt.body, scope)
-                except ContinueLoop:
-                    continue
-                except BreakLoop:
-                    break
-            else:
-                self.block(stmt.orelse, scope)
-        finally:
-            self.loop_depth -= 1
+        items = self.iterate(self.evaluate(stmt.iter, scope), stmt.iter)
+
+        def next_iteration() -> bool:
+            item = next(items, _DONE)
+            if item is _DONE:
+                return False
+            self.assign_target(stmt.target, item, stmt, scope)
+            return True
+        self._loop(stmt, next_iteration, scope)
 
     def on_while(self, stmt: ast.While, scope: Scope) -> None:
-        self.loop_depth += 1
-        try:
-            while self.truth(self.evaluate(stmt.test, scope), stmt.test):
-                self.tick(stmt)
-                try:
-                    self.block(stmt.body, scope)
-                except ContinueLoop:
-                    continue
-                except BreakLoop:
-                    break
-            else:
-                self.block(stmt.orelse, scope)
-        finally:
-            self.loop_depth -= 1
+        self._loop(stmt, lambda: self.truth(self.evaluate(stmt.test, scope), stmt.test),
+                   scope)
+
+    def _loop(self, stmt: ast.For | ast.While, next_iteration: Callable[[], bool],
+              scope: Scope) -> None:
+        """Python's loop: the body while ``next_iteration()`` says so (each iteration an
+        operation on the clock), ``break``/``continue``, and ``else`` when not broken."""
+        while next_iteration():
+            self.tick(stmt)
+            try:
+                self.block(stmt.body, scope)
+            except ContinueLoop:
+                continue
+            except BreakLoop:
+                return
+        self.block(stmt.orelse, scope)
 
     def on_with(self, stmt: ast.With, scope: Scope) -> None:
         with contextlib.ExitStack() as stack:
@@ -193,8 +191,7 @@ class Statements:
 
     def grad_context(self, expr: ast.expr, scope: Scope) -> contextlib.AbstractContextManager:
         """The grad mode a ``with`` item names (the checker allowed only these)."""
-        name = self.program.callee(expr).name if isinstance(expr, ast.Call) and \
-            id(expr) in self.program.callees else self.program.callees[id(expr)].name
+        name = self.program.callees[id(expr)].name
         if name in L.GRAD_MODES:
             if name == "torch.inference_mode" and not self.curve_mode:
                 return torch.inference_mode()
