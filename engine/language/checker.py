@@ -30,8 +30,6 @@ from engine.limits import Limits
 
 # Statements and expressions refused outright, with what to write instead.
 _REFUSED_STATEMENTS: dict[type, str] = {
-    ast.ClassDef: "classes (class Net(nn.Module)) are not available yet: write the model "
-                  "as a function of tensors, e.g. def model(x): return torch.tanh(x @ w + b)",
     ast.AsyncFunctionDef: "async functions are not available here: use def",
     ast.AsyncFor: "async loops are not available here: use for",
     ast.AsyncWith: "async with is not available here: use with",
@@ -89,6 +87,10 @@ class CheckedProgram:
     decorators: dict[int, str] = field(default_factory=dict)  # id(def) -> grad mode name
     types: dict[int, Any] = field(default_factory=dict)  # id(node) -> type (except, isinstance)
     aliases: dict[str, str] = field(default_factory=dict)  # imported name -> dotted path
+    # id(ClassDef) -> what it derives from: "plain", "module", "function", or the name of
+    # another of the program's classes (looked up when the class statement runs)
+    class_bases: dict[int, str] = field(default_factory=dict)
+    static_methods: set[int] = field(default_factory=set)  # id(def) marked @staticmethod
     # id(expression) -> (names it mentions, calls autograd's API): filled by the
     # interpreter the first time a line runs (engine.running.interpreter._line_facts)
     line_facts: dict[int, tuple[frozenset[str], bool]] = field(default_factory=dict)
@@ -212,6 +214,11 @@ class _Checker:
         self.nodes = 0
         self.statements = 0
         self.problems: list[ProgramError] = []
+        self.class_names = {n.name for n in tree.body if isinstance(n, ast.ClassDef)}
+        # attribute names the program gives values to (``self.fc1 = ...``) or defines as
+        # methods: its own objects' attributes, readable wherever the tables' are
+        self.own_attributes = _own_attribute_names(tree)
+        self.method_depth = 0  # inside a method of a class: super() is available
 
     # -- statements ------------------------------------------------------------------
     def run(self) -> None:
@@ -316,6 +323,11 @@ class _Checker:
                 self._target(target)
         elif isinstance(stmt, ast.FunctionDef):
             self._def(stmt, depth)
+        elif isinstance(stmt, ast.ClassDef):
+            if in_function or depth > 1:
+                raise refuse("A class can only be defined at the top of the program, not "
+                             "inside a def, a loop or an if.", stmt)
+            self._class(stmt, depth)
         elif isinstance(stmt, ast.Return):
             if not in_function:
                 raise refuse("`return` can only be used inside a def.", stmt)
@@ -385,14 +397,16 @@ class _Checker:
                 self._expression(node.value)
                 self._expression(node.slice)
             elif isinstance(node, ast.Attribute):
-                if node.attr not in L.TENSOR_SETTABLE:
-                    settable = ", ".join(f".{a}" for a in sorted(L.TENSOR_SETTABLE))
-                    raise refuse(f"Setting `.{node.attr}` is not available: a program may "
-                                 f"set {settable} of a tensor.", _attribute_place(node))
+                # what may be set depends on the object (a tensor's .grad/.data/
+                # .requires_grad, the program's own objects' attributes): decided when
+                # it runs (engine.running.attributes.set_attribute)
+                if node.attr.startswith("_"):
+                    raise refuse(_underscore_message(f"`.{node.attr}`", node.attr),
+                                 _attribute_place(node))
                 self._expression(node.value)
             else:
-                raise refuse("Only names, tuples of names, x[...] and x.grad / x.data / "
-                             "x.requires_grad can be assigned to.", node)
+                raise refuse("Only names, tuples of names, x[...] and attributes (x.grad, "
+                             "self.fc1) can be assigned to.", node)
 
     def _check_bindable(self, name: str, node: object, module: bool = False) -> None:
         if name.startswith("__"):
@@ -432,9 +446,13 @@ class _Checker:
             return self.program.aliases[root] + ("." + rest if rest else "")
         return dotted
 
-    def _def(self, stmt: ast.FunctionDef, depth: int) -> None:
-        self._check_bindable(stmt.name, stmt)
+    def _def(self, stmt: ast.FunctionDef, depth: int, method: bool = False) -> None:
+        if not (method and stmt.name == "__init__"):
+            self._check_bindable(stmt.name, stmt)
         for decorator in stmt.decorator_list:
+            if method and isinstance(decorator, ast.Name) and decorator.id == "staticmethod":
+                self.program.static_methods.add(id(stmt))
+                continue
             dotted = self._dotted_call(decorator)
             if dotted not in L.GRAD_MODES:
                 raise refuse("The decorators available are @torch.no_grad(), "
@@ -443,7 +461,58 @@ class _Checker:
         self._arguments(stmt.args, stmt)
         self._function_scope(stmt)
         body = stmt.body
-        self._block(body, in_function=True, in_loop=False, depth=depth + 1)
+        self.method_depth += method
+        try:
+            self._block(body, in_function=True, in_loop=False, depth=depth + 1)
+        finally:
+            self.method_depth -= method
+
+    def _class(self, stmt: ast.ClassDef, depth: int) -> None:
+        """``class Net(nn.Module)``, ``class Cube(torch.autograd.Function)`` or a plain
+        class: a body of defs (and a docstring), nothing else of Python's class
+        machinery (no metaclass, no class attributes, no operator methods)."""
+        self._check_bindable(stmt.name, stmt)
+        if stmt.decorator_list:
+            raise refuse("A class cannot have decorators here.", stmt.decorator_list[0])
+        if stmt.keywords:
+            raise refuse("Class keywords (metaclass=...) are not available here.",
+                         stmt.keywords[0].value)
+        if len(stmt.bases) > 1:
+            raise refuse("A class here derives from one class only (no multiple "
+                         "inheritance).", stmt.bases[1])
+        self.program.class_bases[id(stmt)] = self._class_base(stmt)
+        for item in stmt.body:
+            if isinstance(item, ast.Pass) or (isinstance(item, ast.Expr) and isinstance(
+                    item.value, ast.Constant) and isinstance(item.value.value, str)):
+                continue
+            if not isinstance(item, ast.FunctionDef):
+                raise refuse("A class body here holds defs only: give values to "
+                             "attributes in __init__ (self.size = 3), not in the class "
+                             "body.", item)
+            if item.name.startswith("__") and item.name != "__init__":
+                raise refuse(f"`{item.name}` is one of Python's special methods, which "
+                             "classes here cannot define (only __init__): write an "
+                             f"ordinary method instead, e.g. def add(self, other).", item)
+            try:
+                self._def(item, depth, method=True)
+            except ProgramRefused as refusal:
+                self._problem(refusal)
+
+    def _class_base(self, stmt: ast.ClassDef) -> str:
+        if not stmt.bases:
+            return "plain"
+        base = stmt.bases[0]
+        dotted = _dotted(base)
+        if isinstance(base, ast.Name) and base.id in self.class_names \
+                and base.id != stmt.name:
+            return base.id  # another of the program's classes (defined before it runs)
+        if dotted == "object":
+            return "plain"
+        full = self._expand(dotted) if dotted else None
+        if full in L.CLASS_BASES:
+            return L.CLASS_BASES[full]
+        raise refuse("A class here derives from torch.nn.Module, torch.autograd.Function, "
+                     "another class of the program, or nothing.", base)
 
     def _arguments(self, args: ast.arguments, node: ast.AST) -> None:
         every = [*args.posonlyargs, *args.args, *args.kwonlyargs,
@@ -574,6 +643,11 @@ class _Checker:
 
     def _name(self, node: ast.Name, role: str) -> None:
         name = node.id
+        if name == "super" and role == "call" and "super" not in self.bound:
+            if not self.method_depth:
+                raise refuse("super() can only be used inside a method of a class, as in "
+                             "super().__init__().", node)
+            return
         if name in _PYTHON_BUILTINS and name not in self.bound \
                 and name not in L.BUILTIN_NAMES:
             raise refuse(_builtin_message(name), node)
@@ -649,8 +723,12 @@ class _Checker:
     def _attribute_name(self, node: ast.Attribute, role: str) -> None:
         """A value's attribute: a method when called, else an attribute, by name."""
         where = _attribute_place(node)
+        if node.attr == "__init__" and role == "method name" and _is_super_call(node.value):
+            return  # super().__init__(): the parent's initialiser, the one dunder call
         if node.attr.startswith("_") and not SAVED_NAME.match(node.attr):
             raise refuse(_underscore_message(f"`.{node.attr}`", node.attr), where)
+        if node.attr in self.own_attributes:
+            return  # the program's own objects' attribute or method (its value decides)
         if role == "method name":
             if node.attr not in L.TENSOR_METHODS and node.attr not in L.METHOD_NAMES:
                 raise refuse(f"The method `.{node.attr}()` is not available here.", where)
@@ -699,6 +777,8 @@ class _Checker:
             return Callee("function", function, self.program.aliases[name])
         if name == "print":
             return Callee("print", name="print")
+        if name == "super":
+            return Callee("super", name="super")
         if name in L.BUILTIN_NAMES:
             return Callee("builtin", name=name)
         if name in L.BARE_FUNCTIONS:
@@ -746,7 +826,8 @@ def _import_bindings(stmt: ast.Import | ast.ImportFrom) -> list[tuple[str, str |
             binding = alias.asname or alias.name
             ok = alias.name != "*" and stmt.level == 0 and (
                 full in L.MODULE_ALIASES or full == "torch.nn.functional"
-                or _function_of(full) is not None or full in L.GRAD_MODES)
+                or _function_of(full) is not None or full in L.GRAD_MODES
+                or full in L.CLASS_BASES)
             found.append((binding, ("F" if full == "torch.nn.functional" else full)
                           if ok else None))
         return found
@@ -769,7 +850,7 @@ def _bound_names(tree: ast.AST) -> set[str]:
     for node in ast.walk(tree):
         if isinstance(node, ast.Name) and isinstance(node.ctx, (ast.Store, ast.Del)):
             names.add(node.id)
-        elif isinstance(node, ast.FunctionDef):
+        elif isinstance(node, (ast.FunctionDef, ast.ClassDef)):
             names.add(node.name)
         elif isinstance(node, ast.arg):
             names.add(node.arg)
@@ -778,6 +859,24 @@ def _bound_names(tree: ast.AST) -> set[str]:
         elif isinstance(node, (ast.Import, ast.ImportFrom)):
             names.update(b for b, _ in _import_bindings(node))
     return names
+
+
+def _is_super_call(node: ast.AST) -> bool:
+    return isinstance(node, ast.Call) and isinstance(node.func, ast.Name) \
+        and node.func.id == "super"
+
+
+def _own_attribute_names(tree: ast.AST) -> frozenset[str]:
+    """Attribute names the program assigns (``self.fc1 = ...``, ``ctx.constant = c``)
+    and its classes' method names: the attributes of its own objects. Names starting
+    with ``_`` are never among them (the checker refuses those where they are written)."""
+    names: set[str] = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Attribute) and isinstance(node.ctx, ast.Store):
+            names.add(node.attr)
+        elif isinstance(node, ast.ClassDef):
+            names.update(item.name for item in node.body if isinstance(item, ast.FunctionDef))
+    return frozenset(n for n in names if not n.startswith("_"))
 
 
 def _assigned_names(tree: ast.AST) -> set[str]:

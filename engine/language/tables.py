@@ -150,6 +150,8 @@ F_FUNCTIONS: dict[str, Function] = {
         hardsigmoid hardswish tanhshrink logsigmoid sigmoid tanh softmax log_softmax
         normalize
     """),
+    # dropout draws its mask from the run's generator (engine.running.objects.layers)
+    "dropout": Function("F.dropout", F.dropout, special="dropout"),
     **_table("F.", F, """
         mse_loss l1_loss smooth_l1_loss huber_loss binary_cross_entropy
         binary_cross_entropy_with_logits cross_entropy nll_loss kl_div
@@ -157,6 +159,71 @@ F_FUNCTIONS: dict[str, Function] = {
     """, sizes="broadcast"),
     **_table("F.", F, "linear one_hot pad", sizes="predict"),
 }
+
+# --- torch.nn: layers and Modules, built with the run's generator ----------------------
+# Each layer is made as torch makes it, then its parameters are initialised the way its
+# ``reset_parameters`` does but from the run's own generator (engine.running.objects.layers),
+# so ``torch.manual_seed(0); nn.Linear(3, 4)`` gives plain torch's weights while the
+# process's RNG never moves. The program calls a layer through the interpreter.
+NN_LAYERS = """
+    Linear Bilinear Embedding Conv1d Conv2d Sequential ModuleList ModuleDict Flatten
+    Unflatten Identity Dropout LayerNorm BatchNorm1d BatchNorm2d MaxPool1d MaxPool2d
+    AvgPool1d AvgPool2d ReLU LeakyReLU Tanh Sigmoid GELU SiLU ELU Softplus Softmax
+    LogSoftmax MSELoss L1Loss BCELoss BCEWithLogitsLoss CrossEntropyLoss NLLLoss HuberLoss
+    SmoothL1Loss
+""".split()
+NN_FUNCTIONS: dict[str, Function] = {
+    **{n: Function(f"torch.nn.{n}", getattr(torch.nn, n), special="module")
+       for n in NN_LAYERS},
+    "Parameter": Function("torch.nn.Parameter", torch.nn.Parameter, special="parameter"),
+}
+# torch.nn.init: the random ones get the run's generator, the rest fill in place.
+NN_INIT_FUNCTIONS: dict[str, Function] = {
+    **_table("torch.nn.init.", torch.nn.init, """
+        uniform_ normal_ xavier_uniform_ xavier_normal_ kaiming_uniform_ kaiming_normal_
+        trunc_normal_ orthogonal_
+    """, random=True),
+    **_table("torch.nn.init.", torch.nn.init, "zeros_ ones_ constant_ eye_ calculate_gain"),
+}
+# torch.optim: torch's own optimizers and schedules, on the program's parameters.
+OPTIMIZER_FUNCTIONS: dict[str, Function] = {
+    n: Function(f"torch.optim.{n}", getattr(torch.optim, n), special="optimizer")
+    for n in "SGD Adam AdamW RMSprop Adagrad".split()
+}
+# The keyword arguments each optimizer takes (torch's own switches that pick another
+# implementation, foreach/fused/capturable/differentiable, are left out).
+OPTIMIZER_OPTIONS: dict[str, frozenset[str]] = {
+    "SGD": frozenset("lr momentum dampening weight_decay nesterov maximize".split()),
+    "Adam": frozenset("lr betas eps weight_decay amsgrad maximize".split()),
+    "AdamW": frozenset("lr betas eps weight_decay amsgrad maximize".split()),
+    "RMSprop": frozenset("lr alpha eps weight_decay momentum centered maximize".split()),
+    "Adagrad": frozenset("lr lr_decay weight_decay initial_accumulator_value eps "
+                         "maximize".split()),
+}
+SCHEDULER_FUNCTIONS: dict[str, Function] = {
+    n: Function(f"torch.optim.lr_scheduler.{n}", getattr(torch.optim.lr_scheduler, n),
+                special="scheduler")
+    for n in "StepLR ExponentialLR MultiStepLR".split()
+}
+# Classes a program's class may derive from: what each makes of it.
+CLASS_BASES: dict[str, str] = {"torch.nn.Module": "module",
+                               "torch.autograd.Function": "function", "object": "plain"}
+# What a program may call and read on a module, besides its parameters and submodules by
+# name (``model.fc1``, ``layer.weight``) and the program's own methods and attributes.
+MODULE_METHODS: frozenset[str] = frozenset("""
+    parameters named_parameters children named_children modules named_modules buffers
+    named_buffers zero_grad train eval requires_grad_ state_dict forward apply to cpu float
+    double add_module register_parameter register_buffer reset_parameters append extend
+    insert keys values items
+""".split())
+MODULE_ATTRIBUTES: frozenset[str] = frozenset("""
+    training weight bias in_features out_features in1_features in2_features
+    num_embeddings embedding_dim padding_idx in_channels out_channels kernel_size stride
+    padding dilation groups normalized_shape eps elementwise_affine num_features momentum
+    affine track_running_stats running_mean running_var num_batches_tracked p inplace
+    negative_slope dim start_dim end_dim approximate reduction ignore_index label_smoothing
+    delta beta apply
+""".split())
 
 # --- math.X: Python floats ---------------------------------------------------------------
 MATH_FUNCTIONS: dict[str, Function] = _table(
@@ -218,6 +285,10 @@ MODULE_PREFIXES: dict[str, tuple[str, dict[str, Function]]] = {
     "torch.cuda": ("torch.cuda.", CUDA_FUNCTIONS),
     "functools": ("functools.", FUNCTOOLS_FUNCTIONS),
     "torch.autograd.forward_ad": ("torch.autograd.forward_ad.", FORWARD_AD_FUNCTIONS),
+    "torch.nn": ("torch.nn.", NN_FUNCTIONS),
+    "torch.nn.init": ("torch.nn.init.", NN_INIT_FUNCTIONS),
+    "torch.optim": ("torch.optim.", OPTIMIZER_FUNCTIONS),
+    "torch.optim.lr_scheduler": ("torch.optim.lr_scheduler.", SCHEDULER_FUNCTIONS),
 }
 
 # Imports accepted (so notebook cells paste cleanly): each binds one name to a fixed
@@ -230,17 +301,17 @@ IMPORTS: dict[tuple[str, str | None], str] = {
 }
 MODULE_ALIASES: frozenset[str] = frozenset(
     {"torch", "math", "torch.nn.functional", "torch.autograd", "torch.autograd.functional",
-     "torch.func", "functorch", "torch.cuda", "functools", "torch.autograd.forward_ad"})
+     "torch.func", "functorch", "torch.cuda", "functools", "torch.autograd.forward_ad",
+     "torch.nn", "torch.nn.init", "torch.optim", "torch.optim.lr_scheduler"})
 # Modules a tutorial may import that are not available, with what to write instead.
 MISSING_MODULES: dict[str, str] = {
     "numpy": "use torch instead: torch.tensor, torch.arange and torch's math cover what "
              "autograd needs (and only torch records gradients)",
     "matplotlib": "the app draws the function, its derivative and the graph for you; "
                   "remove the plotting lines",
-    "torch.nn": "torch.nn (layers, Modules) is coming; for now write the layer as tensors: "
-                "w = torch.randn(3, 1, requires_grad=True); y = x @ w + b",
-    "torch.optim": "torch.optim is coming; write the update yourself: "
-                   "with torch.no_grad(): w -= lr * w.grad; then w.grad.zero_()",
+    "torch.utils": "torch.utils (DataLoader, datasets) is not available: slice the "
+                   "tensors yourself, e.g. for i in range(0, len(x), batch): "
+                   "xb = x[i:i + batch]",
     "torchviz": "the app draws the autograd graph for you: remove make_dot",
 }
 
@@ -269,6 +340,8 @@ TYPES: dict[str, type | tuple[type, ...]] = {
     "int": int, "float": float, "bool": bool, "str": str, "list": list, "tuple": tuple,
     "dict": dict, "set": set, "complex": complex, "torch.Tensor": torch.Tensor,
     "torch.Size": torch.Size, "torch.dtype": torch.dtype,
+    "torch.nn.Parameter": torch.nn.Parameter, "torch.nn.Module": torch.nn.Module,
+    **{f"torch.nn.{n}": getattr(torch.nn, n) for n in NN_LAYERS},
     **EXCEPTIONS,
 }
 
@@ -341,15 +414,17 @@ def _opaque_names(kind: str) -> frozenset[str]:
     from engine.language import values as V
 
     names: set[str] = set()
-    for cls in (V.GradFnView, V.CaughtError, V.HookHandle, V.ArrayValue):
+    for cls in (V.GradFnView, V.CaughtError, V.HookHandle, V.ArrayValue, V.ContextValue,
+                V.OptimizerValue, V.ParamGroupView, V.SchedulerValue):
         names |= getattr(cls, kind)
     return frozenset(names)
 
 
 METHOD_NAMES: frozenset[str] = frozenset().union(
     LIST_METHODS, DICT_METHODS, SET_METHODS, STR_METHODS, NUMBER_METHODS,
-    GENERATOR_METHODS, _opaque_names("methods"))
+    GENERATOR_METHODS, MODULE_METHODS, _opaque_names("methods"))
 ATTRIBUTE_NAMES: frozenset[str] = frozenset().union(NUMBER_ATTRIBUTES, RESULT_FIELDS,
+                                                    MODULE_ATTRIBUTES,
                                                     _opaque_names("attributes"))
 
 # --- keyword arguments ---------------------------------------------------------------------
@@ -367,6 +442,13 @@ KEYWORDS: frozenset[str] = frozenset("""
     mean std mat1 mat2 vec tensors tensor data non_blocking copy memory_format
     return_counts atol rtol equal_nan indexing check_nan pad training tensor1 tensor2
     source axis keepdims n m num out
+    in_features out_features in1_features in2_features num_embeddings embedding_dim
+    padding_idx max_norm in_channels out_channels kernel_size stride padding dilation
+    groups padding_mode normalized_shape elementwise_affine num_features momentum affine
+    track_running_stats start_dim end_dim unflattened_size ignore_index delta lr betas
+    weight_decay nesterov dampening amsgrad centered lr_decay initial_accumulator_value
+    maximize step_size gamma milestones last_epoch gain nonlinearity a b val set_to_none
+    recurse prefix params ceil_mode count_include_pad
 """.split())
 STRING_KEYWORDS: dict[str, frozenset[str]] = {
     "reduction": frozenset({"mean", "sum", "none", "batchmean"}),
@@ -376,7 +458,11 @@ STRING_KEYWORDS: dict[str, frozenset[str]] = {
     "strategy": frozenset({"reverse-mode", "forward-mode"}),
     "randomness": frozenset({"error", "different", "same"}),
     "indexing": frozenset({"ij", "xy"}),
-    "mode": frozenset({"constant", "reflect", "replicate", "circular"}),
+    "mode": frozenset({"constant", "reflect", "replicate", "circular", "fan_in", "fan_out"}),
+    "nonlinearity": frozenset({"linear", "relu", "leaky_relu", "tanh", "sigmoid", "selu",
+                               "conv1d", "conv2d"}),
+    "padding_mode": frozenset({"zeros", "reflect", "replicate", "circular"}),
+    "padding": frozenset({"same", "valid"}),
 }
 
 # Names a program may not assign: they would shadow the language's modules.

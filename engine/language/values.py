@@ -52,6 +52,7 @@ class Closure(Opaque):
     nonlocal_names: frozenset[str] = frozenset()
     grad_mode: str | None = None  # a decorator: "no_grad" | "enable_grad" | "inference_mode"
     node: ast.AST | None = None
+    static: bool = False  # a method marked @staticmethod: called without the object
     kind: ClassVar[str] = "function"
 
     @property
@@ -205,3 +206,163 @@ PLAIN_TYPES: tuple[type, ...] = (
     torch.device, torch.Generator, range, slice, type(Ellipsis),
 )
 CONTAINER_TYPES: tuple[type, ...] = (tuple, list, dict, set, frozenset)
+
+
+# --- the program's own classes, and torch.nn / torch.optim objects (issue 17) -------------
+@dataclass(eq=False)
+class ClassValue(Opaque):
+    """A class the program defined: its name, what it derives from (``base``: "plain",
+    "module" for ``nn.Module``, "function" for ``torch.autograd.Function``, or the
+    program's own parent class) and its methods (the program's defs). Nothing else of
+    Python's class machinery exists here: no metaclass, no class attributes, no
+    ``__dict__``."""
+
+    name: str
+    base: Any  # "plain" | "module" | "function" | ClassValue
+    methods: dict[str, Closure]
+    node: ast.ClassDef | None = None
+    # torch.autograd.Function subclasses: the real class torch calls (made once per class)
+    torch_function: Any = None
+    kind: ClassVar[str] = "class"
+
+    @property
+    def root(self) -> str:
+        """"plain", "module" or "function": what the chain of parents starts from."""
+        base = self.base
+        while isinstance(base, ClassValue):
+            base = base.base
+        return base
+
+    def lookup(self, name: str) -> tuple[Closure, ClassValue] | None:
+        """The method ``name`` and the class that defines it (parents searched in order)."""
+        cls: Any = self
+        while isinstance(cls, ClassValue):
+            if name in cls.methods:
+                return cls.methods[name], cls
+            cls = cls.base
+        return None
+
+    def is_subclass_of(self, other: ClassValue) -> bool:
+        cls: Any = self
+        while isinstance(cls, ClassValue):
+            if cls is other:
+                return True
+            cls = cls.base
+        return False
+
+    def shown(self) -> str:
+        return f"<class '__main__.{self.name}'>"
+
+
+@dataclass(eq=False)
+class InstanceValue(Opaque):
+    """An object of one of the program's plain classes: its attributes live here."""
+
+    cls: ClassValue
+    attrs: dict[str, Any] = field(default_factory=dict)
+    kind: ClassVar[str] = "object"
+
+    def shown(self) -> str:
+        return f"<__main__.{self.cls.name} object>"
+
+
+@dataclass(eq=False)
+class ModuleValue(Opaque):
+    """A torch.nn module: one of torch's layers, or an object of the program's own
+    ``nn.Module`` subclass (``cls``), whose real module holds its registered parameters
+    and submodules (so ``parameters()``, ``state_dict()``, optimizers and printing are
+    torch's own) while the program's other attributes live in ``attrs``. The program
+    reaches the real module only through the interpreter's tables."""
+
+    module: Any  # torch.nn.Module
+    cls: ClassValue | None = None
+    attrs: dict[str, Any] = field(default_factory=dict)
+    initialised: bool = True  # False until the program's __init__ calls super().__init__()
+    kind: ClassVar[str] = "module"
+
+    def shown(self) -> str:
+        return repr(self.module)
+
+
+@dataclass(eq=False)
+class BoundMethod(Opaque):
+    """``model.forward`` or ``self.helper``: the program's method with its object."""
+
+    owner: Any  # InstanceValue | ModuleValue
+    function: Closure
+    defined_in: ClassValue  # where super() inside it starts looking
+    kind: ClassVar[str] = "method"
+
+    def shown(self) -> str:
+        owner = self.owner.cls.name if getattr(self.owner, "cls", None) else "object"
+        return f"<bound method {owner}.{self.function.name}>"
+
+
+@dataclass(eq=False)
+class SuperValue(Opaque):
+    """``super()`` inside a method: the object, seen from the parent of ``cls``."""
+
+    owner: Any
+    cls: ClassValue
+    kind: ClassVar[str] = "super"
+
+    def shown(self) -> str:
+        return f"<super: <class '{self.cls.name}'>>"
+
+
+@dataclass(eq=False)
+class ContextValue(Opaque):
+    """The ``ctx`` a custom autograd Function's forward and backward receive: what it
+    saved for backward, which inputs need a gradient, and the program's own attributes
+    (``ctx.constant = 2``). The real context object stays with torch."""
+
+    ctx: Any
+    attrs: dict[str, Any] = field(default_factory=dict)
+    attributes: ClassVar[frozenset[str]] = frozenset({"saved_tensors", "needs_input_grad"})
+    methods: ClassVar[frozenset[str]] = frozenset({
+        "save_for_backward", "mark_non_differentiable", "mark_dirty",
+        "set_materialize_grads"})
+    kind: ClassVar[str] = "ctx"
+
+    def shown(self) -> str:
+        return f"<{type(self.ctx).__name__} object>"
+
+
+@dataclass(eq=False)
+class OptimizerValue(Opaque):
+    """One of torch.optim's optimizers on the program's parameters; ``step()`` and
+    ``zero_grad()`` are torch's own."""
+
+    optimizer: Any
+    attributes: ClassVar[frozenset[str]] = frozenset({"param_groups", "defaults"})
+    methods: ClassVar[frozenset[str]] = frozenset({"step", "zero_grad", "add_param_group"})
+    kind: ClassVar[str] = "optimizer"
+
+    def shown(self) -> str:
+        return repr(self.optimizer)
+
+
+@dataclass(eq=False)
+class ParamGroupView(Opaque):
+    """``optimizer.param_groups[0]``: its parameters and its numbers (``lr``...), which a
+    program may read and change by key, as schedules written by hand do."""
+
+    group: dict[str, Any]
+    methods: ClassVar[frozenset[str]] = frozenset({"keys", "items", "values", "get"})
+    kind: ClassVar[str] = "param group"
+
+    def shown(self) -> str:
+        return "{" + ", ".join(f"'{k}': ..." for k in self.group) + "}"
+
+
+@dataclass(eq=False)
+class SchedulerValue(Opaque):
+    """A learning-rate scheduler of torch.optim.lr_scheduler on a program's optimizer."""
+
+    scheduler: Any
+    attributes: ClassVar[frozenset[str]] = frozenset({"last_epoch", "base_lrs"})
+    methods: ClassVar[frozenset[str]] = frozenset({"step", "get_last_lr"})
+    kind: ClassVar[str] = "lr scheduler"
+
+    def shown(self) -> str:
+        return f"<torch.optim.lr_scheduler.{type(self.scheduler).__name__} object>"

@@ -19,7 +19,14 @@ from engine.language.values import (
     SAVED_NAME,
     ArrayValue,
     CaughtError,
+    ClassValue,
+    ContextValue,
     GradFnView,
+    InstanceValue,
+    ModuleValue,
+    OptimizerValue,
+    ParamGroupView,
+    SchedulerValue,
     grad_fn_view,
 )
 from engine.teaching import explain
@@ -43,6 +50,18 @@ class Attributes:
             return self._tensor_attribute(node, obj, name)
         if isinstance(obj, GradFnView):
             return self._grad_fn_attribute(node, obj, name)
+        if isinstance(obj, ModuleValue):
+            return self.module_attribute(node, obj)
+        if isinstance(obj, InstanceValue):
+            return self.instance_attribute(node, obj)
+        if isinstance(obj, ClassValue):
+            return self.class_value_attribute(node, obj)
+        if isinstance(obj, ContextValue):
+            return self.context_attribute(node, obj)
+        if isinstance(obj, OptimizerValue):
+            return self.optimizer_attribute(node, obj)
+        if isinstance(obj, SchedulerValue):
+            return self.scheduler_attribute(node, obj)
         if isinstance(obj, CaughtError) and name == "args":
             return tuple(a if isinstance(a, (str, int, float, bool, type(None))) else str(a)
                          for a in obj.error.args)
@@ -111,9 +130,20 @@ class Attributes:
         each set by the line written for it."""
         self.tick(node)
         name = node.attr
+        if isinstance(obj, ContextValue):
+            obj.attrs[name] = value  # ctx.constant = 2: kept for backward
+            return
+        if self.set_object_attribute(node, obj, value):
+            return
         if not isinstance(obj, torch.Tensor):
             raise self.python_error(AttributeError(
                 f"'{self.kind_name(obj)}' object has no attribute '{name}'"), node)
+        if name not in L.TENSOR_SETTABLE:
+            settable = ", ".join(f".{a}" for a in sorted(L.TENSOR_SETTABLE))
+            raise self.python_error(AttributeError(
+                f"'Tensor' object attribute '{name}' cannot be set here"), node,
+                f"Setting `.{name}` of a tensor is not available: a program may set "
+                f"{settable} of a tensor.")
         who = node.value.id if isinstance(node.value, ast.Name) else None
         if name == "grad":
             if value is not None and not isinstance(value, torch.Tensor):
@@ -159,6 +189,10 @@ class Attributes:
                 self.predict(node, lambda v, i: v[i], [value, index], {})  # advanced
             return self.produced(node, self.guarded(node, lambda: value[index]), "index",
                                  [value])
+        if isinstance(value, ModuleValue):
+            return self.module_item(node, value, index)
+        if isinstance(value, ParamGroupView):
+            return self.group_item(node, value, index)
         if isinstance(value, ArrayValue):
             item = self.guarded(node, lambda: value.array[index])
             return ArrayValue(item) if hasattr(item, "shape") and item.shape else \
@@ -184,6 +218,9 @@ class Attributes:
             if not self.transforming and self.record_graph and not self.curve_mode:
                 self.recorder.produced(owner)
             self.changed_in_place(owner, stmt)
+            return
+        if isinstance(owner, ParamGroupView):
+            self.set_group_item(node, owner, index, value)
             return
         if isinstance(owner, (list, dict)):
             self.guarded(node, lambda: owner.__setitem__(index, value))

@@ -19,7 +19,15 @@ import torch
 
 from engine.language import tables as L
 from engine.language.formatting import display_repr, display_str, str_format
-from engine.language.values import ArrayValue, CaughtError, Closure, IteratorValue, Opaque
+from engine.language.values import (
+    ArrayValue,
+    CaughtError,
+    ClassValue,
+    Closure,
+    IteratorValue,
+    ModuleValue,
+    Opaque,
+)
 
 Builtin = Callable[[Any, ast.Call, list[Any], dict[str, Any]], Any]
 
@@ -63,9 +71,14 @@ def _key(interp: Any, node: ast.Call, kwargs: dict[str, Any]) -> Callable[[Any],
     return None if key is None else interp.as_python(node, key, "key=")
 
 
+_CONTAINERS = (torch.nn.Sequential, torch.nn.ModuleList, torch.nn.ModuleDict)
+
+
 def _len(interp: Any, node: ast.Call, args: list[Any], kwargs: dict[str, Any]) -> int:
     _no_kwargs(interp, node, "len", kwargs)
     (value,) = _exactly(interp, node, "len", args, 1)
+    if isinstance(value, ModuleValue) and isinstance(value.module, _CONTAINERS):
+        return len(value.module)
     if isinstance(value, Opaque) and not isinstance(value, ArrayValue):
         raise interp.python_error(TypeError(
             f"object of type '{interp.kind_name(value)}' has no len()"), node)
@@ -207,6 +220,8 @@ def _isinstance(interp: Any, node: ast.Call, args: list[Any], kwargs: dict[str, 
     types = interp.program.types.get(id(node.args[1])) if len(node.args) == 2 else None
     if types is None:
         types = _types_of(interp, node.args[1]) if len(node.args) == 2 else None
+    if types is None and len(args) == 2 and isinstance(args[1], ClassValue):
+        return interp.is_instance_of(args[0], args[1])  # isinstance(m, Net)
     if types is None:
         raise interp.python_error(TypeError(
             "isinstance() arg 2 must be a type name such as int, float, list or "
@@ -214,6 +229,8 @@ def _isinstance(interp: Any, node: ast.Call, args: list[Any], kwargs: dict[str, 
     value = args[0]
     if isinstance(value, CaughtError):
         value = value.error
+    if isinstance(value, ModuleValue):
+        value = value.module  # isinstance(m, nn.Linear)
     return isinstance(value, types)
 
 

@@ -23,10 +23,19 @@ from engine.errors import refuse
 from engine.language import tables as L
 from engine.language.values import (
     ArrayValue,
+    BoundMethod,
+    ClassValue,
     Closure,
+    ContextValue,
     GradFnView,
     HookHandle,
+    InstanceValue,
+    ModuleValue,
+    OptimizerValue,
+    ParamGroupView,
     Partial,
+    SchedulerValue,
+    SuperValue,
     TorchMade,
     Transformed,
 )
@@ -67,6 +76,8 @@ class Calls:
             return B.BUILTINS[callee.name](self, node, args, kwargs)
         if callee.kind == "exception":
             return B.make_exception(self, node, callee.name, args, kwargs)
+        if callee.kind == "super":
+            return self.make_super(node, args)
         assert callee.function is not None
         return self.function(node, callee.function, args, kwargs)
 
@@ -89,6 +100,12 @@ class Calls:
                    kwargs: dict[str, Any]) -> Any:
         if isinstance(target, (Closure, Transformed, Partial)):
             return self.call_function(node, target, args, kwargs)
+        if isinstance(target, BoundMethod):
+            return self.call_bound(node, target, args, kwargs)
+        if isinstance(target, ModuleValue):
+            return self.call_module(node, target, args, kwargs)
+        if isinstance(target, ClassValue):
+            return self.instantiate(node, target, args, kwargs)
         if isinstance(target, L.Function):
             return self.function(node, target, args, kwargs)
         if isinstance(target, TorchMade):
@@ -233,6 +250,16 @@ class Calls:
             return device
         if kind == "generator":
             return torch.Generator()
+        if kind == "module":  # engine.running.objects: torch.nn and torch.optim
+            return self.make_module(node, fn, args, kwargs)
+        if kind == "parameter":
+            return self.make_parameter(node, args, kwargs)
+        if kind == "dropout":
+            return self.dropout_call(node, args, kwargs)
+        if kind == "optimizer":
+            return self.make_optimizer(node, fn, args, kwargs)
+        if kind == "scheduler":
+            return self.make_scheduler(node, fn, args, kwargs)
         if kind == "autograd_grad":
             return self.autograd_grad(node, fn, args, kwargs)
         if kind == "autograd_backward":
@@ -336,6 +363,9 @@ class Calls:
                kwargs: dict[str, Any]) -> Any:
         if isinstance(obj, torch.Tensor) and name in L.TENSOR_METHODS:
             return self.tensor_method(node, obj, name, args, kwargs)
+        if isinstance(obj, (ModuleValue, InstanceValue, ClassValue, SuperValue,
+                            ContextValue, OptimizerValue, SchedulerValue, ParamGroupView)):
+            return self.object_method(node, obj, name, args, kwargs)
         self.tick(node)
         if isinstance(obj, GradFnView) and name in GradFnView.methods:
             if name == "name":
@@ -357,6 +387,40 @@ class Calls:
         raise self.python_error(AttributeError(
             f"'{self.kind_name(obj)}' object has no attribute '{name}'"), node,
             f"`.{name}()` is not a method of {self.kind_words(obj)}.")
+
+    def object_method(self, node: ast.Call, obj: Any, name: str, args: list[Any],
+                      kwargs: dict[str, Any]) -> Any:
+        """Methods of the program's objects and classes, modules, a custom Function's
+        ctx, optimizers and schedules (engine.running.objects)."""
+        if isinstance(obj, ModuleValue):
+            return self.module_method(node, obj, name, args, kwargs)
+        if isinstance(obj, InstanceValue):
+            if name in obj.attrs:
+                return self.call_value(node, obj.attrs[name], args, kwargs)
+            found = obj.cls.lookup(name)
+            if found is None:
+                raise self.python_error(AttributeError(
+                    f"'{obj.cls.name}' object has no attribute '{name}'"), node)
+            if found[0].static:
+                return self.call_function(node, found[0], args, kwargs)
+            return self.call_method(node, obj, found[0], found[1], args, kwargs)
+        if isinstance(obj, ClassValue):
+            if name == "apply" and obj.root == "function":
+                return self.apply_function(node, obj, args, kwargs)
+            found = obj.lookup(name)
+            if found is None:
+                raise self.python_error(AttributeError(
+                    f"type object '{obj.name}' has no attribute '{name}'"), node)
+            return self.call_function(node, found[0], args, kwargs)
+        if isinstance(obj, SuperValue):
+            return self.super_method(node, obj, name, args, kwargs)
+        if isinstance(obj, ContextValue):
+            return self.context_method(node, obj, name, args, kwargs)
+        if isinstance(obj, OptimizerValue):
+            return self.optimizer_method(node, obj, name, args, kwargs)
+        if isinstance(obj, SchedulerValue):
+            return self.scheduler_method(node, obj, name, args, kwargs)
+        return self.group_method(node, obj, name, args)
 
     def register_hook(self, node: ast.Call, obj: torch.Tensor, args: list[Any]) -> Any:
         hook = self.as_python(node, args[0] if args else None, "register_hook")

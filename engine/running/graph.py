@@ -20,6 +20,7 @@ from typing import Any
 
 import torch
 
+from engine.running.objects.record import ModuleCall, ObjectRecord
 from engine.running.summary import summarize
 from engine.teaching.steps import MAX_STEPS, StepInput, box_tex, build_step, scalar
 
@@ -117,6 +118,7 @@ class GraphRecorder:
     hook_handles: list[Any] = field(default_factory=list)
     dataflow: list[DataflowStep] = field(default_factory=list)
     backward_roots: list[Any] = field(default_factory=list)
+    objects: ObjectRecord = field(default_factory=ObjectRecord)  # modules, custom Functions
     _order_counter: int = 0
     _positions: dict[Any, int] = field(default_factory=dict)
     _iterations: dict[Any, int] = field(default_factory=dict)
@@ -140,6 +142,24 @@ class GraphRecorder:
             # A leaf keeps the name it was made under: after ``y = x`` (or a loop that
             # starts ``y = x`` and rebinds y), the box is still the input x.
             self.leaf_names[id(value)] = (name, value)
+
+    @property
+    def module_names(self) -> dict[Any, str]:
+        return self.objects.module_names
+
+    def module_call_started(self, module: Any) -> ModuleCall:
+        return self.objects.call_started(module)
+
+    def module_call_ended(self, call: ModuleCall) -> None:
+        self.objects.call_ended(call)
+
+    def module_call_made(self, call: ModuleCall, inputs: list[Any], output: Any) -> None:
+        self.objects.call_made(call, inputs, output)
+
+    def custom_backward(self, ctx: Any, class_name: str, definition: Any, source: str,
+                        received: tuple, returned: Any) -> None:
+        self.objects.custom_backward(ctx, class_name, definition, source, received,
+                                     returned)
 
     def before_backward(self, root: torch.Tensor) -> None:
         """Hook every node reachable from ``root`` so the gradients through it are kept."""
@@ -216,7 +236,12 @@ class GraphRecorder:
                 keys["leaf", id(value)] = node_id
                 nodes.append(self._lonely_leaf(name, value, node_id, value is output))
         self._add_untracked(nodes, edges, keys, variables, output)
+        modules, cluster_of = self.objects.clusters(ids)
+        for node in nodes:
+            if node["id"] in cluster_of:
+                node["module"] = cluster_of[node["id"]]
         return {
+            "modules": modules,
             "nodes": nodes,
             "edges": edges,
             "dataflow": [step.as_data(keys) for step in self.dataflow],
@@ -328,6 +353,7 @@ class GraphRecorder:
             "order": self._positions.get(node),
             "iteration": self._iterations.get(node),
             "is_output": is_output,
+            "custom": self.objects.custom.get(node),
         }
 
     def _lonely_leaf(self, name: str, value: torch.Tensor, node_id: str,

@@ -34,13 +34,17 @@ from engine.language.formatting import (
     display_str,
     percent_format,
 )
-from engine.language.values import CONTAINER_TYPES, PLAIN_TYPES, Opaque, TorchMade
+from engine.language.values import CONTAINER_TYPES, PLAIN_TYPES, ModuleValue, Opaque, TorchMade
 from engine.limits import Limits
 from engine.running import progress
 from engine.running.attributes import Attributes
 from engine.running.calls import UNINITIALISED, Calls, scrub
 from engine.running.expressions import Expressions
 from engine.running.graph import DataflowStep, GraphRecorder, graph_key
+from engine.running.objects.classes import Classes
+from engine.running.objects.functions import CustomFunctions
+from engine.running.objects.modules import Modules
+from engine.running.objects.optimizers import Optimizers
 from engine.running.scope import Scope
 from engine.running.statements import Statements, statement_handler
 from engine.running.summary import summarize
@@ -69,7 +73,8 @@ class CurveModeStop(Exception):
 
 
 @dataclass
-class Interpreter(Statements, Expressions, Calls, Attributes):
+class Interpreter(Statements, Expressions, Calls, Attributes, Classes, Modules,
+                  CustomFunctions, Optimizers):
     """State of one run. ``run()`` executes the program; the fields hold what it did."""
 
     program: CheckedProgram
@@ -124,6 +129,9 @@ class Interpreter(Statements, Expressions, Calls, Attributes):
     # inside functions): what "this line ran 20 times" and "ran 0 times" are read from
     line_runs: dict[int, int] = field(default_factory=dict)
     handling: BaseException | None = None  # what a bare `raise` raises again
+    # (class whose method is running, its object), innermost last: what super() means
+    method_stack: list[tuple[Any, Any]] = field(default_factory=list)
+    parameters_made: int = 0  # elements in the layers' parameters made so far
     # the first operation that made a NaN or an infinity from finite numbers (plain data)
     non_finite: dict[str, Any] | None = None
 
@@ -199,6 +207,8 @@ class Interpreter(Statements, Expressions, Calls, Attributes):
                 and not value.is_leaf and self._wants_retain(name):
             value.retain_grad()
         scope.assign(name, value)
+        if isinstance(value, ModuleValue) and top and not self.transform_depth:
+            self.name_module(name, value)
         if not isinstance(value, torch.Tensor):
             return
         if value.is_leaf and value.requires_grad:

@@ -19,10 +19,12 @@ import torch
 from engine.errors import ProgramError, ProgramRefused, as_sentence
 from engine.language.checker import CheckedProgram, check_program
 from engine.limits import DEFAULT_LIMITS, Limits
+from engine.language.values import ModuleValue
 from engine.running import progress
 from engine.running.graph import GraphRecorder
 from engine.running.inputs import make_input
 from engine.running.interpreter import Interpreter
+from engine.running.objects.modules import qualified_name
 from engine.teaching import explain
 
 
@@ -254,8 +256,10 @@ def _collect(interpreter: Interpreter, result: RunResult) -> None:
     env = interpreter.env
     tensors = {n: v for n, v in env.items() if isinstance(v, torch.Tensor)}
     result.variables = {n: v.detach().clone() for n, v in tensors.items()}
+    parameters = module_parameters(env)
     result.grads = {n: (None if v.grad is None else v.grad.detach().clone())
-                    for n, v in tensors.items() if v.is_leaf and v.requires_grad}
+                    for n, v in {**tensors, **parameters}.items()
+                    if v.is_leaf and v.requires_grad}
     result.retained = {n: v.grad.detach().clone() for n, v in tensors.items()
                        if not v.is_leaf and v.retains_grad and v.grad is not None}
     result.printed = "".join(interpreter.printed)
@@ -266,11 +270,22 @@ def _collect(interpreter: Interpreter, result: RunResult) -> None:
     try:
         result.graph = interpreter.recorder.build(
             roots=[*tensors.values()] + ([output] if output is not None else []),
-            output=output, variables=tensors)
+            output=output, variables={**tensors, **parameters})
     except Exception as exc:  # noqa: BLE001 - a graph problem must not hide the numbers
         result.warnings.append(f"The graph could not be recorded ({exc}).")
     if output is not None:
         result.output = output.detach().clone()
+
+
+def module_parameters(env: dict[str, Any]) -> dict[str, torch.Tensor]:
+    """The parameters of the modules the program's variables hold, by their path
+    (``fc1.weight``), for the gradients table and the graph."""
+    found: dict[str, torch.Tensor] = {}
+    for name, value in env.items():
+        if isinstance(value, ModuleValue):
+            for path, parameter in value.module.named_parameters():
+                found.setdefault(qualified_name(name, path, "." not in path), parameter)
+    return found
 
 
 def _torch_warnings(caught: list[warnings.WarningMessage]) -> list[str]:

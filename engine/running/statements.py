@@ -18,7 +18,7 @@ import torch
 
 from engine.errors import ProgramRefused, refuse
 from engine.language import tables as L
-from engine.language.values import CaughtError, Closure, IteratorValue
+from engine.language.values import CaughtError, Closure, IteratorValue, ModuleValue
 from engine.running.scope import Scope, Unbound
 
 _IN_PLACE: dict[type, Callable[[Any, Any], Any]] = {
@@ -305,6 +305,8 @@ class Statements:
             return iter(value)
         if isinstance(value, IteratorValue):
             return iter(value)
+        if isinstance(value, ModuleValue) and self.module_items(value) is not None:
+            return self.module_items(value)
         raise self.python_error(TypeError(f"'{self.kind_name(value)}' object is not "
                                           "iterable"), node)
 
@@ -317,6 +319,7 @@ HANDLERS: dict[type, str] = {
     ast.If: "on_if", ast.For: "on_for", ast.While: "on_while", ast.With: "on_with",
     ast.Try: "on_try", ast.Raise: "on_raise", ast.Assert: "on_assert",
     ast.FunctionDef: "on_functiondef", ast.Return: "on_return",
+    ast.ClassDef: "on_classdef",  # engine.running.objects.classes
 }
 
 
