@@ -25,7 +25,7 @@ from typing import Any
 
 from engine.errors import ProgramError, ProgramRefused, refuse
 from engine.language import tables as L
-from engine.language.values import SAVED_NAME
+from engine.language.values import SAVED_NAME, TableFunction
 from engine.limits import Limits
 
 # Statements and expressions refused outright, with what to write instead.
@@ -308,7 +308,9 @@ class _Checker:
             self._block(stmt.orelse, **inner)
             self._block(stmt.finalbody, **inner)
         elif isinstance(stmt, ast.Raise):
-            if stmt.exc is not None:
+            bare_type = isinstance(stmt.exc, ast.Name) and stmt.exc.id in L.EXCEPTIONS \
+                and stmt.exc.id not in self.bound  # raise NotImplementedError
+            if stmt.exc is not None and not bare_type:
                 self._expression(stmt.exc)
             if stmt.cause is not None:
                 self._expression(stmt.cause)
@@ -703,6 +705,11 @@ class _Checker:
         if role == "type" and dotted in L.TYPES:
             self.program.types[id(node)] = L.TYPES[dotted]
             return []
+        if _function_of(dotted) is not None:
+            # a function of the tables as a value (loss_func = F.cross_entropy,
+            # type(m) == nn.Linear): the interpreter calls it as when called by name
+            self.program.constants[id(node)] = TableFunction(_function_of(dotted))
+            return []
         resolved = L.resolve_dotted(dotted)
         if resolved is None and _function_of(dotted) is not None:
             resolved = ("function", _function_of(dotted))
@@ -716,9 +723,7 @@ class _Checker:
         if kind == "grad_mode":
             raise refuse(f"`{dotted}()` is available as `with {dotted}():` or as a "
                          "decorator of a def.", node)
-        raise refuse(f"`{dotted}` is a function: it can be called, as in {dotted}(x), but "
-                     "not stored or passed around; to hand it to another function, write "
-                     f"lambda v: {dotted}(v).", node)
+        raise refuse(f"`{dotted}` cannot be used as a value here.", node)
 
     def _attribute_name(self, node: ast.Attribute, role: str) -> None:
         """A value's attribute: a method when called, else an attribute, by name."""

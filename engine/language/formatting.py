@@ -24,6 +24,7 @@ from __future__ import annotations
 import operator
 import sys
 import unicodedata
+from collections import OrderedDict
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from string import Formatter
@@ -40,7 +41,7 @@ MAX_CHARS = 100_000
 """Default longest text any function here returns."""
 
 _PLAIN_TYPES = (int, float, bool, str, complex)
-_CONTAINER_TYPES = (list, tuple, dict, set, frozenset, type({}.keys()), type({}.values()),
+_CONTAINER_TYPES = (list, tuple, dict, OrderedDict, set, frozenset, type({}.keys()), type({}.values()),
                     type({}.items()))
 _ALIGNMENTS = "<>=^"
 _HEAPTYPE_FLAG = 1 << 9
@@ -191,12 +192,14 @@ def _leaf_text(value: object, *, as_str: bool, room: int) -> str:
 _DICT_VIEWS = {type({}.keys()): "dict_keys", type({}.values()): "dict_values",
                type({}.items()): "dict_items"}
 _OPENERS = {list: "[", tuple: "(", dict: "{", set: "{", frozenset: "frozenset({",
+            OrderedDict: "OrderedDict([",
             **{view: f"{name}([" for view, name in _DICT_VIEWS.items()}}
-_CLOSERS = {list: "]", tuple: ")", dict: "}", set: "}", frozenset: "})",
+_CLOSERS = {list: "]", tuple: ")", dict: "}", set: "}", frozenset: "})", OrderedDict: "])",
             **{view: "])" for view in _DICT_VIEWS}}
 _EMPTY = {list: "[]", tuple: "()", dict: "{}", set: "set()", frozenset: "frozenset()",
+          OrderedDict: "OrderedDict()",
           **{view: f"{name}([])" for view, name in _DICT_VIEWS.items()}}
-_CYCLE = {list: "[...]", tuple: "(...)", dict: "{...}"}
+_CYCLE = {list: "[...]", tuple: "(...)", dict: "{...}", OrderedDict: "OrderedDict(...)"}
 _TEXT, _VALUE, _LEAVE = 0, 1, 2
 
 
@@ -265,7 +268,10 @@ def _container_steps(container: object) -> list[tuple[int, object]]:
     """
     cls = type(container)
     is_dict = cls is dict
-    entries = list(container.items() if is_dict else container)  # type: ignore[attr-defined]
+    if cls is OrderedDict:  # a module's state_dict(): OrderedDict([('weight', ...), ...])
+        entries = list(container.items())  # type: ignore[attr-defined]
+    else:
+        entries = list(container.items() if is_dict else container)  # type: ignore[attr-defined]
     closer = ",)" if cls is tuple and len(entries) == 1 else _CLOSERS[cls]
     steps: list[tuple[int, object]] = [(_LEAVE, id(container)), (_TEXT, closer)]
     for index in range(len(entries) - 1, -1, -1):

@@ -366,3 +366,33 @@ class SchedulerValue(Opaque):
 
     def shown(self) -> str:
         return f"<torch.optim.lr_scheduler.{type(self.scheduler).__name__} object>"
+
+
+class TableFunction(Opaque):
+    """One of the language's functions used as a value (``loss_func = F.cross_entropy``,
+    ``vmap(torch.sin)``, ``type(m) == nn.Linear``): the table's entry, called only through
+    the interpreter, which guards it as when it is called by name."""
+
+    kind = "function"
+
+    def __init__(self, function: Any) -> None:
+        self.function = function  # an engine.language.tables.Function
+
+    @property
+    def qualified(self) -> str | None:
+        """``torch.nn.modules.linear.Linear`` for a class: ``type(layer)`` equals it."""
+        call = self.function.call
+        return f"{call.__module__}.{call.__qualname__}" if isinstance(call, type) else None
+
+    def __eq__(self, other: object) -> bool:
+        if isinstance(other, TableFunction):
+            return other.function.name == self.function.name
+        qualified = getattr(other, "qualified", None)
+        return qualified is not None and qualified == self.qualified
+
+    def __hash__(self) -> int:
+        return hash(self.function.name)
+
+    def shown(self) -> str:
+        qualified = self.qualified
+        return f"<class '{qualified}'>" if qualified else f"<function {self.function.name}>"

@@ -49,7 +49,8 @@ class TypeName(Opaque):
     kind = "type"
 
     def __eq__(self, other: object) -> bool:
-        return isinstance(other, TypeName) and other.qualified == self.qualified
+        # another type(...), or a class of the tables (type(m) == nn.Linear)
+        return getattr(other, "qualified", None) == self.qualified
 
     def __hash__(self) -> int:
         return hash(self.qualified)
@@ -258,8 +259,15 @@ def _truth_of_all(all_items: bool) -> Builtin:
 
 def _type(interp: Any, node: ast.Call, args: list[Any], kwargs: dict[str, Any]) -> TypeName:
     (value,) = _exactly(interp, node, "type", args, 1)
+    if isinstance(value, torch.nn.Parameter):
+        return TypeName("torch.nn.parameter.Parameter")
     if isinstance(value, torch.Tensor):
         return TypeName("torch.Tensor")
+    if isinstance(value, ModuleValue):
+        if value.cls is not None:
+            return value.cls  # type(model) == Net
+        kind = type(value.module)
+        return TypeName(f"{kind.__module__}.{kind.__qualname__}")
     if isinstance(value, CaughtError):
         return TypeName(type(value.error).__name__)
     if isinstance(value, Opaque):

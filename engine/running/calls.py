@@ -36,6 +36,7 @@ from engine.language.values import (
     Partial,
     SchedulerValue,
     SuperValue,
+    TableFunction,
     TorchMade,
     Transformed,
 )
@@ -102,6 +103,8 @@ class Calls:
             return self.call_function(node, target, args, kwargs)
         if isinstance(target, BoundMethod):
             return self.call_bound(node, target, args, kwargs)
+        if isinstance(target, TableFunction):
+            return self.function(node, target.function, args, kwargs)
         if isinstance(target, ModuleValue):
             return self.call_module(node, target, args, kwargs)
         if isinstance(target, ClassValue):
@@ -153,8 +156,8 @@ class Calls:
     def call_function(self, node: ast.AST, fn: Closure | Transformed | Partial,
                       args: list[Any], kwargs: dict[str, Any]) -> Any:
         if isinstance(fn, Partial):
-            return self.call_function(node, fn.function, [*fn.args, *args],
-                                      {**fn.kwargs, **kwargs})
+            return self.call_value(node, fn.function, [*fn.args, *args],
+                                   {**fn.kwargs, **kwargs})
         if isinstance(fn, Transformed):
             return self.call_transformed(node, fn, args, kwargs)
         self.tick(node)
@@ -190,11 +193,13 @@ class Calls:
 
     def as_python(self, node: ast.AST, fn: Any, what: str,
                   transform: bool = False) -> Callable[..., Any]:
-        """A Python function torch can call that runs the program's function ``fn``
-        (never a builtin or a torch function: those are not values). ``transform``: torch
+        """A Python function torch can call that runs the program's function ``fn`` (or
+        one of the tables' functions, through the interpreter's guards). ``transform``: torch
         calls it with its own kind of tensors (torch.func, jacobian), which stay out of
         the graph's record."""
-        if not isinstance(fn, (Closure, Transformed, Partial)):
+        if isinstance(fn, TorchMade):  # gradcheck(MyFn.apply, ...): torch's own
+            return fn.call
+        if not isinstance(fn, (Closure, Transformed, Partial, TableFunction, BoundMethod)):
             raise self.python_error(TypeError(
                 f"{what} needs one of the program's own functions (a def or a lambda), "
                 f"not {self.kind_words(fn)}"), node)
@@ -202,7 +207,7 @@ class Calls:
         def run(*args: Any, **kwargs: Any) -> Any:
             self.transform_depth += transform
             try:
-                return self.call_function(node, fn, list(args), kwargs)
+                return self.call_value(node, fn, list(args), kwargs)
             finally:
                 self.transform_depth -= transform
         return run

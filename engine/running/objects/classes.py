@@ -72,6 +72,10 @@ class Classes:
         if cls.root == "module":
             obj: Any = module_value(ProgramModule(cls.name), cls)
             obj.initialised = found is None
+            described = cls.lookup("extra_repr")
+            if described is not None:
+                obj.module.__dict__["_describe"] = lambda: self._described(node, obj,
+                                                                           *described)
         else:
             obj = InstanceValue(cls)
         if found is None:
@@ -84,6 +88,14 @@ class Classes:
             raise self.python_error(TypeError(
                 f"__init__() should return None, not '{self.kind_name(result)}'"), node)
         return obj
+
+    def _described(self, node: ast.AST, obj: Any, function: Closure,
+                   defined_in: ClassValue) -> str:
+        text = self.call_method(node, obj, function, defined_in, [], {})
+        if not isinstance(text, str):
+            raise self.python_error(TypeError(
+                f"extra_repr must return text, not {self.kind_words(text)}"), node)
+        return text
 
     def call_method(self, node: ast.AST, owner: Any, function: Closure,
                     defined_in: ClassValue, args: list[Any], kwargs: dict[str, Any]) -> Any:

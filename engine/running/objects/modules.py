@@ -50,6 +50,12 @@ class ProgramModule(nn.Module):
     def _get_name(self) -> str:
         return self.__dict__["_class_name"]
 
+    def extra_repr(self) -> str:
+        """The program's own ``extra_repr`` (what print(model) shows inside the
+        brackets), run by the interpreter."""
+        describe = self.__dict__.get("_describe")
+        return describe() if describe is not None else ""
+
     def forward(self, *args: Any, **kwargs: Any) -> Any:  # pragma: no cover - never called
         raise RuntimeError("a program's module is called through the interpreter")
 
