@@ -41,8 +41,8 @@ MAX_CHARS = 100_000
 """Default longest text any function here returns."""
 
 _PLAIN_TYPES = (int, float, bool, str, complex)
-_CONTAINER_TYPES = (list, tuple, dict, OrderedDict, set, frozenset, type({}.keys()), type({}.values()),
-                    type({}.items()))
+_CONTAINER_TYPES = (list, tuple, dict, OrderedDict, set, frozenset, type({}.keys()),
+                    type({}.values()), type({}.items()))
 _ALIGNMENTS = "<>=^"
 _HEAPTYPE_FLAG = 1 << 9
 _FIELD_PARSER = Formatter()  # only its .parse (C's MarkupIterator), never .format/.vformat

@@ -18,8 +18,8 @@ import torch
 
 from engine.errors import ProgramError, ProgramRefused, as_sentence
 from engine.language.checker import CheckedProgram, check_program
-from engine.limits import DEFAULT_LIMITS, Limits
 from engine.language.values import ModuleValue
+from engine.limits import DEFAULT_LIMITS, Limits
 from engine.running import progress
 from engine.running.graph import GraphRecorder
 from engine.running.inputs import make_input

@@ -274,7 +274,7 @@ class Modules:
             return mv
         if name == "to":
             for value in [*args, *kwargs.values()]:
-                if isinstance(value, str) and value != "cpu" or (
+                if (isinstance(value, str) and value != "cpu") or (
                         isinstance(value, torch.device) and value.type != "cpu"):
                     raise self.python_error(RuntimeError(
                         "Torch not compiled with CUDA enabled"), node,

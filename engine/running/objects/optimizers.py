@@ -136,10 +136,9 @@ class Optimizers:
     def set_group_item(self, node: ast.AST, view: ParamGroupView, key: Any,
                        value: Any) -> None:
         if key not in GROUP_NUMBERS or key not in view.group:
-            raise self.python_error(KeyError(key), node,
-                                    f"A parameter group's numbers can be changed "
-                                    f"({', '.join(sorted(k for k in view.group if k in GROUP_NUMBERS))}), "
-                                    f"not '{key}'.")
+            numbers = ", ".join(sorted(k for k in view.group if k in GROUP_NUMBERS))
+            raise self.python_error(KeyError(key), node, f"A parameter group's numbers can "
+                                    f"be changed ({numbers}), not '{key}'.")
         view.group[key] = self._option(node, key, value)
 
     def group_method(self, node: ast.Call, view: ParamGroupView, name: str,
