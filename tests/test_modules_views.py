@@ -78,7 +78,7 @@ loss.backward()
 def plain_torch(source: str) -> dict:
     """The program run by Python itself, in a fresh namespace: the reference."""
     namespace: dict = {}
-    exec(compile(source, "<reference>", "exec"), namespace)  # noqa: S102 - our own text
+    exec(compile(source, "<reference>", "exec"), namespace)  # the test's own text
     return namespace
 
 
