@@ -87,8 +87,10 @@ def step_sentence(step: dict[str, Any], nodes: dict[str, dict[str, Any]]) -> str
         return start + " It has no input that requires grad, so it sends nothing on."
     targets = ", ".join(f"{format_summary(s['grad'])} to "
                         + _node_words({"node": s["to"], "op": ""}, nodes) for s in sent)
-    return (f"{start} It multiplies it by its own local derivative (the chain rule) and "
-            f"sends {targets}.")
+    how = ("It runs the backward you wrote (below) and sends" if nodes.get(
+        step["node"], {}).get("custom") else
+        "It multiplies it by its own local derivative (the chain rule) and sends")
+    return f"{start} {how} {targets}."
 
 
 def _show_custom_backward(step: dict[str, Any], nodes: dict[str, dict[str, Any]],
@@ -101,6 +103,7 @@ def _show_custom_backward(step: dict[str, Any], nodes: dict[str, dict[str, Any]]
         return False
     st.markdown(f"**Your backward ran here** ({custom.class_name} is your own "
                 "autograd.Function, so torch runs the code you wrote):")
+    # Wrapped: a narrow column (a phone, the projector's half page) shows all the code.
     st.code(custom.numbered_source, language="python", wrap_lines=True)
     st.markdown(custom.sentence)
     return True
