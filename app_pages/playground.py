@@ -181,7 +181,8 @@ with right:
 view = st.session_state.get("pg_view") or "graph"
 shown = graph_views.Shown()
 has_graph = showable and bool(result.graph and result.graph.get("nodes"))
-annotated = show.annotated_dot(result, projector, fold_loops=graph_views.fold_loops()) \
+annotated = show.annotated_dot(result, projector, fold_loops=graph_views.fold_loops(),
+                               modules=graph_views.module_mode()) \
     if has_graph and view == "graph" else None
 beside = annotated is not None and not projector and graph_views.fits_beside_editor(annotated)
 if annotated is not None and not beside and not projector:

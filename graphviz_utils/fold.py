@@ -1,6 +1,9 @@
 """Shrink a drawing to a node budget, and say in the drawing what was folded.
 
-Three passes, each only if the drawing is still over budget:
+Module calls (a model's layers) drawn as frames can be collapsed, each frame to one box
+named by its label ("fc1: Linear(3 → 4)"): on the learner's request, or as the first
+pass below when the drawing is over budget. Then three passes, each only if the drawing
+is still over budget:
 
 0. a loop's iterations between its first and its last, when they repeat the same block
    of operations, become one box ("the same 2-operation block ×18"): the graph autograd
@@ -20,7 +23,7 @@ from __future__ import annotations
 
 from collections import Counter, deque
 
-from graphviz_utils.model import Drawing, Edge, Loop, Node
+from graphviz_utils.model import Cluster, Drawing, Edge, Loop, Node
 
 MIN_RUN = 3  # shorter chains are clearer drawn out
 MAX_SIDE_TREE = 4  # nodes in a private input that folds with its operation
@@ -28,11 +31,20 @@ MIN_FOLDED_ITERATIONS = 2  # fewer iterations between a loop's first and last st
 _IN_A_BLOCK = frozenset({"op", "view", "leaf", "untracked"})
 
 
-def fold(drawing: Drawing, budget: int = 300, loops: bool = True) -> Drawing:
+def fold(drawing: Drawing, budget: int = 300, loops: bool = True,
+         collapse: bool = False) -> Drawing:
     """``drawing`` within ``budget`` boxes; with ``loops``, a loop's middle iterations
-    fold first, whatever the budget (see :func:`fold_loops`)."""
+    fold first, whatever the budget (see :func:`fold_loops`); with ``collapse``, every
+    innermost module frame becomes one box (see :func:`collapse_modules`)."""
     if loops and drawing.loops:
         drawing = fold_loops(drawing)
+    if collapse:
+        drawing = collapse_modules(drawing)
+    # Over budget, a model's layers collapse first, innermost frames first: a layer's
+    # box says more than a chain's purple fold of the same operations.
+    while len(drawing.nodes) > budget and (smaller := collapse_modules(drawing)) \
+            is not drawing:
+        drawing = smaller
     if len(drawing.nodes) <= budget:
         return drawing
     for allow_named in (False, True):
@@ -411,3 +423,83 @@ def _edges_around(edges: list[Edge], removed: dict[str, str]) -> list[Edge]:
             edge = Edge(source, target, edge.line, edge.label)
         kept.append(edge)
     return kept
+
+
+# -- module frames as single boxes -------------------------------------------------------
+def collapse_modules(drawing: Drawing) -> Drawing:
+    """Each innermost module frame (one with no frame drawn inside it) as ONE box named
+    by its label, carrying the value and gradient of what the call returned; arrows in
+    and out are kept, arrows inside disappear. A frame holding the learner's output or
+    the box backward runs at the step shown stays drawn, and so does a frame of a single
+    box (nothing to gain). Returns ``drawing`` itself when no frame collapses."""
+    members: dict[str, list[str]] = {}
+    for node in drawing.nodes.values():
+        if node.module is not None:
+            members.setdefault(node.module, []).append(node.id)
+    parents = {c.parent for c in drawing.clusters if c.id in _drawn_frames(drawing)}
+    chosen = [c for c in drawing.clusters if c.id not in parents
+              and _collapsible(members.get(c.id, []), drawing.nodes)]
+    if not chosen:
+        return drawing
+    s = _Structure(drawing)
+    removed: dict[str, str] = {}
+    boxes: list[Node] = []
+    for cluster in chosen:
+        box = _module_box(cluster, members[cluster.id], s)
+        boxes.append(box)
+        for member in members[cluster.id]:
+            removed[member] = box.id
+            for saved in s.attached.get(member, ()):
+                removed[saved] = box.id
+    gone = {c.id for c in chosen}
+    result = Drawing(notes=list(drawing.notes), loops=drawing.loops,
+                     clusters=[c for c in drawing.clusters if c.id not in gone])
+    result.nodes = {n: node for n, node in drawing.nodes.items() if n not in removed}
+    result.nodes.update((box.id, box) for box in boxes)
+    result.edges = _edges_around(drawing.edges, removed)
+    return result
+
+
+def _drawn_frames(drawing: Drawing) -> set[str]:
+    """The frames that hold a drawn box, and every frame around them."""
+    by_id = {c.id: c for c in drawing.clusters}
+    drawn: set[str] = set()
+    for node in drawing.nodes.values():
+        frame = node.module
+        while frame is not None and frame not in drawn and frame in by_id:
+            drawn.add(frame)
+            frame = by_id[frame].parent
+    return drawn
+
+
+def _collapsible(member_ids: list[str], nodes: dict[str, Node]) -> bool:
+    return len(member_ids) >= 2 and not any(
+        nodes[m].kind == "output" or nodes[m].current for m in member_ids)
+
+
+def _module_box(cluster: Cluster, member_ids: list[str], s: _Structure) -> Node:
+    """The box a collapsed frame becomes: named by the frame's label, showing what the
+    call returned (the box whose result leaves the frame) and listing what it holds."""
+    nodes = s.drawing.nodes
+    inside = set(member_ids)
+    leaving = [m for m in member_ids
+               if not s.consumers[m] or not s.consumers[m] <= inside]
+    returned = nodes[leaving[0]] if len(leaving) == 1 else None
+    ops = Counter((nodes[m].name if nodes[m].kind == "module" else None)
+                  or nodes[m].words or nodes[m].op or nodes[m].kind for m in member_ids
+                  if nodes[m].kind not in ("leaf", "saved"))
+    parameters = [nodes[m].name or m for m in member_ids if nodes[m].kind == "leaf"]
+    notes = [f"{ops.total():,} operation{'s' if ops.total() != 1 else ''}: "
+             + ", ".join(op if count == 1 else f"{op} ×{count:,}"
+                         for op, count in ops.most_common(4)) + (" …" if len(ops) > 4 else "")]
+    if parameters:
+        notes.append("parameters: " + ", ".join(parameters))
+    if returned is not None and returned.name:
+        notes.append(f"returns {returned.name}")
+    box = Node(f"module_{cluster.id}", "module", name=cluster.label, notes=notes,
+               module=cluster.parent)
+    if returned is not None:
+        box.shape, box.value, box.grad = returned.shape, returned.value, returned.grad
+        box.grad_missing, box.pending = returned.grad_missing, returned.pending
+        box.order = returned.order
+    return box

@@ -15,7 +15,7 @@ from engine.running.summary import format_summary
 from engine.teaching.compare import graph_of
 from engine.teaching.explain import cut_words
 from graphviz_utils.labels import SHORT_WHY, why_short
-from graphviz_utils.model import Drawing, Edge, Loop, Node
+from graphviz_utils.model import Cluster, Drawing, Edge, Loop, Node
 
 
 def from_result(result: Any, show_saved: bool = False, show_attrs: bool = False,
@@ -43,6 +43,8 @@ def from_result(result: Any, show_saved: bool = False, show_attrs: bool = False,
             drawing.connect(edge["source"], edge["target"], "untracked",
                             None if reason == "from_untracked" else SHORT_WHY.get(reason))
     drawing.loops = loops_of(graph.get("dataflow", []), drawing)
+    drawing.clusters = [Cluster(str(box["id"]), str(box["label"]), box.get("parent"))
+                        for box in graph.get("modules") or ()]
     if step is not None and graph.get("steps"):
         _show_step(drawing, graph["steps"], step)
     if graph.get("truncated"):
@@ -82,6 +84,11 @@ def _node(data: dict[str, Any], show_attrs: bool) -> Node:
                 grad=data.get("grad"), order=data.get("order"))
     if kind == "leaf":
         node.grad_label = ".grad"
+    node.module = data.get("module")
+    custom = data.get("custom")
+    if custom:  # the program's own autograd.Function: named after its class
+        node.kind = "custom" if kind in ("op", "view") else kind
+        node.custom = str(custom["class"])
     if kind == "untracked":
         node.words = None
         node.notes = [f"{data.get('label')}   (line {data.get('line')})",

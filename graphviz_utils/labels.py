@@ -136,6 +136,8 @@ def edge_label(label: str) -> str:
 
 
 def _op_line(node: Node) -> str | None:
+    if node.custom:  # torch's "LegendrePolynomial3Backward" is the learner's class
+        return f"{node.custom} · your autograd.Function"
     if node.kind in ("leaf", "output", "base", "saved", "untracked", "folded") \
             and node.op in (None, "AccumulateGrad"):
         return None
@@ -191,7 +193,8 @@ def quoted_attribute(value: str) -> str:
 
 def tooltip(node: Node) -> str:
     """Plain text for the hover box; pass it through :func:`quoted_attribute`."""
-    parts = [node.name or "", node.op or node.words or node.kind, shape_text(node.shape)]
+    parts = [node.name or "", _op_line(node) if node.custom else
+             node.op or node.words or node.kind, shape_text(node.shape)]
     full = value_text(node.value, digits=8)
     if full is not None:
         parts.append(f"value {full}")

@@ -31,6 +31,8 @@ class Node:
     order: int | None = None  # position in the backward pass
     current: bool = False  # the node backward runs at the step shown
     pending: bool = False  # backward has not reached it yet at the step shown
+    module: str | None = None  # the id of the innermost Cluster it is drawn in
+    custom: str | None = None  # the class of the program's own autograd.Function
 
     @property
     def foldable(self) -> bool:
@@ -55,12 +57,23 @@ class Loop:
     boxes: tuple[str | None, ...]
 
 
+@dataclass(frozen=True)
+class Cluster:
+    """One call of a module (``model(x)``, inside it ``self.fc1(x)``): a labelled frame
+    around the boxes it made, inside the frame of the call it was made in (``parent``)."""
+
+    id: str
+    label: str  # "fc1: Linear(3 → 4)": the program's names, escaped when written
+    parent: str | None = None
+
+
 @dataclass
 class Drawing:
     nodes: dict[str, Node] = field(default_factory=dict)
     edges: list[Edge] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)  # shown under the graph
     loops: list[Loop] = field(default_factory=list)  # lines that ran more than once
+    clusters: list[Cluster] = field(default_factory=list)  # module calls, outermost first
 
     def add(self, node: Node) -> Node:
         """Add ``node`` unless its id is drawn already; a tensor that is both saved and a

@@ -27,6 +27,8 @@ KIND_MEANINGS: dict[str, str] = {
     "saved": "tensor saved for backward",
     "untracked": "not recorded by autograd: no gradient flows through it",
     "folded": "folded: many operations drawn as one box",
+    "custom": "your own autograd.Function: backward runs the backward you wrote",
+    "module": "a module call drawn as one box (its operations and parameters inside)",
 }
 
 # What each line style means.
@@ -40,6 +42,10 @@ LINE_MEANINGS: dict[str, str] = {
 
 # The box backward is running at the current step (drawn with the theme's highlight).
 CURRENT_MEANING = "this step: the node backward is running now"
+
+# The frame drawn around one call of a module (``model(x)``, ``self.fc1(x)``).
+CLUSTER_MEANING = ("frame: one call of a module (model(x), self.fc1(x)); its operations "
+                   "and its own parameters are inside")
 
 
 @dataclass(frozen=True)
@@ -61,6 +67,18 @@ class LineLook:
 
 
 @dataclass(frozen=True)
+class ClusterLook:
+    """The frame around a module call: its fill by nesting depth (outermost first, the
+    last repeats), its border and its label's colour. Fills stay pale (dark: deep) so the
+    boxes inside keep their contrast."""
+
+    fills: tuple[str, ...]
+    border: str
+    text: str
+    style: str = "filled,rounded"
+
+
+@dataclass(frozen=True)
 class Theme:
     """Everything the renderer needs to know about looks."""
 
@@ -71,6 +89,7 @@ class Theme:
     highlight: str  # the current step's box and the gradients it sends
     nodes: dict[str, NodeLook]
     lines: dict[str, LineLook]
+    cluster: ClusterLook
     font: str = "Helvetica"  # single names: Graphviz in the browser sizes text by them
     mono_font: str = "Courier"
     font_size: float = 12.0
@@ -100,7 +119,12 @@ LIGHT = Theme(
         "statement_off": NodeLook("#fff4cc", "#9a7400", "#3d2e00", style="filled,dashed"),
         "folded": NodeLook("#f3e8ff", "#7e57c2", "#2e1a47", style="filled,rounded",
                            shape="box3d"),
+        "custom": NodeLook("#fde2cf", "#b5470b", "#3b1500", style="filled,bold",
+                           shape="component"),
+        "module": NodeLook("#e3f2ef", "#00695c", "#00332c", style="filled,bold",
+                           shape="box3d"),
     },
+    cluster=ClusterLook(fills=("#f4f8fb", "#e9f1f7"), border="#4f7391", text="#1c3549"),
     lines={
         "recorded": LineLook("#333333"),
         "untracked": LineLook("#8a8a8a", "dashed"),
@@ -130,7 +154,12 @@ DARK = Theme(
         "statement_off": NodeLook("#3a2f00", "#e0b43c", "#fff3cc", style="filled,dashed"),
         "folded": NodeLook("#33234d", "#b39ddb", "#f3ecff", style="filled,rounded",
                            shape="box3d"),
+        "custom": NodeLook("#4a2410", "#ff9e5e", "#fff0e4", style="filled,bold",
+                           shape="component"),
+        "module": NodeLook("#0f3b35", "#4fd1bd", "#e0fffa", style="filled,bold",
+                           shape="box3d"),
     },
+    cluster=ClusterLook(fills=("#151b24", "#1c2431"), border="#8fb3d9", text="#dbe9f7"),
     lines={
         "recorded": LineLook("#d0d4dc"),
         "untracked": LineLook("#9aa0aa", "dashed"),
@@ -156,6 +185,7 @@ PROJECTOR = replace(
            for kind, look in LIGHT.nodes.items()},
     lines={line: replace(look, colour="#000000" if line == "recorded" else look.colour)
            for line, look in LIGHT.lines.items()},
+    cluster=replace(LIGHT.cluster, border="#1c3549", text="#000000"),
 )
 
 THEMES: dict[str, Theme] = {theme.name: theme for theme in (LIGHT, DARK, PROJECTOR)}

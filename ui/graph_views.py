@@ -24,6 +24,7 @@ from engine.errors import ProgramRefused
 from graphviz_utils import describe_dot, to_dot, written_dot
 from graphviz_utils.size import estimated_width_px
 from ui import zoom
+from ui.choices import one_choice
 from ui.show import Setup, graph_theme, show_graph
 from ui.steps_view import show_steps
 
@@ -67,6 +68,27 @@ def fold_loops() -> bool:
     return not st.session_state.get(UNFOLD_KEY, False)
 
 
+# How a model's module calls are drawn (graphviz_utils Style.modules), offered only when
+# the program called a module.
+MODULES_KEY = "pg_modules"
+MODULE_MODES = {"boxes": "Boxes", "collapsed": "Collapsed"}
+
+
+def module_mode() -> str:
+    """"collapsed" when the learner chose it, else "boxes" (the default)."""
+    return "collapsed" if st.session_state.get(MODULES_KEY) == "collapsed" else "boxes"
+
+
+def _modules_control(result: RunResult) -> None:
+    """Modules: boxes (a frame around each call's operations) or collapsed (each layer
+    one box named by its label), only when the graph has module calls."""
+    if result.graph.get("modules"):
+        one_choice(st, "Modules", list(MODULE_MODES), key=MODULES_KEY, default="boxes",
+                   format_func=MODULE_MODES.__getitem__,
+                   help="Boxes: a frame around each module call's operations and "
+                        "parameters. Collapsed: each layer drawn as one box.")
+
+
 def backward_calls(result: RunResult) -> int:
     """How many times the program called backward() itself (RunResult.grad_events)."""
     return sum(1 for event in result.grad_events if event.get("kind") == "backward")
@@ -104,8 +126,9 @@ def _show_view(view: str, setup: Setup, result: RunResult, projector: bool,
         return show_written(result, theme, setup.source)
     if view in ("graph", "zoom"):
         _unfold_toggle(result)
+        _modules_control(result)
     if view == "zoom":
-        dot = to_dot(result, theme=theme, fold_loops=fold_loops())
+        dot = to_dot(result, theme=theme, fold_loops=fold_loops(), modules=module_mode())
         zoom.show_zoomable(dot, theme, height=720 if projector else 600)
         return Shown(dot, theme=theme)
     if view == "gradient":

@@ -131,9 +131,16 @@ def grads_frame(result: RunResult, by_hand: Mapping[str, float | None] | None = 
     the derivative by hand at the same point), then the intermediates whose .grad was
     kept with retain_grad()."""
     rows = []
+    # A module's parameters (fc1.weight) are no variable of the program: their value is
+    # their leaf's in the graph (taken when the run ended, as the variables are).
+    leaves = {node.get("name"): node.get("value") for node in
+              (result.graph or {}).get("nodes", []) if node.get("kind") == "leaf"}
     for name, grad in result.grads.items():
-        row = {"tensor": name, "kind": "leaf",
-               "value": format_summary(summarize(result.variables.get(name))),
+        value = result.variables.get(name)
+        row = {"tensor": name, "kind": "leaf" if name in result.variables or "." not in name
+               else "parameter",
+               "value": format_summary(summarize(value) if value is not None
+                                       else leaves.get(name)),
                ".grad (autograd)": "None" if grad is None else format_summary(summarize(grad))}
         if by_hand is not None:
             hand = by_hand.get(name)

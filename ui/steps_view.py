@@ -15,6 +15,7 @@ import streamlit as st
 
 from engine import RunResult
 from engine.running.summary import format_summary
+from engine.teaching.steps import custom_backward
 from graphviz_utils import describe_dot, to_dot
 from ui.show import graph_theme
 
@@ -64,6 +65,8 @@ def _node_words(step: dict[str, Any], nodes: dict[str, dict[str, Any]]) -> str:
     # A loop's line made many boxes of this name: which run made this one.
     run = f" (iteration {node['iteration']})" if node.get("iteration") else ""
     what = "the leaf" if step["op"] == "AccumulateGrad" else node.get("label") or step["op"]
+    if node.get("custom"):  # torch's LegendrePolynomial3Backward: the learner's class
+        what = f"your {node['custom']['class']} Function"
     return f"{what} `{name}`{run}" if name else f"a {what} box"
 
 
@@ -84,8 +87,26 @@ def step_sentence(step: dict[str, Any], nodes: dict[str, dict[str, Any]]) -> str
         return start + " It has no input that requires grad, so it sends nothing on."
     targets = ", ".join(f"{format_summary(s['grad'])} to "
                         + _node_words({"node": s["to"], "op": ""}, nodes) for s in sent)
-    return (f"{start} It multiplies it by its own local derivative (the chain rule) and "
-            f"sends {targets}.")
+    how = ("It runs the backward you wrote (below) and sends" if nodes.get(
+        step["node"], {}).get("custom") else
+        "It multiplies it by its own local derivative (the chain rule) and sends")
+    return f"{start} {how} {targets}."
+
+
+def _show_custom_backward(step: dict[str, Any], nodes: dict[str, dict[str, Any]],
+                          root: str | None) -> bool:
+    """At a custom autograd.Function's node: the backward the learner wrote, with its
+    line numbers, and what torch passed it and got back. Returns whether it was one."""
+    names = {node_id: node.get("name") for node_id, node in nodes.items()}
+    custom = custom_backward(step, nodes.get(step["node"], {}), names, root)
+    if custom is None:
+        return False
+    st.markdown(f"**Your backward ran here** ({custom.class_name} is your own "
+                "autograd.Function, so torch runs the code you wrote):")
+    # Wrapped: a narrow column (a phone, the projector's half page) shows all the code.
+    st.code(custom.numbered_source, language="python", wrap_lines=True)
+    st.markdown(custom.sentence)
+    return True
 
 
 def show_steps(result: RunResult, projector: bool = False,
@@ -115,7 +136,8 @@ def show_steps(result: RunResult, projector: bool = False,
         st.latex(step["received"])
         for line in step["latex"]:
             st.latex(line)
-        if step["rule"] == "torch":
+        if not _show_custom_backward(step, nodes, steps[0].get("name")) \
+                and step["rule"] == "torch":
             st.caption(f"{step['op']} is not in the app's table of textbook derivatives; "
                        "the numbers are what torch sent.")
         if step["order"] + 1 < len(steps):

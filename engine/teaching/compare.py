@@ -249,7 +249,8 @@ def differences(result: Any, source: str | None = None) -> list[Difference]:
         each = [_step_differences(graph, steps, index, inputs, owned, owner)
                 for index in runs]
         by_line += each[0] if len(runs) == 1 else \
-            _repeated_line(steps, runs, each, [owned.get(i) for i in runs])
+            _repeated_line(steps, runs, each, [owned.get(i) for i in runs],
+                           module_labels(graph))
     if source is not None:
         by_line += [Difference(line, name, "never_ran", (
             f"Line {line}: `{text}` ran 0 times (an `if` branch not taken, or a loop "
@@ -275,13 +276,14 @@ def _step_differences(graph: dict[str, Any], steps: list[dict[str, Any]], index:
     if not step["tracked"]:
         return _not_recorded(graph, steps, index, inputs)
     return (_recorded(step, owned.get(index), owner.get(step.get("node") or ""), steps,
-                      index)
+                      index, module_labels(graph))
             + [_cut_read(step, cut) for cut in step.get("cut_reads") or []])
 
 
 def _repeated_line(steps: list[dict[str, Any]], runs: list[int],
                    each: list[list[Difference]],
-                   operations: list[list[dict[str, Any]] | None]) -> list[Difference]:
+                   operations: list[list[dict[str, Any]] | None],
+                   modules: dict[str, str] | None = None) -> list[Difference]:
     """One line that ran ``len(runs)`` times: a "loop" entry when its runs recorded more
     than one operation in all, then each other kind of difference once, saying how
     often the line ran."""
@@ -293,7 +295,7 @@ def _repeated_line(steps: list[dict[str, Any]], runs: list[int],
         merged.setdefault((difference.kind, difference.name), difference)
     found = []
     if total > 1:
-        found.append(_loop(step, times, drawn, total))
+        found.append(_loop(step, times, drawn, total, modules or {}))
         for kind in ("several_operations", "inside_function"):
             merged.pop((kind, step["target"]), None)
     head = f"Line {step['line']}:"
@@ -306,7 +308,7 @@ def _repeated_line(steps: list[dict[str, Any]], runs: list[int],
 
 
 def _loop(step: dict[str, Any], times: int, drawn: list[list[dict[str, Any]]],
-          total: int) -> Difference:
+          total: int, modules: dict[str, str]) -> Difference:
     """``y = y * x + 1`` run 5 times: one written line, 10 recorded operations. Where
     the graph holds only some runs (each backward() of a training loop drew its own),
     it says which."""
@@ -314,7 +316,7 @@ def _loop(step: dict[str, Any], times: int, drawn: list[list[dict[str, Any]]],
     sizes = {len(ops) for ops in drawn}
     size = len(drawn[0])
     functions = user_functions(step["code"])
-    inside = f" inside your function {_join(functions)}" if functions else ""
+    inside = f" inside {_callees(functions, modules)}" if functions else ""
     if len(drawn) < times:
         runs = "run" if len(drawn) == 1 else "runs"
         return Difference(line, name, "loop", (
@@ -453,9 +455,28 @@ def _cut_read(step: dict[str, Any], cut: dict[str, Any]) -> Difference:
         f"gradient flows back from {name} to {read} through this line."))
 
 
+def module_labels(graph: dict[str, Any]) -> dict[str, str]:
+    """The program's modules a line may call by name -> their frame's label
+    (``model`` -> ``model: Net``), from the module calls the graph draws."""
+    labels: dict[str, str] = {}
+    for box in graph.get("modules") or ():
+        name, colon, _ = str(box.get("label", "")).partition(": ")
+        if colon and name.isidentifier():
+            labels.setdefault(name, box["label"])
+    return labels
+
+
+def _callees(functions: list[str], modules: dict[str, str]) -> str:
+    """``your function f`` or ``the module model (model: Net)``: a module's forward is
+    the program's code too, and its frame in the recorded graph carries that label."""
+    called = [f"the module {f} (drawn as the frame `{modules[f]}`)" if f in modules
+              else f"your function {f}" for f in functions]
+    return _join(called)
+
+
 def _recorded(step: dict[str, Any], operations: list[dict[str, Any]] | None,
               first_owner: Source | None, steps: list[dict[str, Any]],
-              index: int) -> list[Difference]:
+              index: int, modules: dict[str, str] | None = None) -> list[Difference]:
     name, line, written = step["target"], step["line"], f"`{statement_text(step)}`"
     if operations is None:
         return []
@@ -481,8 +502,9 @@ def _recorded(step: dict[str, Any], operations: list[dict[str, Any]] | None,
         named = (f" Boxes named inside the function ({_join(inner)}) appear there too."
                  if inner else "")
         return [Difference(line, name, "inside_function", (
-            f"Line {line}: {written} is one line, but it calls your function "
-            f"{_join(functions)}, and autograd recorded the {count} operations inside it "
+            f"Line {line}: {written} is one line, but it calls "
+            f"{_callees(functions, modules or {})}, and autograd recorded the {count} "
+            f"operations inside it "
             f"({words}): the recorded graph has a box for each, and only the last is "
             f"called {name}.{named}"))]
     return [Difference(line, name, "several_operations", (

@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import ast
 import io
+import keyword
 import re
 import struct
 import textwrap
@@ -112,7 +113,7 @@ def build_snippet(source: str, inputs: Mapping[str, Any], *,
     body = program.text_lines()
     if no_grad:
         body = _under_no_grad(body)
-    ending, printed = _ending(result, program.output_var, no_grad)
+    ending, printed = _ending(result, program.output_var, no_grad, tree)
     parts = [[HEADER, *_imports(tree)], _helpers(tree, set(inputs)),
              _input_lines(inputs, constants), ["# The program", *body], *ending]
     if tree is not None and _needs_seed(tree):
@@ -471,8 +472,8 @@ def float32_literal(value: float) -> str:
 
 
 # -- after the program -----------------------------------------------------------------
-def _ending(result: RunResult, output_var: str | None,
-            no_grad: bool) -> tuple[list[list[str]], tuple[str, ...]]:
+def _ending(result: RunResult, output_var: str | None, no_grad: bool,
+            tree: ast.Module | None = None) -> tuple[list[list[str]], tuple[str, ...]]:
     """The backward() the app ran (or why none ran), then the page's numbers as prints:
     the output, each leaf's .grad (the table's order), each .grad kept by retain_grad()."""
     if result.error is not None:
@@ -489,15 +490,71 @@ def _ending(result: RunResult, output_var: str | None,
     else:
         backward = _comment("No backward(): " + _no_backward_reason(result, no_grad))
     printed: list[str] = []
+    expressions: dict[str, str] = {}
+    unnamed: list[str] = []
     if output_var is not None:
         printed.append(output_var)
-    printed += [f"{name}.grad" for name in result.grads]
+    for name in result.grads:
+        expression = parameter_expression(name, tree)
+        if expression is None:
+            unnamed.append(name)
+            continue
+        printed.append(f"{name}.grad")
+        expressions[f"{name}.grad"] = f"{expression}.grad"
     printed += [f"{name}.grad" for name in result.retained]
-    prints = _unprinted_output(result, output_var) + [f'print("{p} =", {p})'
-                                                      for p in printed]
+    prints = _unprinted_output(result, output_var) + [
+        f'print("{p} =", {expressions.get(p, p)})' for p in printed]
+    if unnamed:
+        prints += _comment("The page also shows the .grad of " + ", ".join(unnamed)
+                           + ": parameters inside a module this script cannot name "
+                           "(print them with model.named_parameters()).")
     if printed:
         prints.insert(0, "# The numbers the page shows")
     return [backward, prints], tuple(printed)
+
+
+def parameter_expression(name: str, tree: ast.Module | None) -> str | None:
+    """The Python expression of what the page calls ``name``: a variable as it is; a
+    module's parameter by its path from the variable that holds the module
+    (``linear.weight``, ``model.0.weight`` -> ``model[0].weight``, and ``fc1.weight``
+    -> ``model.fc1.weight`` when one variable holds a module of the program's own
+    class); None when no single variable can be named."""
+    if "." not in name:
+        return name
+    parts = name.split(".")
+    if not all((p.isidentifier() and not keyword.iskeyword(p)) or p.isdigit()
+               for p in parts):
+        return None
+    assigned = _assigned_at_top(tree)
+    if parts[0] in assigned:
+        base, path = parts[0], parts[1:]
+    else:
+        holders = _model_variables(tree)
+        if len(holders) != 1:
+            return None
+        base, path = holders[0], parts
+    return base + "".join(f"[{p}]" if p.isdigit() else f".{p}" for p in path)
+
+
+def _assigned_at_top(tree: ast.Module | None) -> set[str]:
+    if tree is None:
+        return set()
+    return {name for stmt in _top_assignments(tree.body) for name in _assigned_names(stmt)}
+
+
+def _model_variables(tree: ast.Module | None) -> list[str]:
+    """Top-level variables assigned a new object of a class the program defines
+    (``model = Net()``): the modules whose parameters the page names by path alone."""
+    if tree is None:
+        return []
+    classes = {stmt.name for stmt in tree.body if isinstance(stmt, ast.ClassDef)}
+    found: list[str] = []
+    for stmt in _top_assignments(tree.body):
+        value = stmt.value
+        if isinstance(value, ast.Call) and isinstance(value.func, ast.Name) \
+                and value.func.id in classes:
+            found += [n for n in _assigned_names(stmt) if n not in found]
+    return found
 
 
 def _unprinted_output(result: RunResult, output_var: str | None) -> list[str]:

@@ -17,7 +17,9 @@ To teach a new operation, add one entry to the table.
 
 from __future__ import annotations
 
+import ast
 import math
+import textwrap
 from collections.abc import Callable
 from dataclasses import dataclass
 from functools import cache
@@ -346,3 +348,70 @@ def _agrees(by_hand: float, by_torch: float) -> bool:
     if not (math.isfinite(by_hand) and math.isfinite(by_torch)):
         return by_hand == by_torch
     return abs(by_hand - by_torch) <= 1e-4 * max(1.0, abs(by_torch))
+
+
+# -- the program's own autograd.Function ------------------------------------------------
+@dataclass(frozen=True)
+class CustomBackward:
+    """A step that ran the backward the learner wrote: its source with the program's
+    line numbers, and in words what torch passed it and what it gave back."""
+
+    class_name: str
+    numbered_source: str
+    sentence: str
+
+
+def custom_backward(step: dict[str, Any], node: dict[str, Any],
+                    names: dict[str, str | None], root: str | None = None,
+                    ) -> CustomBackward | None:
+    """What the step view shows when backward reaches a custom Function's node (None for
+    any other node). ``names``: each drawn node's id -> the learner's name for it, to say
+    where each returned gradient goes; ``root``: the name backward started from."""
+    custom = node.get("custom")
+    if not custom:
+        return None
+    code = str(custom.get("code") or "")
+    parameters = _backward_parameters(code, len(custom.get("received") or ()))
+    received = [f"{name} = {format_summary(grad) if grad is not None else 'None'}"
+                for name, grad in zip(parameters, custom.get("received") or (), strict=False)]
+    returned = custom.get("returned") or []
+    targets = {send["index"]: send["to"] for send in step.get("sends", [])}
+    gave = []
+    for index, grad in enumerate(returned):
+        to = targets.get(index)
+        where = f" for `{names[to]}`" if to and names.get(to) else \
+            " for an input that needs no gradient" if to is None else ""
+        gave.append((format_summary(grad) if grad is not None else "None") + where)
+    name = node.get("name")
+    of = (f" (d{root}/d{name}: the gradient of `{root}` with respect to `{name}`)"
+          if name and root else "")
+    sentence = (f"Torch called your `{custom['class']}.backward` with "
+                f"{', '.join(received) or 'no gradient'}{of}. It returned "
+                f"{'; '.join(gave) or 'nothing'}: torch sends that on along the arrows, "
+                "as if a built-in operation had computed it.")
+    return CustomBackward(str(custom["class"]), _numbered(code, int(custom.get("line") or 1)),
+                          sentence)
+
+
+def _backward_parameters(code: str, count: int) -> list[str]:
+    """The names the learner gave backward's gradient parameters (``grad_output``), one
+    per gradient received; parsed, never run. ``*grads`` reads as ``grads[0]`` ..."""
+    names: list[str] = []
+    try:
+        definition = ast.parse(textwrap.dedent(code)).body[0]
+    except (SyntaxError, IndexError, ValueError):
+        definition = None
+    if isinstance(definition, (ast.FunctionDef, ast.AsyncFunctionDef)):
+        arguments = definition.args
+        names = [a.arg for a in [*arguments.posonlyargs, *arguments.args][1:]]
+        if arguments.vararg is not None:
+            names += [f"{arguments.vararg.arg}[{i}]" for i in range(count)]
+    names += [f"grad_outputs[{i}]" for i in range(len(names), count)]
+    return names[:count]
+
+
+def _numbered(code: str, first_line: int) -> str:
+    """The source as the editor shows it: each line after its number in the program."""
+    lines = textwrap.dedent(code).splitlines()
+    width = len(str(first_line + len(lines) - 1))
+    return "\n".join(f"{first_line + i:>{width}}  {line}" for i, line in enumerate(lines))
