@@ -223,3 +223,25 @@ def test_curve_through_a_loop_matches_finite_differences():
     for v, y, dy in zip(xs, ys, dys):
         assert y == pytest.approx(f(v), rel=1e-5)
         assert dy == pytest.approx((f(v + 1e-6) - f(v - 1e-6)) / 2e-6, rel=1e-3, abs=1e-4)
+
+
+TABLE_FUNCTIONS_AS_VALUES = [
+    "import torch\nx = torch.tensor([0.5, 1.0], requires_grad=True)\nf = torch.sin\n"
+    "y = f(x).sum()\ny.backward()\nprint(y, x.grad)\n",
+    "import torch\nimport torch.nn.functional as F\nloss_func = F.mse_loss\n"
+    "x = torch.tensor([0.5, 1.0], requires_grad=True)\nprint(loss_func(x, torch.ones(2)))\n",
+    "import torch\nx = torch.tensor([0.5, 1.0])\n"
+    "print(torch.autograd.functional.jacobian(torch.sin, x))\n"
+    "print(torch.func.vmap(torch.func.grad(torch.sin))(x))\n",
+    "import torch\nx = torch.tensor([0.5, 1.0], requires_grad=True)\n"
+    "h = x.register_hook(torch.neg)\n(x * 3).sum().backward()\nprint(x.grad)\n",
+]
+
+
+@pytest.mark.parametrize("source", TABLE_FUNCTIONS_AS_VALUES)
+def test_a_function_of_the_tables_is_a_value_as_in_python(source: str):
+    """``loss_func = F.mse_loss``, ``vmap(torch.sin)``, a hook that is torch.neg: called
+    through the interpreter, with plain torch's results."""
+    from tests.test_nn import assert_same
+
+    assert_same(source)

@@ -8,7 +8,7 @@ checker accepts.
 from __future__ import annotations
 
 from engine.language import tables as L
-from engine.language.values import GradFnView
+from engine.language.values import ContextValue, GradFnView
 
 
 def _names(names: object, prefix: str = "") -> str:
@@ -26,6 +26,7 @@ def language_table() -> str:
     rows = [
         ("Statements", "assignment (`a = b = expr`, unpacking `a, *rest = items`, "
                        "`x.grad = None`, `p.data = ...`, `x.requires_grad = True`, "
+                       "`self.fc1 = nn.Linear(3, 4)`, "
                        "`x[mask] = 0`, `d[key] = v`), augmented assignment (`+=` and every "
                        "other operator; in place, as in Python), expression lines (shown "
                        "like a notebook's `Out`), `if`/`elif`/`else`, `for` (with `else`), "
@@ -58,6 +59,25 @@ def language_table() -> str:
         ("`torch.cuda.`", _module(L.CUDA_FUNCTIONS) + " (there is no GPU: False, 0)"),
         ("`functools.`", _module(L.FUNCTOOLS_FUNCTIONS)),
         ("`F.` / `torch.nn.functional.`", _module(L.F_FUNCTIONS)),
+        ("`torch.nn.` (layers initialised from the run's seed, as plain torch does)",
+         _module(L.NN_FUNCTIONS)),
+        ("`torch.nn.init.`", _module(L.NN_INIT_FUNCTIONS)),
+        ("`torch.optim.`", _module(L.OPTIMIZER_FUNCTIONS) + " with "
+         + "; ".join(f"{k}: {_names(v)}" for k, v in L.OPTIMIZER_OPTIONS.items())
+         + "; `.step()`, `.zero_grad(set_to_none=...)`, `.param_groups` (numbers "
+           "changeable by key)"),
+        ("`torch.optim.lr_scheduler.`", _module(L.SCHEDULER_FUNCTIONS)
+         + " with `.step()`, `.get_last_lr()`"),
+        ("Classes", "`class Net(nn.Module)` (`__init__` with `super().__init__()`, "
+         "`forward`, helper methods, `@staticmethod`), `class F(torch.autograd.Function)` "
+         "(`forward(ctx, ...)`/`setup_context`, `backward(ctx, grad)`, `F.apply`), plain "
+         "classes and one program class as parent; no other `__dunder__` methods, no class "
+         "attributes, metaclasses or decorators"),
+        ("Modules", "called as `model(x)`; " + _names(L.MODULE_METHODS, ".")
+         + "; attributes " + _names(L.MODULE_ATTRIBUTES) + ", parameters and submodules "
+           "by name; no hooks, `load_state_dict`, `torch.save`/`load`"),
+        ("`ctx` of a custom Function", _names(ContextValue.methods, ".") + ", "
+         + _names(ContextValue.attributes, ".") + ", the program's own attributes"),
         ("`math.`", _module(L.MATH_FUNCTIONS)),
         ("Constants", _names(L.CONSTANTS)),
         ("Tensor methods", _names(L.TENSOR_METHODS)),

@@ -153,6 +153,10 @@ class Optimizers:
         if name == "items":
             return IteratorValue("dict_items", iter([(k, self.group_item(node, view, k))
                                                      for k in keys]))
+        if name != "get":
+            raise self.python_error(AttributeError(
+                f"'param group' object has no attribute '{name}'"), node,
+                "A parameter group's numbers are changed one by one: g['lr'] = 0.01.")
         key = args[0] if args else None
         return self.group_item(node, view, key) if key in keys else (
             args[1] if len(args) > 1 else None)
