@@ -447,7 +447,10 @@ def _statement(draw, depth: int = 0):
                 "except (ZeroDivisionError, RuntimeError, ValueError, TypeError, "
                 "OverflowError, IndexError, KeyError) as e:",
                 pad + "print('error', e)"]
-    return ["n = 0", f"while n < {draw(st.integers(0, 3))}:", *body, pad + "n += 1"]
+    # one counter per depth: nested loops sharing `n` would never end, in Python too
+    counter = f"n{depth}"
+    return [f"{counter} = 0", f"while {counter} < {draw(st.integers(0, 3))}:", *body,
+            pad + f"{counter} += 1"]
 
 
 @st.composite

@@ -735,6 +735,9 @@ class _Checker:
         if node.attr in self.own_attributes:
             return  # the program's own objects' attribute or method (its value decides)
         if role == "method name":
+            if node.attr in L.REFUSED_METHODS:
+                raise refuse(f"`.{node.attr}()` is not available: "
+                             f"{L.REFUSED_METHODS[node.attr]}.", where)
             if node.attr not in L.TENSOR_METHODS and node.attr not in L.METHOD_NAMES:
                 raise refuse(f"The method `.{node.attr}()` is not available here.", where)
         elif node.attr not in L.TENSOR_ATTRIBUTES and node.attr not in L.ATTRIBUTE_NAMES \

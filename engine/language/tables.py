@@ -315,6 +315,22 @@ MISSING_MODULES: dict[str, str] = {
     "torchviz": "the app draws the autograd graph for you: remove make_dot",
 }
 
+# Methods of torch's objects left out on purpose, with what to write instead.
+_REFUSED_METHODS: dict[str, str] = {
+    "register_forward_hook register_forward_pre_hook register_full_backward_hook "
+    "register_backward_hook register_full_backward_pre_hook": (
+        "module hooks are not available here (torch would call them inside every call of "
+        "the layer): put a hook on a tensor instead, e.g. y.register_hook(lambda g: "
+        "print(g))"),
+    "load_state_dict": ("a program cannot load saved weights here: set them under "
+                        "torch.no_grad(), e.g. layer.weight.copy_(torch.ones(2, 2))"),
+    "register_step_pre_hook register_step_post_hook": (
+        "optimizer hooks are not available here: write what the hook does after "
+        "optimizer.step()"),
+}
+REFUSED_METHODS: dict[str, str] = {name: hint for names, hint in _REFUSED_METHODS.items()
+                                   for name in names.split()}
+
 # Context managers for ``with`` (and decorators of a def): the grad modes of autograd.
 GRAD_MODES: dict[str, bool] = {"torch.no_grad": False, "torch.enable_grad": True,
                                "torch.inference_mode": False,
@@ -324,7 +340,10 @@ GRAD_MODES: dict[str, bool] = {"torch.no_grad": False, "torch.enable_grad": True
 CONTEXT_CALLS: frozenset[str] = frozenset({
     "torch.set_grad_enabled", "torch.autograd.set_detect_anomaly",
     "torch.autograd.detect_anomaly", "torch.autograd.set_grad_enabled",
-    "torch.autograd.forward_ad.dual_level"})
+    "torch.autograd.forward_ad.dual_level",
+    # the program's pack/unpack functions for what autograd saves (torch keeps this per
+    # thread, and takes it off at the end of the block)
+    "torch.autograd.graph.saved_tensors_hooks"})
 
 # Python's exception types: caught by ``except``, raised by ``raise``, matched by
 # ``isinstance``; errors torch raises are caught as the type torch raised.
@@ -436,7 +455,8 @@ KEYWORDS: frozenset[str] = frozenset("""
     correction approximate diagonal dim0 dim1 size fill_value low high lambd threshold
     beta1 margin num_classes other input target exponent out_features bias label_smoothing
     base rounding_mode nan posinf neginf device generator outputs inputs grad_outputs
-    allow_unused only_inputs is_grads_batched materialize_grads grad_tensors func
+    allow_unused only_inputs is_grads_batched pack_hook unpack_hook materialize_grads
+    grad_tensors func
     vectorize strategy strict v argnums has_aux in_dims out_dims randomness chunk_size
     mode descending largest sorted k split_size_or_sections sections index mask value
     mean std mat1 mat2 vec tensors tensor data non_blocking copy memory_format

@@ -119,6 +119,9 @@ class GraphRecorder:
     dataflow: list[DataflowStep] = field(default_factory=list)
     backward_roots: list[Any] = field(default_factory=list)
     objects: ObjectRecord = field(default_factory=ObjectRecord)  # modules, custom Functions
+    # nodes whose saved values the program's own saved_tensors_hooks pack: reading them
+    # would call its unpack hook, which the program would see (it prints, counts...)
+    packed_by_program: set[Any] = field(default_factory=set)
     _order_counter: int = 0
     _positions: dict[Any, int] = field(default_factory=dict)
     _iterations: dict[Any, int] = field(default_factory=dict)
@@ -182,7 +185,8 @@ class GraphRecorder:
             arriving = grad_outputs[0] if grad_outputs else None
             self.grads_in[node] = _snapshot(arriving)
             self.grads_out[node] = [_snapshot(g) for g in grad_inputs]
-            if len(self.saved_in_backward) < MAX_STEPS:
+            if len(self.saved_in_backward) < MAX_STEPS \
+                    and node not in self.packed_by_program:
                 # Read now: a backward without retain_graph frees them right after. The
                 # chain-rule text needs the single numbers only (x, exponent, min ...).
                 self.saved_in_backward[node] = {
@@ -348,7 +352,7 @@ class GraphRecorder:
             "value": value,
             "grad": grad,
             "grads_sent": [_summary_of(g) for g in self.grads_out.get(node, [])],
-            "saved": _saved_tensors(node),
+            "saved": [] if node in self.packed_by_program else _saved_tensors(node),
             "is_view": is_view_op(op),
             "order": self._positions.get(node),
             "iteration": self._iterations.get(node),

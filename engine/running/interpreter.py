@@ -132,6 +132,7 @@ class Interpreter(Statements, Expressions, Calls, Attributes, Classes, Modules,
     # (class whose method is running, its object), innermost last: what super() means
     method_stack: list[tuple[Any, Any]] = field(default_factory=list)
     parameters_made: int = 0  # elements in the layers' parameters made so far
+    packing: int = 0  # inside the program's saved_tensors_hooks block
     # the first operation that made a NaN or an infinity from finite numbers (plain data)
     non_finite: dict[str, Any] | None = None
 
@@ -764,6 +765,8 @@ class Interpreter(Statements, Expressions, Calls, Attributes, Classes, Modules,
             self.check_numel(node, value.numel())
             if self.recording:
                 self.recorder.produced(value)
+                if self.packing and value.grad_fn is not None:
+                    self.recorder.packed_by_program.add(value.grad_fn)
                 if self.non_finite is None and op:
                     self._watch_non_finite(node, value, op, inputs or [])
         return value

@@ -202,12 +202,41 @@ class Statements:
         flag = args[0] if args else kwargs.get("mode", True)
         if name.endswith("dual_level"):
             return torch.autograd.forward_ad.dual_level()
+        if name.endswith("saved_tensors_hooks"):
+            return self.saved_tensors_hooks(expr, args, kwargs)
         if name.endswith("set_grad_enabled"):
             return torch.set_grad_enabled(bool(self.truth(flag, expr)))
         from engine.running.calls import ANOMALY_NOTE
 
         self.note_once(ANOMALY_NOTE)  # anomaly mode is process-wide: see the note
         return contextlib.nullcontext()
+
+    def saved_tensors_hooks(self, node: ast.Call, args: list[Any],
+                            kwargs: dict[str, Any]) -> contextlib.AbstractContextManager:
+        """``with torch.autograd.graph.saved_tensors_hooks(pack, unpack):``: torch calls
+        the program's pack on what an operation saves, and its unpack (which must give a
+        tensor back) when backward needs it."""
+        pack = args[0] if args else kwargs.get("pack_hook")
+        unpack = args[1] if len(args) > 1 else kwargs.get("unpack_hook")
+        pack_python = self.as_python(node, pack, "saved_tensors_hooks")
+        unpack_python = self.as_python(node, unpack, "saved_tensors_hooks")
+
+        def unpacked(value: Any) -> Any:
+            result = unpack_python(value)
+            if not isinstance(result, torch.Tensor):
+                raise self.python_error(TypeError(
+                    f"unpack_hook must return a tensor, not {self.kind_words(result)}"), node)
+            return result
+        return self._packing(torch.autograd.graph.saved_tensors_hooks(pack_python, unpacked))
+
+    @contextlib.contextmanager
+    def _packing(self, hooks: contextlib.AbstractContextManager) -> Iterator[None]:
+        self.packing += 1
+        try:
+            with hooks:
+                yield
+        finally:
+            self.packing -= 1
 
     def on_try(self, stmt: ast.Try, scope: Scope) -> None:
         """Python's try: the program catches the errors Python and torch raise (as the

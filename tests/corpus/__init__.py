@@ -32,9 +32,9 @@ import torch
 
 CORPUS_DIR = Path(__file__).resolve().parent
 
-# Accepted-and-equal programs (nn/optim/classes aside) on today's engine; the lead raises
-# it as the language grows, so the figure can only go up.
-MIN_ACCEPTED = 67
+# Accepted-and-equal programs on today's engine, nn/optim/classes included since issue 17;
+# the lead raises it as the language grows, so the figure can only go up.
+MIN_ACCEPTED = 99
 
 EQUAL = "accepted and equal"
 DIFFERENT = "accepted but DIFFERENT"
