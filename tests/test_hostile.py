@@ -1044,6 +1044,25 @@ OBJECT_ATTACKS = cases({
                               "range(10)]", "limit", line=2),
     "huge-layer-output": Case("from torch import nn\nl = nn.Linear(1, 1000)\n"
                               "y = l(torch.ones(10**5, 1))", "limit", line=3),
+    "dataset-dunder-in-plain-class": Case("class A:\n    def __getitem__(self, i):\n"
+                                          "        return i\n", line=2),
+    "dataset-other-dunder": Case("from torch.utils.data import Dataset\nclass D(Dataset):\n"
+                                 "    def __getattr__(self, n):\n        return 1\n", line=3),
+    "loader-workers": Case("from torch.utils.data import DataLoader, TensorDataset\n"
+                           "d = DataLoader(TensorDataset(x), num_workers=4)", FAILS, line=2),
+    "loader-collate-fn": Case("from torch.utils.data import DataLoader, TensorDataset\n"
+                              "d = DataLoader(TensorDataset(x), collate_fn=print)", line=2),
+    "loader-sampler": Case("from torch.utils.data import DataLoader, TensorDataset\n"
+                           "d = DataLoader(TensorDataset(x), sampler=[0])", line=2),
+    "loader-batch-bomb": Case("from torch.utils.data import Dataset, DataLoader\n"
+                              "class D(Dataset):\n    def __len__(self):\n"
+                              "        return 10**9\n    def __getitem__(self, i):\n"
+                              "        return torch.ones(1)\n"
+                              "for b in DataLoader(D(), batch_size=10**6):\n    pass\n",
+                              ("limit", "timeout"), line=ANY),
+    "class-object-from-name": Case("k = x.__class__.__base__", line=ANY),
+    "type-name-then-dunder": Case("n = type(x).__name__.__class__", line=ANY),
+    "type-mro-through-name": Case("n = type(x).__mro__", line=ANY),
     "instance-recursion": Case("class A:\n    def f(self):\n        return self.f()\n"
                                "y = A().f()\n", "limit", line=ANY),
     "forward-recursion": Case("from torch import nn\nclass N(nn.Module):\n"

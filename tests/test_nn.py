@@ -318,3 +318,61 @@ def test_printing_modules_and_state_dicts_is_torchs_text():
                 "print(model)\nprint(model.state_dict())\nprint(model[0].weight)\n"
                 "print(list(model.parameters())[1])\nprint(type(model[0]), type(model[0].bias))\n"
                 "print(type(model[1]) == nn.ReLU, type(model[1]) == nn.Linear)\n")
+
+
+DATA = """
+import torch
+from torch.utils.data import Dataset, DataLoader, TensorDataset
+
+class Squares(Dataset):
+    def __init__(self, n):
+        self.x = torch.arange(n, dtype=torch.float32)
+
+    def __getitem__(self, i):
+        return self.x[i], self.x[i] ** 2, int(i)
+
+    def __len__(self):
+        return len(self.x)
+
+torch.manual_seed(SEED)
+ds = TensorDataset(torch.randn(7, 2), torch.arange(7))
+print(len(ds), ds[2], ds[1:3])
+for xb, yb in DataLoader(ds, batch_size=3, shuffle=True):
+    print(xb, yb)
+loader = DataLoader(Squares(5), batch_size=2, shuffle=SHUFFLE, drop_last=True)
+for epoch in range(2):
+    for batch in loader:
+        print(epoch, batch)
+print(len(loader), len(DataLoader(ds, batch_size=3)), torch.rand(1))
+"""
+
+
+@pytest.mark.parametrize("shuffle", [True, False])
+@pytest.mark.parametrize("seed", [0, 123])
+def test_data_loaders_give_plain_torchs_batches(seed: int, shuffle: bool):
+    """Same shuffles (drawn from the run's generator as torch draws from its own), same
+    stacking, and the numbers drawn after them."""
+    assert_same(DATA.replace("SEED", str(seed)).replace("SHUFFLE", str(shuffle)))
+
+
+def test_type_names_are_text_as_in_python():
+    assert_same("import torch\nfrom torch import nn\nclass Act(nn.Module):\n"
+                "    def __init__(self):\n        super().__init__()\n"
+                "        self.name = self.__class__.__name__\n"
+                "a = Act()\nprint(a.name, type(a).__name__, type(nn.Linear(1, 1)).__name__,\n"
+                "      type(1.5).__name__, type(torch.ones(1)).__name__, "
+                "type(nn.Parameter(torch.ones(1))).__name__)\n")
+
+
+@pytest.mark.parametrize("source, words", [
+    ("class A:\n    def __getitem__(self, i):\n        return i\n", "special methods"),
+    ("from torch.utils.data import DataLoader, TensorDataset\n"
+     "d = DataLoader(TensorDataset(torch.ones(2)), num_workers=2)\n", "one process"),
+    ("from torch.utils.data import DataLoader\nd = DataLoader([1, 2])\n", "takes a dataset"),
+    ("from torch.utils.data import Dataset, DataLoader\nclass D(Dataset):\n"
+     "    def __len__(self):\n        return 'many'\nn = len(D())\n", "whole number"),
+    ("k = x.__class__\n", "double-underscore"),
+])
+def test_data_and_type_name_mistakes_are_refused_with_a_sentence(source: str, words: str):
+    result = run_program(source, {"x": 1.0}, auto_backward=False)
+    assert result.error is not None and words in result.error.message, result.error

@@ -91,6 +91,7 @@ class CheckedProgram:
     # another of the program's classes (looked up when the class statement runs)
     class_bases: dict[int, str] = field(default_factory=dict)
     static_methods: set[int] = field(default_factory=set)  # id(def) marked @staticmethod
+    type_names: set[int] = field(default_factory=set)  # id(x.__class__.__name__) nodes
     # id(expression) -> (names it mentions, calls autograd's API): filled by the
     # interpreter the first time a line runs (engine.running.interpreter._line_facts)
     line_facts: dict[int, tuple[frozenset[str], bool]] = field(default_factory=dict)
@@ -449,7 +450,7 @@ class _Checker:
         return dotted
 
     def _def(self, stmt: ast.FunctionDef, depth: int, method: bool = False) -> None:
-        if not (method and stmt.name == "__init__"):
+        if not (method and (stmt.name == "__init__" or stmt.name in _PROTOCOL)):
             self._check_bindable(stmt.name, stmt)
         for decorator in stmt.decorator_list:
             if method and isinstance(decorator, ast.Name) and decorator.id == "staticmethod":
@@ -491,7 +492,10 @@ class _Checker:
                 raise refuse("A class body here holds defs only: give values to "
                              "attributes in __init__ (self.size = 3), not in the class "
                              "body.", item)
-            if item.name.startswith("__") and item.name != "__init__":
+            protocol = L.PROTOCOL_METHODS.get(self.program.class_bases[id(stmt)],
+                                              frozenset())
+            if item.name.startswith("__") and item.name != "__init__" \
+                    and item.name not in protocol:
                 raise refuse(f"`{item.name}` is one of Python's special methods, which "
                              "classes here cannot define (only __init__): write an "
                              f"ordinary method instead, e.g. def add(self, other).", item)
@@ -677,6 +681,12 @@ class _Checker:
                      "here).", node)
 
     def _attribute(self, node: ast.Attribute, role: str) -> list[tuple[ast.AST, str]]:
+        owner = _type_name_of(node)
+        if owner is not None and role != "call":
+            # x.__class__.__name__ / type(x).__name__: the name of x's type, as text;
+            # the class itself never becomes a value
+            self.program.type_names.add(id(node))
+            return [(owner, "value")]
         dotted = _dotted(node)
         root = dotted.split(".")[0] if dotted else None
         if root is not None and (root not in self.bound or root in self.program.aliases) \
@@ -869,6 +879,19 @@ def _bound_names(tree: ast.AST) -> set[str]:
     return names
 
 
+def _type_name_of(node: ast.Attribute) -> ast.expr | None:
+    """The ``x`` of ``x.__class__.__name__`` or ``type(x).__name__``, else None."""
+    if node.attr != "__name__":
+        return None
+    inner = node.value
+    if isinstance(inner, ast.Attribute) and inner.attr == "__class__":
+        return inner.value
+    if isinstance(inner, ast.Call) and isinstance(inner.func, ast.Name) \
+            and inner.func.id == "type" and len(inner.args) == 1 and not inner.keywords:
+        return inner.args[0]
+    return None
+
+
 def _is_super_call(node: ast.AST) -> bool:
     return isinstance(node, ast.Call) and isinstance(node.func, ast.Name) \
         and node.func.id == "super"
@@ -939,6 +962,7 @@ def _without_docstring(body: list[ast.stmt]) -> list[ast.stmt]:
 
 
 _NAME_CHECKS = frozenset({"method name", "attribute name"})
+_PROTOCOL = frozenset().union(*L.PROTOCOL_METHODS.values())
 
 # Python's own functions a program may try, each with why it is refused and what to write
 # instead (any other is refused as an unknown name).

@@ -26,6 +26,7 @@ from typing import Any
 
 import torch
 import torch.nn.functional as F
+import torch.utils.data
 
 
 @dataclass(frozen=True)
@@ -148,7 +149,7 @@ F_FUNCTIONS: dict[str, Function] = {
     **_table("F.", F, """
         relu relu6 leaky_relu elu selu celu gelu silu mish softplus softsign hardtanh
         hardsigmoid hardswish tanhshrink logsigmoid sigmoid tanh softmax log_softmax
-        normalize
+        normalize avg_pool1d avg_pool2d max_pool1d max_pool2d
     """),
     # dropout draws its mask from the run's generator (engine.running.objects.layers)
     "dropout": Function("F.dropout", F.dropout, special="dropout"),
@@ -157,7 +158,8 @@ F_FUNCTIONS: dict[str, Function] = {
         binary_cross_entropy_with_logits cross_entropy nll_loss kl_div
         cosine_similarity
     """, sizes="broadcast"),
-    **_table("F.", F, "linear one_hot pad", sizes="predict"),
+    **_table("F.", F, "linear one_hot pad conv1d conv2d adaptive_avg_pool1d "
+             "adaptive_avg_pool2d", sizes="predict"),
 }
 
 # --- torch.nn: layers and Modules, built with the run's generator ----------------------
@@ -168,7 +170,8 @@ F_FUNCTIONS: dict[str, Function] = {
 NN_LAYERS = """
     Linear Bilinear Embedding Conv1d Conv2d Sequential ModuleList ModuleDict Flatten
     Unflatten Identity Dropout LayerNorm BatchNorm1d BatchNorm2d MaxPool1d MaxPool2d
-    AvgPool1d AvgPool2d ReLU LeakyReLU Tanh Sigmoid GELU SiLU ELU Softplus Softmax
+    AvgPool1d AvgPool2d AdaptiveAvgPool1d AdaptiveAvgPool2d ReLU LeakyReLU Tanh Sigmoid
+    GELU SiLU ELU Softplus Softmax
     LogSoftmax MSELoss L1Loss BCELoss BCEWithLogitsLoss CrossEntropyLoss NLLLoss HuberLoss
     SmoothL1Loss
 """.split()
@@ -205,9 +208,22 @@ SCHEDULER_FUNCTIONS: dict[str, Function] = {
                 special="scheduler")
     for n in "StepLR ExponentialLR MultiStepLR".split()
 }
+# torch.utils.data: datasets of tensors and the loader of batches
+# (engine.running.objects.data draws what torch draws, from the run's generator).
+DATA_FUNCTIONS: dict[str, Function] = {
+    "TensorDataset": Function("torch.utils.data.TensorDataset",
+                              torch.utils.data.TensorDataset, special="dataset"),
+    "DataLoader": Function("torch.utils.data.DataLoader", torch.utils.data.DataLoader,
+                           special="dataloader"),
+}
 # Classes a program's class may derive from: what each makes of it.
 CLASS_BASES: dict[str, str] = {"torch.nn.Module": "module",
-                               "torch.autograd.Function": "function", "object": "plain"}
+                               "torch.autograd.Function": "function",
+                               "torch.utils.data.Dataset": "dataset", "object": "plain"}
+# The special methods a class may define besides __init__, by what it derives from: the
+# protocol torch's API asks of it (the interpreter calls them for len(ds) and ds[i]).
+PROTOCOL_METHODS: dict[str, frozenset[str]] = {
+    "dataset": frozenset({"__len__", "__getitem__"})}
 # What a program may call and read on a module, besides its parameters and submodules by
 # name (``model.fc1``, ``layer.weight``) and the program's own methods and attributes.
 MODULE_METHODS: frozenset[str] = frozenset("""
@@ -289,6 +305,7 @@ MODULE_PREFIXES: dict[str, tuple[str, dict[str, Function]]] = {
     "torch.nn.init": ("torch.nn.init.", NN_INIT_FUNCTIONS),
     "torch.optim": ("torch.optim.", OPTIMIZER_FUNCTIONS),
     "torch.optim.lr_scheduler": ("torch.optim.lr_scheduler.", SCHEDULER_FUNCTIONS),
+    "torch.utils.data": ("torch.utils.data.", DATA_FUNCTIONS),
 }
 
 # Imports accepted (so notebook cells paste cleanly): each binds one name to a fixed
@@ -302,16 +319,14 @@ IMPORTS: dict[tuple[str, str | None], str] = {
 MODULE_ALIASES: frozenset[str] = frozenset(
     {"torch", "math", "torch.nn.functional", "torch.autograd", "torch.autograd.functional",
      "torch.func", "functorch", "torch.cuda", "functools", "torch.autograd.forward_ad",
-     "torch.nn", "torch.nn.init", "torch.optim", "torch.optim.lr_scheduler"})
+     "torch.nn", "torch.nn.init", "torch.optim", "torch.optim.lr_scheduler",
+     "torch.utils.data"})
 # Modules a tutorial may import that are not available, with what to write instead.
 MISSING_MODULES: dict[str, str] = {
     "numpy": "use torch instead: torch.tensor, torch.arange and torch's math cover what "
              "autograd needs (and only torch records gradients)",
     "matplotlib": "the app draws the function, its derivative and the graph for you; "
                   "remove the plotting lines",
-    "torch.utils": "torch.utils (DataLoader, datasets) is not available: slice the "
-                   "tensors yourself, e.g. for i in range(0, len(x), batch): "
-                   "xb = x[i:i + batch]",
     "torchviz": "the app draws the autograd graph for you: remove make_dot",
 }
 
@@ -434,7 +449,7 @@ def _opaque_names(kind: str) -> frozenset[str]:
 
     names: set[str] = set()
     for cls in (V.GradFnView, V.CaughtError, V.HookHandle, V.ArrayValue, V.ContextValue,
-                V.OptimizerValue, V.ParamGroupView, V.SchedulerValue):
+                V.OptimizerValue, V.ParamGroupView, V.SchedulerValue, V.DataLoaderValue):
         names |= getattr(cls, kind)
     return frozenset(names)
 
@@ -468,7 +483,8 @@ KEYWORDS: frozenset[str] = frozenset("""
     track_running_stats start_dim end_dim unflattened_size ignore_index delta lr betas
     weight_decay nesterov dampening amsgrad centered lr_decay initial_accumulator_value
     maximize step_size gamma milestones last_epoch gain nonlinearity a b val set_to_none
-    recurse prefix params ceil_mode count_include_pad
+    recurse prefix params ceil_mode count_include_pad batch_size shuffle drop_last
+    num_workers dataset
 """.split())
 STRING_KEYWORDS: dict[str, frozenset[str]] = {
     "reduction": frozenset({"mean", "sum", "none", "batchmean"}),

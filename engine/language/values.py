@@ -396,3 +396,30 @@ class TableFunction(Opaque):
     def shown(self) -> str:
         qualified = self.qualified
         return f"<class '{qualified}'>" if qualified else f"<function {self.function.name}>"
+
+
+@dataclass(eq=False)
+class TensorDatasetValue(Opaque):
+    """``torch.utils.data.TensorDataset(x, y)``: item ``i`` is ``(x[i], y[i])``."""
+
+    tensors: tuple
+    kind: ClassVar[str] = "TensorDataset"
+
+    def shown(self) -> str:
+        return "<torch.utils.data.dataset.TensorDataset object>"
+
+
+@dataclass(eq=False)
+class DataLoaderValue(Opaque):
+    """``DataLoader(dataset, batch_size, shuffle, drop_last)``: batches of a dataset,
+    drawn and stacked as torch's DataLoader does (engine.running.objects.data)."""
+
+    dataset: Any  # TensorDatasetValue or an object of the program's Dataset subclass
+    batch_size: int = 1
+    shuffle: bool = False
+    drop_last: bool = False
+    attributes: ClassVar[frozenset[str]] = frozenset({"dataset", "batch_size", "drop_last"})
+    kind: ClassVar[str] = "DataLoader"
+
+    def shown(self) -> str:
+        return "<torch.utils.data.dataloader.DataLoader object>"

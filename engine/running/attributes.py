@@ -21,12 +21,14 @@ from engine.language.values import (
     CaughtError,
     ClassValue,
     ContextValue,
+    DataLoaderValue,
     GradFnView,
     InstanceValue,
     ModuleValue,
     OptimizerValue,
     ParamGroupView,
     SchedulerValue,
+    TensorDatasetValue,
     grad_fn_view,
 )
 from engine.teaching import explain
@@ -62,6 +64,9 @@ class Attributes:
             return self.optimizer_attribute(node, obj)
         if isinstance(obj, SchedulerValue):
             return self.scheduler_attribute(node, obj)
+        if isinstance(obj, DataLoaderValue) and name in DataLoaderValue.attributes:
+            return {"dataset": obj.dataset, "batch_size": obj.batch_size,
+                    "drop_last": obj.drop_last}[name]
         if isinstance(obj, CaughtError) and name == "args":
             return tuple(a if isinstance(a, (str, int, float, bool, type(None))) else str(a)
                          for a in obj.error.args)
@@ -191,6 +196,9 @@ class Attributes:
                                  [value])
         if isinstance(value, ModuleValue):
             return self.module_item(node, value, index)
+        if isinstance(value, TensorDatasetValue) or (
+                isinstance(value, InstanceValue) and value.cls.root == "dataset"):
+            return self.dataset_item(node, value, index)
         if isinstance(value, ParamGroupView):
             return self.group_item(node, value, index)
         if isinstance(value, ArrayValue):

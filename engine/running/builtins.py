@@ -24,9 +24,12 @@ from engine.language.values import (
     CaughtError,
     ClassValue,
     Closure,
+    DataLoaderValue,
+    InstanceValue,
     IteratorValue,
     ModuleValue,
     Opaque,
+    TensorDatasetValue,
 )
 
 Builtin = Callable[[Any, ast.Call, list[Any], dict[str, Any]], Any]
@@ -80,6 +83,11 @@ def _len(interp: Any, node: ast.Call, args: list[Any], kwargs: dict[str, Any]) -
     (value,) = _exactly(interp, node, "len", args, 1)
     if isinstance(value, ModuleValue) and isinstance(value.module, _CONTAINERS):
         return len(value.module)
+    if isinstance(value, DataLoaderValue):
+        return interp.loader_length(node, value)
+    if isinstance(value, TensorDatasetValue) or (
+            isinstance(value, InstanceValue) and value.cls.root == "dataset"):
+        return interp.dataset_length(node, value)
     if isinstance(value, Opaque) and not isinstance(value, ArrayValue):
         raise interp.python_error(TypeError(
             f"object of type '{interp.kind_name(value)}' has no len()"), node)

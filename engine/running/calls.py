@@ -265,6 +265,10 @@ class Calls:
             return self.make_optimizer(node, fn, args, kwargs)
         if kind == "scheduler":
             return self.make_scheduler(node, fn, args, kwargs)
+        if kind == "dataset":
+            return self.make_tensor_dataset(node, args, kwargs)
+        if kind == "dataloader":
+            return self.make_data_loader(node, args, kwargs)
         if kind == "autograd_grad":
             return self.autograd_grad(node, fn, args, kwargs)
         if kind == "autograd_backward":

@@ -66,6 +66,10 @@ class Expressions:
     def on_attribute(self, node: ast.Attribute, scope: Scope) -> Any:
         if id(node) in self.program.constants:
             return self.program.constants[id(node)]
+        if id(node) in self.program.type_names:  # x.__class__.__name__, type(x).__name__
+            owner = node.value.value if isinstance(node.value, ast.Attribute) \
+                else node.value.args[0]  # type: ignore[attr-defined]
+            return self.type_name(self.evaluate(owner, scope))
         return self.read_attribute(node, self.evaluate(node.value, scope))
 
     # -- operators --------------------------------------------------------------------------

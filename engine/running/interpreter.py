@@ -42,6 +42,7 @@ from engine.running.calls import UNINITIALISED, Calls, scrub
 from engine.running.expressions import Expressions
 from engine.running.graph import DataflowStep, GraphRecorder, graph_key
 from engine.running.objects.classes import Classes
+from engine.running.objects.data import Data
 from engine.running.objects.functions import CustomFunctions
 from engine.running.objects.modules import Modules
 from engine.running.objects.optimizers import Optimizers
@@ -74,7 +75,7 @@ class CurveModeStop(Exception):
 
 @dataclass
 class Interpreter(Statements, Expressions, Calls, Attributes, Classes, Modules,
-                  CustomFunctions, Optimizers):
+                  CustomFunctions, Optimizers, Data):
     """State of one run. ``run()`` executes the program; the fields hold what it did."""
 
     program: CheckedProgram

@@ -18,7 +18,15 @@ import torch
 
 from engine.errors import ProgramRefused, refuse
 from engine.language import tables as L
-from engine.language.values import CaughtError, Closure, IteratorValue, ModuleValue
+from engine.language.values import (
+    CaughtError,
+    Closure,
+    DataLoaderValue,
+    InstanceValue,
+    IteratorValue,
+    ModuleValue,
+    TensorDatasetValue,
+)
 from engine.running.scope import Scope, Unbound
 
 _IN_PLACE: dict[type, Callable[[Any, Any], Any]] = {
@@ -336,6 +344,12 @@ class Statements:
             return iter(value)
         if isinstance(value, ModuleValue) and self.module_items(value) is not None:
             return self.module_items(value)
+        if isinstance(value, DataLoaderValue):
+            return self.loader_batches(node, value)
+        if isinstance(value, TensorDatasetValue) or (
+                isinstance(value, InstanceValue) and value.cls.root == "dataset"):
+            return (self.dataset_item(node, value, i)
+                    for i in range(self.dataset_length(node, value)))
         raise self.python_error(TypeError(f"'{self.kind_name(value)}' object is not "
                                           "iterable"), node)
 

@@ -14,6 +14,8 @@ from __future__ import annotations
 import ast
 from typing import Any
 
+import torch
+
 from engine.errors import refuse
 from engine.language.values import (
     BoundMethod,
@@ -35,7 +37,7 @@ class Classes:
     def on_classdef(self, stmt: ast.ClassDef, scope: Scope) -> None:
         self.tick(stmt)
         base: Any = self.program.class_bases[id(stmt)]
-        if base not in ("plain", "module", "function"):
+        if base not in ("plain", "module", "function", "dataset"):
             parent = scope.lookup(base) if scope.has(base) else None
             if not isinstance(parent, ClassValue):
                 raise self.python_error(TypeError(
@@ -192,6 +194,19 @@ class Classes:
             self.set_module_attribute(node, obj, value)
             return True
         return False
+
+    def type_name(self, value: Any) -> str:
+        """``type(value).__name__`` as Python gives it."""
+        cls = getattr(value, "cls", None)
+        if isinstance(value, (InstanceValue, ModuleValue)) and isinstance(cls, ClassValue):
+            return cls.name
+        if isinstance(value, ModuleValue):
+            return type(value.module).__name__
+        if isinstance(value, ClassValue):
+            return "type"
+        if isinstance(value, torch.Tensor):
+            return type(value).__name__  # Tensor, Parameter
+        return self.kind_name(value)
 
     def is_instance_of(self, value: Any, cls: ClassValue) -> bool:
         owner_cls = getattr(value, "cls", None)

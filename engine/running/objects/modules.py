@@ -34,7 +34,8 @@ from engine.language.values import (
 from engine.running.objects import layers
 
 PARAMETER_LIMIT = 1_000_000  # elements in all the parameters one run may make
-_LAYERS_THAT_GROW = (nn.Linear, nn.Bilinear, nn.Embedding, nn.Conv1d, nn.Conv2d)
+_LAYERS_THAT_GROW = (nn.Linear, nn.Bilinear, nn.Embedding, nn.Conv1d, nn.Conv2d,
+                     nn.AdaptiveAvgPool1d, nn.AdaptiveAvgPool2d, nn.Unflatten)
 _VALUE_KEY = "_autograd_explorer_value"  # where a real module keeps its ModuleValue
 
 
