@@ -103,12 +103,14 @@ class Data:
 
     def _batches(self, node: ast.AST, loader: DataLoaderValue) -> Iterator[Any]:
         n = self.dataset_length(node, loader.dataset)
+        self.check_numel(node, n)  # the order of n items is a tensor (or list) of n numbers
+        order: Any
         if loader.shuffle:
             seed = int(torch.empty((), dtype=torch.int64).random_(
                 generator=self.generator).item())
             order = torch.randperm(n, generator=torch.Generator().manual_seed(seed)).tolist()
         else:
-            order = list(range(n))
+            order = range(n)
         for start in range(0, n, loader.batch_size):
             indices = order[start:start + loader.batch_size]
             if loader.drop_last and len(indices) < loader.batch_size:
