@@ -22,6 +22,7 @@ class Limits:
     max_operations: int = 100_000  # each operation, call and loop iteration
     max_backward_calls: int = 1_000  # a training loop calls it once per step
     max_function_depth: int = 30
+    max_parameters: int = 1_000_000  # numbers in all the layers one run makes
     max_items: int = 100_000  # in one list, tuple, dict or set
     max_text_chars: int = 100_000  # in one piece of text
     max_print_chars: int = 20_000

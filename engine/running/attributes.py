@@ -28,9 +28,9 @@ from engine.language.values import (
     OptimizerValue,
     ParamGroupView,
     SchedulerValue,
-    TensorDatasetValue,
     grad_fn_view,
 )
+from engine.running.objects.data import is_dataset
 from engine.teaching import explain
 
 
@@ -196,8 +196,7 @@ class Attributes:
                                  [value])
         if isinstance(value, ModuleValue):
             return self.module_item(node, value, index)
-        if isinstance(value, TensorDatasetValue) or (
-                isinstance(value, InstanceValue) and value.cls.root == "dataset"):
+        if is_dataset(value):
             return self.dataset_item(node, value, index)
         if isinstance(value, ParamGroupView):
             return self.group_item(node, value, index)

@@ -25,12 +25,11 @@ from engine.language.values import (
     ClassValue,
     Closure,
     DataLoaderValue,
-    InstanceValue,
     IteratorValue,
     ModuleValue,
     Opaque,
-    TensorDatasetValue,
 )
+from engine.running.objects.data import is_dataset
 
 Builtin = Callable[[Any, ast.Call, list[Any], dict[str, Any]], Any]
 
@@ -85,8 +84,7 @@ def _len(interp: Any, node: ast.Call, args: list[Any], kwargs: dict[str, Any]) -
         return len(value.module)
     if isinstance(value, DataLoaderValue):
         return interp.loader_length(node, value)
-    if isinstance(value, TensorDatasetValue) or (
-            isinstance(value, InstanceValue) and value.cls.root == "dataset"):
+    if is_dataset(value):
         return interp.dataset_length(node, value)
     if isinstance(value, Opaque) and not isinstance(value, ArrayValue):
         raise interp.python_error(TypeError(

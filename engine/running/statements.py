@@ -22,11 +22,10 @@ from engine.language.values import (
     CaughtError,
     Closure,
     DataLoaderValue,
-    InstanceValue,
     IteratorValue,
     ModuleValue,
-    TensorDatasetValue,
 )
+from engine.running.objects.data import is_dataset
 from engine.running.scope import Scope, Unbound
 
 _IN_PLACE: dict[type, Callable[[Any, Any], Any]] = {
@@ -346,8 +345,7 @@ class Statements:
             return self.module_items(value)
         if isinstance(value, DataLoaderValue):
             return self.loader_batches(node, value)
-        if isinstance(value, TensorDatasetValue) or (
-                isinstance(value, InstanceValue) and value.cls.root == "dataset"):
+        if is_dataset(value):
             return (self.dataset_item(node, value, i)
                     for i in range(self.dataset_length(node, value)))
         raise self.python_error(TypeError(f"'{self.kind_name(value)}' object is not "

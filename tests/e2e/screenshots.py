@@ -15,34 +15,13 @@ from pathlib import Path
 from tests.e2e.chromium import launch, missing_browser_reason
 from tests.e2e.driver import open_app, plots, wait_for_graph
 from tests.e2e.server import ROOT, serve
+from tests.test_modules_views import LEGENDRE
 from ui.examples import BCE_CODE
 from ui.share import PlaygroundState, query_string
 
 DOCS = ROOT / "docs"
 BCE = PlaygroundState(code=BCE_CODE, values={"x": "6.7", "y": "0"},
                       constants=frozenset({"x", "y"}))
-LEGENDRE = """\
-import torch
-
-class LegendrePolynomial3(torch.autograd.Function):
-    @staticmethod
-    def forward(ctx, input):
-        ctx.save_for_backward(input)
-        return 0.5 * (5 * input ** 3 - 3 * input)
-
-    @staticmethod
-    def backward(ctx, grad_output):
-        input, = ctx.saved_tensors
-        return grad_output * 1.5 * (5 * input ** 2 - 1)
-
-x = torch.tensor([0.5, -1.0, 2.0])
-a = torch.tensor(0.1, requires_grad=True)
-b = torch.tensor(0.7, requires_grad=True)
-P3 = LegendrePolynomial3.apply
-y_pred = P3(a + b * x)
-loss = y_pred.sum()
-loss.backward()
-"""
 NO_GRAD = PlaygroundState(code="with torch.no_grad():\n    y = x**2\nz = y + x\n",
                           values={"x": "2"})
 

@@ -23,6 +23,12 @@ from engine.language.values import DataLoaderValue, InstanceValue, TensorDataset
 LOADER_OPTIONS = frozenset({"batch_size", "shuffle", "drop_last", "num_workers"})
 
 
+def is_dataset(value: Any) -> bool:
+    """A TensorDataset, or an object of the program's Dataset subclass."""
+    return isinstance(value, TensorDatasetValue) or (
+        isinstance(value, InstanceValue) and value.cls.root == "dataset")
+
+
 class Data:
     """Mixed into :class:`engine.running.interpreter.Interpreter`."""
 
@@ -50,7 +56,7 @@ class Data:
             raise self.python_error(ValueError("num_workers must be 0 here"), node,
                                     "Programs here load their data in one process: "
                                     "leave num_workers out (or write 0).")
-        if not self._is_dataset(dataset):
+        if not is_dataset(dataset):
             raise self.python_error(TypeError(
                 f"DataLoader takes a dataset, not {self.kind_words(dataset)}"), node)
         batch_size = options.get("batch_size", 1)
@@ -61,10 +67,6 @@ class Data:
         return DataLoaderValue(dataset, batch_size,
                                self.truth(options.get("shuffle", False), node),
                                self.truth(options.get("drop_last", False), node))
-
-    def _is_dataset(self, value: Any) -> bool:
-        return isinstance(value, TensorDatasetValue) or (
-            isinstance(value, InstanceValue) and value.cls.root == "dataset")
 
     # -- a dataset's length and items -------------------------------------------------------
     def dataset_length(self, node: ast.AST, dataset: Any) -> int:

@@ -33,7 +33,6 @@ from engine.language.values import (
 )
 from engine.running.objects import layers
 
-PARAMETER_LIMIT = 1_000_000  # elements in all the parameters one run may make
 _LAYERS_THAT_GROW = (nn.Linear, nn.Bilinear, nn.Embedding, nn.Conv1d, nn.Conv2d,
                      nn.AdaptiveAvgPool1d, nn.AdaptiveAvgPool2d, nn.Unflatten)
 _VALUE_KEY = "_autograd_explorer_value"  # where a real module keeps its ModuleValue
@@ -101,10 +100,10 @@ class Modules:
                                     node, "This app runs on the CPU: leave device= out.")
         count = self.guarded(node, lambda: layers.parameter_count(kind, args, kwargs))
         self.parameters_made += count
-        if self.parameters_made > PARAMETER_LIMIT:
+        if self.parameters_made > self.limits.max_parameters:
             raise refuse(f"This layer would make the program's parameters "
                          f"{self.parameters_made:,} numbers; the limit is "
-                         f"{PARAMETER_LIMIT:,}.", node, "limit")
+                         f"{self.limits.max_parameters:,}.", node, "limit")
         module = self.guarded(node, lambda: layers.make_layer(kind, args, kwargs,
                                                               self.generator))
         return module_value(module)

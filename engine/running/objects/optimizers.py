@@ -23,9 +23,8 @@ from engine.language.values import (
 )
 
 # The numbers of a parameter group a program may change (``g['lr'] = 0.01``).
-GROUP_NUMBERS = frozenset("lr momentum dampening weight_decay betas eps alpha lr_decay "
-                          "initial_accumulator_value nesterov amsgrad centered maximize "
-                          "initial_lr".split())
+# (every optimizer's options, and what a schedule adds)
+GROUP_NUMBERS = frozenset().union(*L.OPTIMIZER_OPTIONS.values(), {"initial_lr"})
 
 
 class Optimizers:
