@@ -16,7 +16,7 @@ def run_program(source: str, inputs: Mapping[str, Any] | None = None, *,
                 output: str | None = None, no_grad: bool = False,
                 detach: Iterable[str] = (), requires_grad: Mapping[str, bool] | None = None,
                 retain_grad: bool | Iterable[str] = False, dtype: str = "float32",
-                auto_backward: bool = True, seed: int = 0,
+                auto_backward: bool = True, seed: int = 0, graph_step: int | None = None,
                 limits: Limits = DEFAULT_LIMITS, isolate: bool = True) -> RunResult:
     """Check and run ``source`` forward and backward; never raises for a bad program.
 
@@ -28,12 +28,15 @@ def run_program(source: str, inputs: Mapping[str, Any] | None = None, *,
     ``detach`` names variables detached where assigned; ``retain_grad`` (True or names)
     keeps ``.grad`` of intermediates. Unless the program called ``backward()`` itself,
     backward runs from a scalar output that requires grad (``auto_backward``).
+    ``result.training`` holds the numbers of every backward() the program called (a
+    training loop's steps); ``graph_step=k`` makes ``result.graph`` the k-th call's graph
+    (its values and gradients as they were then) instead of the last one's.
     ``isolate`` runs in a worker process whose time and memory are enforced; with
     ``isolate=False`` the run happens in this process (limits are then checked between
     operations only).
     """
     options = RunOptions.build(output, no_grad, detach, requires_grad, retain_grad, dtype,
-                               auto_backward, seed)
+                               auto_backward, seed, graph_step)
     if isolate:
         from engine.sandbox.pool import shared_pool
 

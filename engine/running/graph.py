@@ -122,6 +122,12 @@ class GraphRecorder:
     # nodes whose saved values the program's own saved_tensors_hooks pack: reading them
     # would call its unpack hook, which the program would see (it prints, counts...)
     packed_by_program: set[Any] = field(default_factory=set)
+    # RunOptions.graph_step: after that backward() the recorder stops listening, so the
+    # graph it builds is that step's (its root, its gradients, its leaves' values then)
+    frozen_root: torch.Tensor | None = None
+    frozen_leaves: dict[int, tuple[Any, Any]] = field(default_factory=dict)
+    frozen_values: dict[int, torch.Tensor] = field(default_factory=dict)
+    frozen_dataflow: int = 0
     _order_counter: int = 0
     _positions: dict[Any, int] = field(default_factory=dict)
     _iterations: dict[Any, int] = field(default_factory=dict)
@@ -166,8 +172,11 @@ class GraphRecorder:
 
     def before_backward(self, root: torch.Tensor) -> None:
         """Hook every node reachable from ``root`` so the gradients through it are kept."""
-        if root.grad_fn is None:
+        if root.grad_fn is None or self.frozen_root is not None:
             return
+        if len(self.saved_in_backward) >= MAX_STEPS:
+            # a long loop: the numbers read in earlier passes make room for this one's
+            self.saved_in_backward.clear()
         self.backward_roots.append(root.grad_fn)
         for node in walk_nodes([root.grad_fn]):
             if node in self.hooked:
@@ -177,6 +186,8 @@ class GraphRecorder:
 
     def _hook_for(self, node: Any):
         def hook(grad_inputs: tuple, grad_outputs: tuple) -> None:
+            if self.frozen_root is not None:
+                return
             # The latest pass wins: a leaf a training loop reaches in every backward()
             # runs last in the last one, after that pass's operations.
             self.order.pop(node, None)
@@ -194,6 +205,21 @@ class GraphRecorder:
                     if value is not FREED and (number := scalar(value)) is not None}
         return hook
 
+    def freeze(self, root: torch.Tensor) -> None:
+        """The backward from ``root`` that just ran is the one to draw: keep its leaves'
+        values and ``.grad`` as they are now (the update after it changes them) and stop
+        recording, so later passes leave this one's gradients and order alone."""
+        if root.grad_fn is None:
+            return
+        self.frozen_root = root
+        self.frozen_dataflow = len(self.dataflow)
+        for node in walk_nodes([root.grad_fn]):
+            if type(node).__name__ == "AccumulateGrad":
+                leaf = node.variable.detach().clone()
+                self.frozen_values[id(node.variable)] = leaf
+                self.frozen_leaves[id(node.variable)] = (summarize(leaf),
+                                                         summarize(node.variable.grad))
+
     def finish(self) -> None:
         """Remove the hooks so the tensors the program made stay plain torch tensors."""
         for handle in self.hook_handles:
@@ -209,10 +235,14 @@ class GraphRecorder:
         graph is the last pass's, as the Playground says above it."""
         start = [t.grad_fn for t in roots if isinstance(t, torch.Tensor) and t.grad_fn]
         start += [fn for fn in self.backward_roots[-1:] if fn not in start]
+        output_fn = output.grad_fn if isinstance(output, torch.Tensor) else None
+        if self.frozen_root is not None:  # one step's backward, as it was then
+            start = [output_fn] = [self.frozen_root.grad_fn]
+            self.dataflow = self.dataflow[:self.frozen_dataflow]
+            variables = {}
         ids: dict[Any, str] = {}
         nodes: list[dict[str, Any]] = []
         edges: list[dict[str, Any]] = []
-        output_fn = output.grad_fn if isinstance(output, torch.Tensor) else None
         truncated = False
         for node in walk_nodes(start):
             if len(ids) >= max_nodes:
@@ -305,8 +335,7 @@ class GraphRecorder:
                          describe_op(type(child).__name__) if child is not None else "")
                         for child, _ in node.next_functions]
             child_values = [self._forward_value(child) for child, _ in node.next_functions]
-            own = node.variable if type(node).__name__ == "AccumulateGrad" else \
-                self.node_values.get(node)
+            own = self._forward_value(node)
             leaf = type(node).__name__ == "AccumulateGrad"
             arriving = _summary_of(self.grads_in.get(node)) if leaf else \
                 data[ids[node]]["grad"]
@@ -325,7 +354,7 @@ class GraphRecorder:
         if node is None:
             return None
         if type(node).__name__ == "AccumulateGrad":
-            return node.variable.detach()
+            return self.frozen_values.get(id(node.variable), node.variable.detach())
         return self.node_values.get(node)
 
     def _node_data(self, node: Any, node_id: str, is_output: bool) -> dict[str, Any]:
@@ -333,9 +362,10 @@ class GraphRecorder:
         if op == "AccumulateGrad":
             leaf = node.variable
             name = self.leaf_names.get(id(leaf), (None,))[0]
-            value = summarize(leaf)
-            grad = summarize(leaf.grad) if leaf.grad is not None else \
-                _summary_of(self.grads_in.get(node))
+            value, grad = self.frozen_leaves.get(id(leaf)) or (summarize(leaf),
+                                                                summarize(leaf.grad))
+            if grad is None:
+                grad = _summary_of(self.grads_in.get(node))
             kind = "leaf"
         else:
             name = self.node_names.get(node)

@@ -36,7 +36,7 @@ from engine.language.formatting import (
 )
 from engine.language.values import CONTAINER_TYPES, PLAIN_TYPES, ModuleValue, Opaque, TorchMade
 from engine.limits import Limits
-from engine.running import progress
+from engine.running import progress, training
 from engine.running.attributes import Attributes
 from engine.running.calls import UNINITIALISED, Calls, scrub
 from engine.running.expressions import Expressions
@@ -112,6 +112,9 @@ class Interpreter(Statements, Expressions, Calls, Attributes, Classes, Modules,
     # ({"kind": "backward" | "changed", "code", "of", "scaled"}): why a leaf's .grad can
     # differ from the derivative (added up twice, zeroed, scaled by gradient=).
     grad_events: list[dict[str, Any]] = field(default_factory=list)
+    # the numbers of every backward() call, one dict per step (engine.running.training)
+    training: list[dict[str, Any]] = field(default_factory=list)
+    graph_step: int | None = None  # the backward() call whose graph to keep (1 = first)
     candidate: tuple[str | None, Any, tuple[int, int]] | None = None
     origins: dict[int, tuple[int, int]] = field(default_factory=dict)
     leaf_places: dict[int, tuple[str, tuple[int, int]]] = field(default_factory=dict)
@@ -724,6 +727,9 @@ class Interpreter(Statements, Expressions, Calls, Attributes, Classes, Modules,
         self.backward_roots.append((who, root))
         self.grad_events.append({"kind": "backward", "code": _segment(self.program, node),
                                  "of": who, "scaled": bool(args) or "gradient" in kwargs})
+        self.training.append(training.step_record(self.env, who, root, node.lineno))
+        if len(self.backward_roots) == self.graph_step:
+            self.recorder.freeze(root)
         return None
 
     def print_values(self, node: ast.Call, args: list[Any], kwargs: dict[str, Any]) -> None:

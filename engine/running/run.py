@@ -48,6 +48,10 @@ class RunResult:
     auto_backward: bool = False
     seconds: float = 0.0
     line_runs: dict[int, int] = field(default_factory=dict)  # top-level lines: times run
+    # one dict per backward() the program called (engine.running.training), and which of
+    # them ``graph`` shows when RunOptions.graph_step picked one (None: the last)
+    training: list[dict[str, Any]] = field(default_factory=list)
+    graph_step: int | None = None
 
 
 @dataclass(frozen=True)
@@ -62,15 +66,18 @@ class RunOptions:
     dtype: str = "float32"
     auto_backward: bool = True
     seed: int = 0
+    graph_step: int | None = None  # draw this backward() call's graph (1 = the first)
 
     @classmethod
     def build(cls, output: str | None = None, no_grad: bool = False,
               detach: Iterable[str] = (), requires_grad: Mapping[str, bool] | None = None,
               retain_grad: bool | Iterable[str] = False, dtype: str = "float32",
-              auto_backward: bool = True, seed: int = 0) -> RunOptions:
+              auto_backward: bool = True, seed: int = 0,
+              graph_step: int | None = None) -> RunOptions:
         retain = retain_grad if isinstance(retain_grad, bool) else frozenset(retain_grad)
         return cls(output, bool(no_grad), frozenset(detach), dict(requires_grad or {}),
-                   retain, dtype, bool(auto_backward), int(seed))
+                   retain, dtype, bool(auto_backward), int(seed),
+                   None if graph_step is None else int(graph_step))
 
 
 class TorchState:
@@ -119,7 +126,8 @@ def new_interpreter(program: CheckedProgram, leaves: dict[str, torch.Tensor],
     interpreter = Interpreter(
         program=program, limits=limits, generator=generator, recorder=GraphRecorder(),
         deadline=time.monotonic() + limits.time_limit_s, detach_names=options.detach,
-        retain_grad=options.retain_grad, no_grad_option=options.no_grad)
+        retain_grad=options.retain_grad, no_grad_option=options.no_grad,
+        graph_step=options.graph_step)
     interpreter.switched_off.update(n for n, t in leaves.items() if not t.requires_grad)
     for name, leaf in leaves.items():
         interpreter.env[name] = leaf
@@ -265,6 +273,9 @@ def _collect(interpreter: Interpreter, result: RunResult) -> None:
     result.printed = "".join(interpreter.printed)
     result.echoes = interpreter.echoes
     result.line_runs = dict(interpreter.line_runs)
+    result.training = interpreter.training
+    if interpreter.recorder.frozen_root is not None:
+        result.graph_step = interpreter.graph_step
     result.warnings = interpreter.warnings + result.warnings
     output = result.output
     try:

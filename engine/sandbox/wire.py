@@ -84,6 +84,8 @@ def encode_result(r: RunResult) -> dict[str, Any]:
         "auto_backward": r.auto_backward,
         "seconds": r.seconds,
         "line_runs": {int(k): int(v) for k, v in r.line_runs.items()},
+        "training": r.training,
+        "graph_step": r.graph_step,
     }
 
 
@@ -112,6 +114,8 @@ def decode_result(d: dict[str, Any]) -> RunResult:
         auto_backward=d["auto_backward"],
         seconds=d["seconds"],
         line_runs={int(k): int(v) for k, v in (d.get("line_runs") or {}).items()},
+        training=[_training_step(step) for step in d.get("training") or []],
+        graph_step=None if d.get("graph_step") is None else int(d["graph_step"]),
     )
 
 
@@ -120,6 +124,28 @@ def _grad_event(d: dict[str, Any]) -> dict[str, Any]:
     are not trusted)."""
     return {"kind": str(d["kind"]), "code": str(d["code"]),
             "of": None if d["of"] is None else str(d["of"]), "scaled": bool(d["scaled"])}
+
+
+def _training_step(d: dict[str, Any]) -> dict[str, Any]:
+    """One step of RunResult.training (engine.running.training.step_record), rebuilt
+    with its field types checked."""
+    def numbers(part: dict[str, Any] | None) -> dict[str, Any] | None:
+        if part is None:
+            return None
+        checked: dict[str, Any] = {"shape": [int(n) for n in part["shape"]]}
+        for key in ("value", "norm"):
+            if key in part:
+                checked[key] = float(part[key])
+        if "first" in part:
+            checked["first"] = [float(v) for v in part["first"]]
+        return checked
+
+    return {"line": None if d["line"] is None else int(d["line"]),
+            "root": None if d["root"] is None else str(d["root"]),
+            "loss": None if d["loss"] is None else float(d["loss"]),
+            "numbers": {str(k): float(v) for k, v in d["numbers"].items()},
+            "leaves": {str(k): {"value": numbers(v["value"]), "grad": numbers(v["grad"])}
+                       for k, v in d["leaves"].items()}}
 
 
 def encode_formula(f: Formula) -> dict[str, Any]:
