@@ -122,12 +122,17 @@ class GraphRecorder:
     # nodes whose saved values the program's own saved_tensors_hooks pack: reading them
     # would call its unpack hook, which the program would see (it prints, counts...)
     packed_by_program: set[Any] = field(default_factory=set)
-    # RunOptions.graph_step: after that backward() the recorder stops listening, so the
-    # graph it builds is that step's (its root, its gradients, its leaves' values then)
-    frozen_root: torch.Tensor | None = None
-    frozen_leaves: dict[int, tuple[Any, Any]] = field(default_factory=dict)
-    frozen_values: dict[int, torch.Tensor] = field(default_factory=dict)
-    frozen_dataflow: int = 0
+    # A program's backward() calls (engine.running.training): after each, its leaves'
+    # values (the ones its forward used) and .grad are kept, so a training loop's graph
+    # shows the last step as it ran, not the parameters after the update that followed.
+    # RunOptions.graph_step picks an earlier call: the recorder stops listening after it
+    # (``stopped``), so later passes leave that one's gradients and order alone.
+    step_root: torch.Tensor | None = None
+    step_leaves: dict[int, tuple[Any, Any]] = field(default_factory=dict)
+    step_values: dict[int, torch.Tensor] = field(default_factory=dict)
+    step_dataflow: int = 0
+    steps_taken: int = 0
+    stopped: bool = False
     _order_counter: int = 0
     _positions: dict[Any, int] = field(default_factory=dict)
     _iterations: dict[Any, int] = field(default_factory=dict)
@@ -172,7 +177,7 @@ class GraphRecorder:
 
     def before_backward(self, root: torch.Tensor) -> None:
         """Hook every node reachable from ``root`` so the gradients through it are kept."""
-        if root.grad_fn is None or self.frozen_root is not None:
+        if root.grad_fn is None or self.stopped:
             return
         if len(self.saved_in_backward) >= MAX_STEPS:
             # a long loop: the numbers read in earlier passes make room for this one's
@@ -186,7 +191,7 @@ class GraphRecorder:
 
     def _hook_for(self, node: Any):
         def hook(grad_inputs: tuple, grad_outputs: tuple) -> None:
-            if self.frozen_root is not None:
+            if self.stopped:
                 return
             # The latest pass wins: a leaf a training loop reaches in every backward()
             # runs last in the last one, after that pass's operations.
@@ -205,20 +210,22 @@ class GraphRecorder:
                     if value is not FREED and (number := scalar(value)) is not None}
         return hook
 
-    def freeze(self, root: torch.Tensor) -> None:
-        """The backward from ``root`` that just ran is the one to draw: keep its leaves'
-        values and ``.grad`` as they are now (the update after it changes them) and stop
-        recording, so later passes leave this one's gradients and order alone."""
-        if root.grad_fn is None:
+    def step_done(self, root: torch.Tensor, stop: bool) -> None:
+        """The program's backward() from ``root`` has just run: keep its leaves' values
+        and ``.grad`` as they are now (the update after it changes them). ``stop``: this
+        is the step to draw; record nothing after it."""
+        self.steps_taken += 1
+        if root.grad_fn is None or self.stopped:
             return
-        self.frozen_root = root
-        self.frozen_dataflow = len(self.dataflow)
+        self.step_root, self.stopped = root, stop
+        self.step_dataflow = len(self.dataflow)
+        self.step_leaves.clear()
+        self.step_values.clear()
         for node in walk_nodes([root.grad_fn]):
             if type(node).__name__ == "AccumulateGrad":
-                leaf = node.variable.detach().clone()
-                self.frozen_values[id(node.variable)] = leaf
-                self.frozen_leaves[id(node.variable)] = (summarize(leaf),
-                                                         summarize(node.variable.grad))
+                leaf = node.variable
+                self.step_values[id(leaf)] = leaf.detach().clone()
+                self.step_leaves[id(leaf)] = (summarize(leaf), summarize(leaf.grad))
 
     def finish(self) -> None:
         """Remove the hooks so the tensors the program made stay plain torch tensors."""
@@ -236,9 +243,9 @@ class GraphRecorder:
         start = [t.grad_fn for t in roots if isinstance(t, torch.Tensor) and t.grad_fn]
         start += [fn for fn in self.backward_roots[-1:] if fn not in start]
         output_fn = output.grad_fn if isinstance(output, torch.Tensor) else None
-        if self.frozen_root is not None:  # one step's backward, as it was then
-            start = [output_fn] = [self.frozen_root.grad_fn]
-            self.dataflow = self.dataflow[:self.frozen_dataflow]
+        if self.stopped:  # one step's backward, as it was then
+            start = [output_fn] = [self.step_root.grad_fn]
+            self.dataflow = self.dataflow[:self.step_dataflow]
             variables = {}
         ids: dict[Any, str] = {}
         nodes: list[dict[str, Any]] = []
@@ -354,16 +361,23 @@ class GraphRecorder:
         if node is None:
             return None
         if type(node).__name__ == "AccumulateGrad":
-            return self.frozen_values.get(id(node.variable), node.variable.detach())
+            return self._leaf_step(node.variable)[0]
         return self.node_values.get(node)
+
+    def _leaf_step(self, leaf: torch.Tensor) -> tuple[torch.Tensor, tuple[Any, Any]]:
+        """A leaf's value, and the summaries of its value and .grad, as the graph shows
+        them: at the step drawn, for a program that called backward() more than once;
+        else as the program left them."""
+        if self.steps_taken > 1 and id(leaf) in self.step_values:
+            return self.step_values[id(leaf)], self.step_leaves[id(leaf)]
+        return leaf.detach(), (summarize(leaf), summarize(leaf.grad))
 
     def _node_data(self, node: Any, node_id: str, is_output: bool) -> dict[str, Any]:
         op = type(node).__name__
         if op == "AccumulateGrad":
             leaf = node.variable
             name = self.leaf_names.get(id(leaf), (None,))[0]
-            value, grad = self.frozen_leaves.get(id(leaf)) or (summarize(leaf),
-                                                                summarize(leaf.grad))
+            value, grad = self._leaf_step(leaf)[1]
             if grad is None:
                 grad = _summary_of(self.grads_in.get(node))
             kind = "leaf"

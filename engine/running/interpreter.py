@@ -728,8 +728,7 @@ class Interpreter(Statements, Expressions, Calls, Attributes, Classes, Modules,
         self.grad_events.append({"kind": "backward", "code": _segment(self.program, node),
                                  "of": who, "scaled": bool(args) or "gradient" in kwargs})
         self.training.append(training.step_record(self.env, who, root, node.lineno))
-        if len(self.backward_roots) == self.graph_step:
-            self.recorder.freeze(root)
+        self.recorder.step_done(root, stop=len(self.backward_roots) == self.graph_step)
         return None
 
     def print_values(self, node: ast.Call, args: list[Any], kwargs: dict[str, Any]) -> None:

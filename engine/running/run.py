@@ -274,7 +274,7 @@ def _collect(interpreter: Interpreter, result: RunResult) -> None:
     result.echoes = interpreter.echoes
     result.line_runs = dict(interpreter.line_runs)
     result.training = interpreter.training
-    if interpreter.recorder.frozen_root is not None:
+    if interpreter.recorder.stopped:
         result.graph_step = interpreter.graph_step
     result.warnings = interpreter.warnings + result.warnings
     output = result.output
