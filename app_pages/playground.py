@@ -30,8 +30,10 @@ from ui.share import (
     to_query,
 )
 from ui.steps_view import STEP_KEY
+from ui.training import TRAIN_STEP_KEY, has_training, show_training, step_picker
 
 STATE, SYNCED, PROBLEMS = "pg_state", "pg_synced", "pg_problems"
+TRAIN_COUNT = "pg_train_count"  # backward() calls in the last run: which step is the last
 # The last program that parsed: its input names and assigned names, and every input's
 # last value and requires_grad (kept by name, so a typo or a rename loses nothing).
 NAMES, ASSIGNED, KEPT = "pg_names", "pg_assigned", "pg_kept"
@@ -53,6 +55,8 @@ def _put(state: PlaygroundState, *, overwrite: bool) -> None:
               "pg_second": state.second}
     if state.step is not None:
         wanted[STEP_KEY] = state.step
+    if state.train_step is not None:
+        wanted[TRAIN_STEP_KEY] = state.train_step
     if state.wrt:
         wanted["pg_wrt"] = state.wrt
     for name, value in state.values.items():
@@ -159,9 +163,15 @@ with left:
                             key="pg_detach")
     retain = st.toggle("Keep .grad of intermediates (retain_grad)", key="pg_retain")
 
+# A training program's graph views show the step picked below; the last step is the
+# engine's own choice (None), so a link without a picked step opens on it.
+picked, count = st.session_state.get(TRAIN_STEP_KEY), st.session_state.get(TRAIN_COUNT)
+train_step = picked if picked is not None and (count is None or picked < count) else None
 setup = show.Setup(source, tuple(values.items()), frozenset(constants), no_grad,
-                   tuple(detach), retain)
+                   tuple(detach), retain, graph_step=train_step)
 result = setup.run()
+st.session_state[TRAIN_COUNT] = len(result.training)
+trains = has_training(result)
 
 with error_box:
     if result.error is not None:
@@ -175,6 +185,10 @@ with right:
     if showable:
         show.show_out(result)
         show.show_warnings(result)
+    if trains:
+        st.subheader("Training")
+        show_training(result, key="pg_training", projector=projector,
+                      chosen=train_step or len(result.training))
 # The annotated graph sits beside the editor when it fits there at its own size; a wider
 # one, the other views (two graphs side by side, a graph beside its chain rule, a
 # pan-and-zoom canvas) and a projector's large type take the full width.
@@ -193,6 +207,9 @@ with right if beside else st.container():
         st.subheader("Autograd graph")
         # wrap: beside the editor the five views do not fit one row, and a row that
         # scrolls hides the last ones from a learner.
+        if trains:
+            picked = step_picker(result)
+            train_step = picked if picked < len(result.training) else None
         view = one_choice(st, "Graph view", list(VIEWS), key="pg_view", default="graph",
                           format_func=VIEWS.__getitem__, label_visibility="collapsed",
                           wrap=True)
@@ -237,7 +254,8 @@ state = PlaygroundState(code=source, values=values, constants=frozenset(constant
                         no_grad=no_grad, detach=tuple(detach), retain_grad=retain,
                         wrt=wrt, lo=lo, hi=hi, hide_editor=hide_editor, projector=projector,
                         view=view, step=shown.step if view == "steps" else None,
-                        second=bool(st.session_state.get("pg_second")))
+                        second=bool(st.session_state.get("pg_second")),
+                        train_step=train_step if trains else None)
 st.session_state[STATE] = state
 query = _as_lists(to_query(state))
 if query != st.session_state.get(SYNCED):

@@ -13,7 +13,10 @@ from hypothesis import strategies as st
 
 from engine.language.names import assigned_names, program_inputs
 from ui.share import (
+    DESCEND_OPTIMIZERS,
+    MAX_DESCEND_STEPS,
     MAX_INPUTS,
+    MAX_LEARNING_RATE,
     MAX_STEP,
     VIEWS,
     PlaygroundState,
@@ -37,6 +40,13 @@ STATES = st.builds(
     projector=st.booleans(),
     view=st.sampled_from(list(VIEWS)),
     second=st.booleans(),
+    train_step=st.none() | st.integers(1, MAX_STEP),
+    descend=st.none() | st.sampled_from(DESCEND_OPTIMIZERS),
+    descend_lr=st.floats(1e-6, MAX_LEARNING_RATE, allow_nan=False),
+    descend_steps=st.integers(1, MAX_DESCEND_STEPS),
+    descend_leaves=st.lists(NAMES, unique=True, max_size=4).map(tuple),
+).map(lambda s: s if s.descend else replace(s, descend_lr=0.1, descend_steps=20,
+                                             descend_leaves=())
 ).flatmap(lambda s: st.builds(
     lambda constants, bounds, step: PlaygroundState(**{
         **s.__dict__, "constants": frozenset(constants),
@@ -137,3 +147,18 @@ def test_program_inputs_of_text_that_does_not_parse_is_empty():
 def test_assigned_names_include_with_blocks_and_tuples():
     assert assigned_names("a, b = x, 2*x\nwith torch.no_grad():\n    c = a\n") == \
         ["a", "b", "c"]
+
+
+@pytest.mark.parametrize(("query", "problem"), [
+    ({"tstep": ["0"]}, "`tstep` must be a whole number"),
+    ({"descend": ["lbfgs"]}, "`descend` must be one of sgd, momentum, adam"),
+    ({"descend": ["sgd"], "dlr": ["-1"]}, "must be above 0"),
+    ({"descend": ["sgd"], "dlr": ["nan"]}, "`dlr` must be a finite number"),
+    ({"descend": ["sgd"], "dsteps": ["100000"]}, f"from 1 to {MAX_DESCEND_STEPS}"),
+])
+def test_training_parameters_are_checked(query, problem):
+    """Training step and Descend settings from a crafted link: dropped with a reason."""
+    state, problems = from_query({"code": ["y = x**2"], **query})
+    assert any(problem in p for p in problems), problems
+    assert state.train_step is None and 0 < state.descend_lr <= MAX_LEARNING_RATE
+    assert 1 <= state.descend_steps <= MAX_DESCEND_STEPS

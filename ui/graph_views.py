@@ -101,8 +101,9 @@ def show_view(view: str, setup: Setup, result: RunResult, projector: bool,
     with st.container(key=GRAPH_VIEW_KEY):
         calls = backward_calls(result)
         if calls > 1:  # a training loop: each call drew a graph, and backward freed it
+            which = f"call {result.graph_step}'s" if result.graph_step else "the last one's"
             st.caption(f":material/history: backward() ran {calls} times; this graph is "
-                       "the last one's.")
+                       f"{which}, with the values and gradients it had then.")
         return _show_view(view, setup, result, projector, wrt, annotated)
 
 

@@ -13,6 +13,8 @@ Parameters (all optional)::
     no_grad=1   retain_grad=1    detach=y (repeated)    wrt=x   lo=-3   hi=3
     editor=hidden                style=projector
     view=steps (graph | steps | written | zoom | gradient)    step=3    second=1
+    tstep=7                      the training step (backward() call) the graph views show
+    descend=sgd (sgd | momentum | adam)   dlr=0.1   dsteps=20   dleaf=x (repeated)
 """
 
 from __future__ import annotations
@@ -42,7 +44,13 @@ MAX_VALUE_CHARS = 2_000
 MAX_RANGE = 1e6
 MAX_STEP = 100_000
 KNOWN = frozenset({"code", "zcode", "in", "const", "no_grad", "retain_grad", "detach", "wrt", "lo",
-                   "hi", "editor", "style", "view", "step", "second"})
+                   "hi", "editor", "style", "view", "step", "second", "tstep", "descend",
+                   "dlr", "dsteps", "dleaf"})
+# Descend: the optimizers it offers (engine.teaching.descend writes their loops), and the
+# bounds of its settings: a link may carry any numbers.
+DESCEND_OPTIMIZERS = ("sgd", "momentum", "adam")
+MAX_DESCEND_STEPS = 500
+MAX_LEARNING_RATE = 1e6
 # The graph views, in the order the page offers them (link value -> button text).
 VIEWS: dict[str, str] = {
     "graph": "Annotated graph",
@@ -74,6 +82,11 @@ class PlaygroundState:
     view: str = "graph"  # a key of VIEWS
     step: int | None = None  # backward step shown in the "steps" view (1 = first node)
     second: bool = False  # the f'' curve beside f and f'
+    train_step: int | None = None  # the backward() call the graph views show (None: last)
+    descend: str | None = None  # Descend's optimizer (one of DESCEND_OPTIMIZERS), or off
+    descend_lr: float = 0.1
+    descend_steps: int = 20
+    descend_leaves: tuple[str, ...] = ()
 
     def with_program(self, code: str, values: Mapping[str, str]) -> PlaygroundState:
         """A fresh view of another program (examples, lessons): toggles reset."""
@@ -119,6 +132,14 @@ def to_query(state: PlaygroundState) -> dict[str, str | list[str]]:
         query["step"] = str(state.step)
     if state.second:
         query["second"] = "1"
+    if state.train_step is not None:
+        query["tstep"] = str(state.train_step)
+    if state.descend:
+        query["descend"] = state.descend
+        query["dlr"] = repr(float(state.descend_lr))
+        query["dsteps"] = str(state.descend_steps)
+        if state.descend_leaves:
+            query["dleaf"] = list(state.descend_leaves)
     return query
 
 
@@ -249,6 +270,19 @@ def from_query(query: Mapping[str, Sequence[str]]) -> tuple[PlaygroundState, lis
         problems.append("`view` must be one of " + ", ".join(VIEWS) + "; it was ignored.")
         view = []
     step = _step(query.get("step", []), problems)
+    train_step = _step(query.get("tstep", []), problems, "tstep")
+    descend = query.get("descend", [])
+    if descend and descend[-1] not in DESCEND_OPTIMIZERS:
+        problems.append("`descend` must be one of " + ", ".join(DESCEND_OPTIMIZERS)
+                        + "; Descend was left off.")
+        descend = []
+    descend_lr = _number(query.get("dlr", []), "dlr", problems)
+    if descend_lr is not None and not 0 < descend_lr <= MAX_LEARNING_RATE:
+        problems.append(f"`dlr` (the learning rate) must be above 0 and at most "
+                        f"{MAX_LEARNING_RATE:g}; 0.1 was used.")
+        descend_lr = None
+    descend_steps = _step(query.get("dsteps", []), problems, "dsteps", MAX_DESCEND_STEPS)
+    descend_leaves = tuple(dict.fromkeys(n for n in query.get("dleaf", []) if _is_name(n)))
     state = PlaygroundState(
         code=code[-1] if code else default.code,
         values=values,
@@ -262,18 +296,24 @@ def from_query(query: Mapping[str, Sequence[str]]) -> tuple[PlaygroundState, lis
         view=view[-1] if view else ("steps" if step is not None else "graph"),
         step=step,
         second=_flag(query.get("second", []), "second", problems),
+        train_step=train_step,
+        descend=descend[-1] if descend else None,
+        descend_lr=descend_lr if descend_lr is not None else default.descend_lr,
+        descend_steps=descend_steps or default.descend_steps,
+        descend_leaves=descend_leaves[:MAX_INPUTS],
     )
     return state, problems
 
 
-def _step(raw: Sequence[str], problems: list[str]) -> int | None:
-    """A backward step number (1 or more); the page clamps it to the steps there are."""
+def _step(raw: Sequence[str], problems: list[str], name: str = "step",
+          most: int = MAX_STEP) -> int | None:
+    """A step number or count (1 or more); the page clamps a step to those there are."""
     if not raw:
         return None
     text = raw[-1].strip()
     if not (text.isascii() and text.isdigit() and 1 <= len(text) <= 6
-            and 1 <= int(text) <= MAX_STEP):
-        problems.append(f"`step` must be a whole number from 1 to {MAX_STEP:,}; "
+            and 1 <= int(text) <= most):
+        problems.append(f"`{name}` must be a whole number from 1 to {most:,}; "
                         "it was ignored.")
         return None
     return int(text)

@@ -49,6 +49,7 @@ class Setup:
     detach: tuple[str, ...] = ()
     retain_grad: bool | tuple[str, ...] = False
     output: str | None = None
+    graph_step: int | None = None  # a training program: the backward() call to draw
 
     @property
     def values(self) -> dict[str, str]:
@@ -61,7 +62,8 @@ class Setup:
     def run(self) -> RunResult:
         return engine.run_program(self.source, self.values, output=self.output,
                            no_grad=self.no_grad, detach=self.detach,
-                           requires_grad=self.requires_grad, retain_grad=self.retain_grad)
+                           requires_grad=self.requires_grad, retain_grad=self.retain_grad,
+                           graph_step=self.graph_step)
 
 
 def graph_theme(projector: bool = False) -> str:

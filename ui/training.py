@@ -1,0 +1,88 @@
+"""The Training panel: a program that calls backward() more than once, step by step.
+
+A training loop's run records every backward() call (RunResult.training); this panel
+draws them: the loss, each parameter and each ``.grad`` per step on one shared step axis
+(ui.training_plots), the chosen step's numbers as a table, and the step picker whose value
+the Playground passes to the engine as ``graph_step``, so the graph views show that step's
+backward as it ran.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pandas as pd
+import streamlit as st
+
+from engine import RunResult
+from engine.running.summary import format_number
+from ui.plots import as_figure
+from ui.show import table
+from ui.training_plots import (
+    MAX_LINES,
+    describe_training,
+    leaf_label,
+    part_number,
+    training_spec,
+)
+
+TRAIN_STEP_KEY = "pg_train_step"
+
+
+def has_training(result: RunResult) -> bool:
+    """Whether the program trained: more than one backward() call."""
+    return len(result.training) > 1
+
+
+def clamp_train_step(step: int | None, count: int) -> int:
+    """A step that exists: 1 to ``count``, the last when none was picked."""
+    if step is None:
+        return count
+    return min(max(int(step), 1), max(count, 1))
+
+
+def step_picker(result: RunResult, key: str = TRAIN_STEP_KEY) -> int:
+    """The slider picking which backward() call the graph views show; returns it."""
+    count = len(result.training)
+    st.session_state[key] = clamp_train_step(st.session_state.get(key), count)
+    st.slider("Training step: the graph shows this backward() call", 1, count, key=key,
+              help="Each backward() call is one step. The graph views below draw the "
+                   "chosen step's backward with the values and gradients it had then.")
+    return st.session_state[key]
+
+
+def step_frame(step: dict[str, Any]) -> pd.DataFrame:
+    """One step's numbers: the loss and named numbers, then each leaf's value and .grad."""
+    rows = [{"name": step["root"] or "loss", "value": step["loss"], ".grad": None}]
+    rows += [{"name": name, "value": value, ".grad": None}
+             for name, value in step["numbers"].items() if name != step["root"]]
+    for name, leaf in step["leaves"].items():
+        rows.append({"name": leaf_label(name, leaf["value"]),
+                     "value": part_number(leaf["value"]),
+                     ".grad": part_number(leaf["grad"])})
+    return pd.DataFrame(rows, columns=["name", "value", ".grad"])
+
+
+def show_training(result: RunResult, *, key: str, projector: bool = False,
+                  chosen: int | None = None) -> None:
+    """The per-step figure (hover a step for all its numbers) and the chosen step's
+    table. ``chosen`` marks a step (the picker's); None marks none."""
+    steps = result.training
+    n = len(steps)
+    first, last = steps[0], steps[-1]
+    root = last["root"] or "the output"
+    st.caption(f"backward() ran {n} times. `{root}` went from {_text(first['loss'])} at "
+               f"step 1 to {_text(last['loss'])} at step {n}. Values are as each "
+               "backward() saw them, before the update that followed it.")
+    st.plotly_chart(as_figure(training_spec(steps, chosen, projector)), width="stretch",
+                    key=f"{key}-figure", alt=describe_training(steps, chosen))
+    hidden = len({name for s in steps for name in s["leaves"]}) - MAX_LINES
+    if hidden > 0:
+        st.caption(f"{hidden} more parameters are in the table, not drawn.")
+    if chosen is not None:
+        st.markdown(f"**Step {chosen}**")
+        table(step_frame(steps[chosen - 1]))
+
+
+def _text(value: float | None) -> str:
+    return "None" if value is None else format_number(value)
