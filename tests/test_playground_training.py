@@ -38,7 +38,9 @@ def test_the_panel_draws_plain_torchs_steps():
     assert list(by_name["loss"]) == pytest.approx([s["loss"] for s in want], rel=1e-6)
     assert list(by_name["w"]) == pytest.approx([s["w"] for s in want], rel=1e-6, abs=1e-7)
     assert list(by_name["b.grad"]) == pytest.approx([s["b.grad"] for s in want], rel=1e-6)
-    assert all(trace["xaxis" if "xaxis" in trace else "type"] for trace in chart["data"])
+    # one step axis: every trace on the x axis, each chart on its own y axis
+    assert {trace.get("xaxis", "x") for trace in chart["data"]} == {"x"}
+    assert {trace["yaxis"] for trace in chart["data"]} == {"y", "y2", "y3"}
     assert "steps 1 to 12" in at.get("plotly_chart")[0].proto.alt
     # the chosen step's table: the last step by default
     shown = table(at, next(i for i, t in enumerate(at.table)
