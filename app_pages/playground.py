@@ -220,7 +220,12 @@ with right if beside else st.container():
 
 wrt, lo, hi = state.wrt, state.lo, state.hi
 plotted: tuple[str, float, float] | None = None
-if result.error is None:
+if result.error is None and trains:
+    # A training loop's output is its last step's loss: the landscape in the Training
+    # panel is the curve that means something, and .grad is not a derivative by hand.
+    with grads_box:
+        show.show_grads(result)
+elif result.error is None:
     st.subheader("f and its derivative")
     choices = show.scalar_leaves(result)
     if not choices:

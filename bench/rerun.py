@@ -22,10 +22,12 @@ from streamlit.testing.v1 import AppTest
 from bench.report import Section, Target
 from bench.timing import ms, percentile
 from tests.apptest_tools import start
-from ui.examples import BCE_CODE
+from ui.examples import BCE_CODE, TRAINING_CODE
 from ui.share import PlaygroundState, to_query
 
 TARGET_S = 0.150
+TRAINING_TARGET_S = 0.300  # issue 18: a 200-step training loop
+TRAINING = "Training loop, 200 steps"
 
 
 def _start(state: PlaygroundState) -> AppTest:
@@ -55,6 +57,7 @@ def _scenarios() -> list[tuple[str, PlaygroundState, Callable[[AppTest, int], ob
     bce = PlaygroundState(code=BCE_CODE, values={"x": "6.7", "y": "0"},
                           constants=frozenset({"x", "y"}))
     seed = PlaygroundState()  # y = x**2; z = torch.sin(y), x = 4
+    training = PlaygroundState(code=TRAINING_CODE, values={})
     return [
         ("sin(x**2): type a new x", seed,
          lambda at, i: at.text_input(key="pg_in_x").set_value(f"{4 + 0.001 * i:g}").run()),
@@ -67,6 +70,11 @@ def _scenarios() -> list[tuple[str, PlaygroundState, Callable[[AppTest, int], ob
          lambda at, i: at.toggle(key="pg_retain").set_value(i % 2 == 0).run()),
         ("BCE neuron: toggle no_grad", bce,
          lambda at, i: at.toggle(key="pg_no_grad").set_value(i % 2 == 0).run()),
+        (f"{TRAINING}: edit the learning rate", training,
+         lambda at, i: at.text_area(key="pg_code").set_value(
+             TRAINING_CODE.replace("lr = 0.5", f"lr = {0.5 + 0.001 * i:g}")).run()),
+        (f"{TRAINING}: pick a step for the graph", training,
+         lambda at, i: at.slider(key="pg_train_step").set_value(1 + (7 * i) % 199).run()),
     ]
 
 
@@ -94,6 +102,11 @@ def run(quick: bool = False) -> list[Section]:
     section.rows.append(["(AppTest's own cost: a two-line script, one text box)",
                          ms(statistics.median(overhead)), ms(percentile(overhead, 95)),
                          ms(min(overhead))])
+    loops = {label: medians.pop(label) for label in list(medians) if label.startswith(TRAINING)}
+    loop_label = max(loops, key=loops.get)
+    section.targets.append(Target("Training loop rerun, server time (AppTest)", "< 300 ms",
+                                  f"{loops[loop_label] * 1e3:.0f} ms median ({loop_label})",
+                                  loops[loop_label] < TRAINING_TARGET_S))
     worst_label = max(medians, key=medians.get)
     worst = medians[worst_label]
     section.targets.append(Target("Playground rerun, server time (AppTest)", "< 150 ms",

@@ -27,6 +27,23 @@ y_pred = torch.sigmoid(z)
 loss = binary_cross_entropy_loss(y_pred, y)
 """
 
+TRAINING_CODE = """\
+xs = torch.tensor([0.5, 1.5, 2.0, 3.0, 3.5, 4.5])  # a feature
+ys = torch.tensor([0.0, 0.0, 0.0, 1.0, 1.0, 1.0])  # its label
+w = torch.tensor(0.0, requires_grad=True)
+b = torch.tensor(0.0, requires_grad=True)
+lr = 0.5
+for step in range(200):
+    p = torch.sigmoid(w * xs + b)
+    loss = F.binary_cross_entropy(p, ys)
+    loss.backward()
+    with torch.no_grad():
+        w -= lr * w.grad
+        b -= lr * b.grad
+    w.grad.zero_()
+    b.grad.zero_()
+"""
+
 EXAMPLES: list[Example] = [
     Example("sin(x²): the chain rule in two steps", "y = x**2\nz = torch.sin(y)\n",
             {"x": "4"}),
@@ -42,6 +59,7 @@ EXAMPLES: list[Example] = [
     Example("Stop tracking with torch.no_grad()",
             "with torch.no_grad():\n    y = x**2\nz = y + x\n", {"x": "2"}),
     Example("Stop tracking with detach()", "y = x.detach()**2\nz = y * x\n", {"x": "2"}),
+    Example("Train a logistic neuron: a loop of 200 steps", TRAINING_CODE),
     Example("A tiny MLP on a vector",
             "torch.manual_seed(0)\nW1 = torch.randn(3, 4, requires_grad=True)\n"
             "h = torch.tanh(x @ W1)\nw2 = torch.randn(4, requires_grad=True)\n"

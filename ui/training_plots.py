@@ -78,7 +78,7 @@ def training_spec(steps: Sequence[dict[str, Any]], chosen: int | None = None,
     loss = _line(xs, _gaps([s["loss"] for s in steps]), root, 0, "y", width + 1)
     loss["showlegend"] = False
     traces = [loss]
-    for index, name in enumerate(names):
+    for index, name in enumerate(names, start=1):  # colour 0 is the loss's
         label = leaf_label(name, steps[-1]["leaves"].get(name, {}).get("value"))
         value = _line(xs, _series(steps, name, "value"), label, index, "y2", width)
         grad = _line(xs, _series(steps, name, "grad"), f"{label}.grad", index, "y3", width)
