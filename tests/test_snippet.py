@@ -33,6 +33,7 @@ from engine.teaching.snippet import (
     snippet_filename,
     to_python,
 )
+from tests.test_training import plain_neuron
 from ui.examples import BCE_CODE, EXAMPLES
 
 
@@ -373,6 +374,8 @@ REFERENCES: dict[str, Callable[[dict[str, Any]], None]] = {
     "example-6": lambda v: close(v["x.grad"], 1.0),  # y = x² made under no_grad
     "example-7": lambda v: close(v["x.grad"], 2.0**2),  # z = y·x, y = x² a constant
     "example-8": check_mlp,
+    "example-9": lambda v: (close(v["loss"], plain_neuron(200, 0.5)[-1]["loss"]),
+                            close(v["w.grad"], 0.0), close(v["b.grad"], 0.0)),  # zeroed
     "no-grad": lambda v: (close(v["z"], math.sin(16)), is_none(v["x.grad"])),
     "detach": lambda v: close(v["x.grad"], 3.0**2),  # x² rather than 3x²
     "retain": lambda v: (check_sin_of_square(v), close(v["y.grad"], math.cos(16))),

@@ -59,9 +59,9 @@ EXAMPLES: list[Example] = [
     Example("Stop tracking with torch.no_grad()",
             "with torch.no_grad():\n    y = x**2\nz = y + x\n", {"x": "2"}),
     Example("Stop tracking with detach()", "y = x.detach()**2\nz = y * x\n", {"x": "2"}),
-    Example("Train a logistic neuron: a loop of 200 steps", TRAINING_CODE),
     Example("A tiny MLP on a vector",
             "torch.manual_seed(0)\nW1 = torch.randn(3, 4, requires_grad=True)\n"
             "h = torch.tanh(x @ W1)\nw2 = torch.randn(4, requires_grad=True)\n"
             "loss = (h @ w2 - 1.0)**2\n", {"x": "[0.5, -1, 2]"}),
+    Example("Train a logistic neuron: a loop of 200 steps", TRAINING_CODE),
 ]
