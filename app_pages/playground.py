@@ -30,7 +30,13 @@ from ui.share import (
     to_query,
 )
 from ui.steps_view import STEP_KEY
-from ui.training import TRAIN_STEP_KEY, has_training, show_training, step_picker
+from ui.training import (
+    TRAIN_STEP_KEY,
+    has_training,
+    moves_parameters,
+    show_training,
+    step_picker,
+)
 
 STATE, SYNCED, PROBLEMS = "pg_state", "pg_synced", "pg_problems"
 TRAIN_COUNT = "pg_train_count"  # backward() calls in the last run: which step is the last
@@ -220,7 +226,7 @@ with right if beside else st.container():
 
 wrt, lo, hi = state.wrt, state.lo, state.hi
 plotted: tuple[str, float, float] | None = None
-if result.error is None and trains:
+if result.error is None and trains and moves_parameters(result):
     # A training loop's output is its last step's loss: the landscape in the Training
     # panel is the curve that means something, and .grad is not a derivative by hand.
     with grads_box:

@@ -20,6 +20,9 @@ from collections import defaultdict
 
 _GRAPH_ATTRS = re.compile(r"^\s*graph \[(.*)\]\s*$", re.M)
 _NODE_DEFAULTS = re.compile(r"^\s*node \[(.*)\]\s*$", re.M)
+_EDGE_DEFAULTS = re.compile(r"^\s*edge \[(.*)\]\s*$", re.M)
+_EDGE_LABEL = re.compile(r'\blabel="((?:[^"\\]|\\.)*)"')
+_EDGE_PASSING_PT = 8.0  # an edge crossing a rank: its line and a little room
 NODE_STATEMENT = re.compile(r"^\s*(\w+) \[label=<(.*)>(.*)\]\s*$", re.M)
 EDGE_STATEMENT = re.compile(r"^\s*(\w+) -> (\w+)(?: \[(.*)\])?\s*$", re.M)
 _ROW = re.compile(r"<TR[^>]*>(.*?)</TR>", re.S)
@@ -81,6 +84,44 @@ def longest_path_ranks(nodes: list[str], edges: list[tuple[str, str]]) -> dict[s
     return rank
 
 
+def tight_ranks(nodes: list[str], edges: list[tuple[str, str]]) -> dict[str, int]:
+    """Ranks as ``dot`` packs them: longest-path ranks from the top, then every node with
+    more edges out than in moved down as far as its uses allow. ``dot`` minimises the total
+    length of the edges, so a leaf read late in the program sits just above its use (``b``
+    beside ``w * x``), not on the top rank with the other leaves."""
+    rank = longest_path_ranks(nodes, edges)
+    incoming: dict[str, list[str]] = defaultdict(list)
+    outgoing: dict[str, list[str]] = defaultdict(list)
+    for source, target in edges:
+        if source != target:
+            incoming[target].append(source)
+            outgoing[source].append(target)
+    for _ in range(len(nodes)):  # each pass settles at least one more node
+        moved = False
+        for node in nodes:
+            if outgoing[node] and len(outgoing[node]) > len(incoming[node]):
+                lowest = min(rank[t] for t in outgoing[node]) - 1
+                if lowest > rank[node]:
+                    rank[node], moved = lowest, True
+        if not moved:
+            break
+    # A node with as many edges in as out is as short wherever it sits between its inputs
+    # and its uses; dot's balancing puts it on the least crowded of those ranks.
+    crowd: dict[int, int] = defaultdict(int)
+    for node in nodes:
+        crowd[rank[node]] += 1
+    for node in nodes:
+        if incoming[node] and len(incoming[node]) == len(outgoing[node]):
+            highest = max(rank[s] for s in incoming[node]) + 1
+            lowest = min(rank[t] for t in outgoing[node]) - 1
+            best = min(range(highest, lowest + 1), key=lambda r: (crowd[r], r), default=None)
+            if best is not None and crowd[best] < crowd[rank[node]] - 1:
+                crowd[rank[node]] -= 1
+                rank[node] = best
+                crowd[best] += 1
+    return rank
+
+
 def estimated_width_px(dot_source: str) -> float:
     """The width, in CSS pixels, the browser will draw ``dot_source`` at (top-to-bottom
     graphs as graphviz_utils renders them)."""
@@ -92,20 +133,27 @@ def estimated_width_px(dot_source: str) -> float:
               for name, label, attributes in NODE_STATEMENT.findall(dot_source)}
     if not widths:
         return 0.0
-    edges = [(s, t) for s, t, _ in EDGE_STATEMENT.findall(dot_source)
+    edge_font = _EDGE_DEFAULTS.search(dot_source)
+    edge_font_size = _attribute(edge_font.group(1) if edge_font else "", "fontsize",
+                                font_size)
+    edges = [(s, t, attributes or "") for s, t, attributes in EDGE_STATEMENT.findall(dot_source)
              if s in widths and t in widths]
     node_gap = _attribute(graph_attributes, "nodesep", 0.25) * POINTS_PER_INCH
     pad = _attribute(graph_attributes, "pad", 0.0555) * POINTS_PER_INCH
-    # dot keeps edges short: a node sits as low as its inputs allow or as high as its
-    # uses allow, whichever packs tighter; ranks from the top and from the bottom bracket
-    # that, and the narrower of the two is the closer guess.
-    widest = min(_widest_rank(longest_path_ranks(list(widths), ranked), widths, node_gap)
-                 for ranked in (edges, [(t, s) for s, t in edges]))
-    return (widest + 2 * pad) * CSS_PX_PER_POINT
-
-
-def _widest_rank(ranks: dict[str, int], widths: dict[str, float], gap: float) -> float:
-    by_rank: dict[int, list[float]] = defaultdict(list)
+    ranks = tight_ranks(list(widths), [(s, t) for s, t, _ in edges])
+    # Ranks are doubled: a box on rank r sits on row 2r; what runs between ranks (an edge's
+    # label, an edge passing a rank on its way down) takes room on the rows between.
+    rows: dict[int, list[float]] = defaultdict(list)
     for name, rank in ranks.items():
-        by_rank[rank].append(widths[name])
-    return max(sum(row) + gap * (len(row) - 1) for row in by_rank.values())
+        rows[2 * rank].append(widths[name])
+    for source, target, attributes in edges:
+        if "invis" in attributes or source == target:
+            continue
+        top, bottom = sorted((ranks[source], ranks[target]))
+        label = _EDGE_LABEL.search(attributes)
+        if label:
+            rows[2 * top + 1].append(_text_width(label.group(1), edge_font_size))
+        for row in range(2 * top + 2, 2 * bottom, 2):  # a long edge's virtual node
+            rows[row].append(_EDGE_PASSING_PT)
+    widest = max(sum(row) + node_gap * (len(row) - 1) for row in rows.values())
+    return (widest + 2 * pad) * CSS_PX_PER_POINT

@@ -34,6 +34,16 @@ def has_training(result: RunResult) -> bool:
     return len(result.training) > 1
 
 
+def moves_parameters(result: RunResult) -> bool:
+    """Whether a leaf's value changed between backward() calls: a loop that learns, where
+    "f as a function of x" is a different function at every step. Calling backward twice
+    on one graph (gradients adding up) keeps x fixed, and its f-curve still means f."""
+    steps = result.training
+    first = {name: leaf["value"] for name, leaf in steps[0]["leaves"].items()} if steps else {}
+    return any(step["leaves"].get(name, {}).get("value") != value
+               for name, value in first.items() for step in steps[1:])
+
+
 def clamp_train_step(step: int | None, count: int) -> int:
     """A step that exists: 1 to ``count``, the last when none was picked."""
     if step is None:
