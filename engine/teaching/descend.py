@@ -392,6 +392,13 @@ def _refuse_loop_statements(inside: list[ast.stmt], before: list[ast.stmt],
                 f"Descend's loop it would {'stop' if word == 'break' else 'skip'} the "
                 "training. Remove it.", jump.lineno)
         if isinstance(stmt, ast.ClassDef):
+            read = sorted(S.reads_now(stmt) & set(leaves))
+            if read:
+                raise DescendRefused(
+                    f"The class `{stmt.name}` (line {stmt.lineno}) reads the leaf `{read[0]}` "
+                    "when it is defined, so Descend would have to repeat it inside its loop, "
+                    f"and a class can only be defined at the top of a program: read "
+                    f"`{read[0]}` inside a method instead.", stmt.lineno)
             move = f"above line {made[0]}, where `{made[1]}` is made" if made else \
                 "to the top of the program, before the first line that computes"
             raise DescendRefused(

@@ -51,11 +51,14 @@ class Verdict:
 
 
 def divergence(training_steps: Sequence[dict[str, Any]], *, lr: float | None = None,
-               leaves: Iterable[str] | None = None) -> Verdict:
+               leaves: Iterable[str] | None = None, optimizer: str | None = None,
+               ) -> Verdict:
     """The verdict on a run's steps (see the module docstring for the rule).
 
-    ``lr`` (the learning rate, if known) is named in the sentences; ``leaves`` restricts
-    the jumps to the leaves that were moved (default: every leaf in the record)."""
+    ``lr`` (the learning rate, if known) is named in the sentences, and ``optimizer``
+    (``"sgd"``, ``"momentum"``, ``"adam"``, if known) says why an overshoot happens;
+    ``leaves`` restricts the jumps and the NaN check to the leaves that were moved
+    (default: every leaf in the record)."""
     steps = list(training_steps)
     if not steps:
         return Verdict("unknown", None, "No step has run yet, so there is nothing to judge.")
@@ -83,7 +86,8 @@ def divergence(training_steps: Sequence[dict[str, Any]], *, lr: float | None = N
         events = [*rises[:1], *turns[:1]]
         if not events:
             return _converging(first, last, sizes, where)
-        return _overshoot(min(events), rises, losses, points, first, last, where, lr)
+        return _overshoot(min(events), rises, losses, points, first, last, where, lr,
+                          optimizer)
     if last > first and _growing(sizes):
         return _diverged(losses, sizes, first, last, where, lr)
     return _stuck(first, last, sizes, turns, where, lr)
@@ -197,10 +201,10 @@ def _blown_up(steps: list[dict[str, Any]], points: list[dict[str, list[float]]],
             "large that each step jumps past the minimum further than the last, until the "
             "numbers no longer fit in a float. A learning rate several times smaller lets "
             "the steps shrink instead."))
-    where = _single(points[step - 2] if step - 2 < len(points) else {})
+    where = _single(points[step - 1])  # the values the broken step computed from
     moved = _who(points)
-    place = f"moved {moved} to {_g(where)}" if where is not None else \
-        f"moved {moved} to a point"
+    place = f"moved {moved} to {_g(where)}," if where is not None and math.isfinite(where) \
+        else f"moved {moved} to a point"
     return Verdict("diverged", step, (
         f"{became}: step {step - 1} {place} where the program's computation has no finite "
         "value (for example the square root or log of a negative number, log(0), 1/0 or "
@@ -219,7 +223,7 @@ def _converging(first: float, last: float, sizes: list[float], where: str) -> Ve
 
 def _overshoot(step: int, rises: list[int], losses: list[float],
                points: list[dict[str, list[float]]], first: float, last: float,
-               where: str, lr: float | None) -> Verdict:
+               where: str, lr: float | None, optimizer: str | None) -> Verdict:
     if rises and rises[0] == step:
         what = (f"At step {step} the loss went up (from {_g(losses[step - 2])} to "
                 f"{_g(losses[step - 1])}): the step before jumped past the minimum to a "
@@ -231,10 +235,19 @@ def _overshoot(step: int, rises: list[int], losses: list[float],
             if value is not None and before is not None else ""
         what = (f"At step {step} {where} had jumped past the minimum{numbers}: the next "
                 "step turns back")
+    if optimizer == "momentum":
+        why = ("momentum carries the steps on past the bottom. A smaller learning rate, or "
+               "plain SGD, overshoots less.")
+    elif optimizer == "adam":
+        size = f"about {lr:g}" if lr is not None else "about the learning rate"
+        why = (f"Adam's steps stay {size} long however small the gradient, so near the "
+               "minimum they jump across it. A smaller learning rate lands closer.")
+    else:
+        why = (f"with {_rate(lr)} each step is a little long. A smaller learning rate goes "
+               "down without overshooting.")
     return Verdict("overshoot", step, (
         f"{what}. The loss still ends lower ({_g(last)}, from {_g(first)}), so the descent "
-        f"converges, but zig-zagging across the valley: with {_rate(lr)} each step is a "
-        "little long. A smaller learning rate goes down without overshooting."))
+        f"converges, but zig-zagging across the valley: {why}"))
 
 
 def _diverged(losses: list[float], sizes: list[float], first: float, last: float,
