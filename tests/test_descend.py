@@ -483,12 +483,14 @@ def test_refuses_an_output_computed_before_the_leaves_are_all_made():
     ("y = x**2\nw = torch.tensor(1.0, requires_grad=True)\nz = y * w\n",
      "Line 1 computes `y` from `x` before the loop"),
     ("w = torch.tensor(1.0, requires_grad=True)\ndef f():\n    return w * 2\nc = f()\n"
-     "b = torch.tensor(0.0, requires_grad=True)\nz = c + b\n", "Line 4 computes `c` from `f`"),
+     "b = torch.tensor(0.0, requires_grad=True)\nz = c + b\n",
+     "Line 4 computes `c` from `f`, which reads a leaf,"),
     ("w = torch.tensor(1.0, requires_grad=True)\nparts = []\nparts.append(w * 2)\n"
      "b = torch.tensor(0.0, requires_grad=True)\nz = parts[0] + b\n",
      "Line 3 computes `parts` from `w`"),
     ("w = torch.tensor(1.0, requires_grad=True)\nh = w * 2\ng = h + 1\n"
-     "b = torch.tensor(0.0, requires_grad=True)\nz = g * b\n", "Line 3 computes `g` from `h`"),
+     "b = torch.tensor(0.0, requires_grad=True)\nz = g * b\n",
+     "Line 3 computes `g` from `h`, which comes from a leaf,"),
 ])
 def test_refuses_what_would_keep_the_first_steps_value(source, words):
     refused = refusal(source, "z", ("x", "w", "b") if "x" in source else ("w", "b"))
@@ -600,6 +602,12 @@ def test_hostile_arguments_get_a_sentence(source, output, available):
     else:
         assert isinstance(text, str)  # only the one-name string "x" is a fair leaf list
         assert available == "x"
+
+
+def test_no_choice_gets_a_sentence():
+    for choice in (None, "sgd", object()):
+        with pytest.raises(DescendRefused, match="Choose the leaves"):
+            descend_program("y = x**2\n", "y", ("x",), choice)  # type: ignore[arg-type]
 
 
 def test_the_engine_still_checks_the_written_program():

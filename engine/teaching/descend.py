@@ -436,8 +436,10 @@ def _refuse_stale(before: list[ast.stmt], inside: list[ast.stmt],
             name = sorted(read, key=lambda n: stale[n][0])[0]
             line, source = stale[name]
             last = f"line {made[0]}" if made else "the lines that make the leaves"
+            via = "" if source in chosen else \
+                ", which reads a leaf," if source in leafy else ", which comes from a leaf,"
             raise DescendRefused(
-                f"Line {line} computes `{name}` from `{source}` before the loop, so it "
+                f"Line {line} computes `{name}` from `{source}`{via} before the loop, so it "
                 f"would keep the value of the first step while the leaves move, but line "
                 f"{stmt.lineno} in the loop reads it. Move line {line} below {last} (the "
                 "last line that makes a leaf), so it runs in every step.", line)
