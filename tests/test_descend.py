@@ -560,6 +560,8 @@ def test_refuses_leaves_that_are_not_available():
     (("import",), "sgd", 0.1, 20, "not a variable name"),
     (("a" * 1000,), "sgd", 0.1, 20, "not a variable name"),
     ((3,), "sgd", 0.1, 20, "by its name"),
+    ([["x"]], "sgd", 0.1, 20, "by its name"),
+    (("x", None), "sgd", 0.1, 20, "by its name"),
     (None, "sgd", 0.1, 20, "list of names"),
     (tuple(f"v{i}" for i in range(40)), "sgd", 0.1, 20, "at most 16 leaves"),
 ])
@@ -586,6 +588,8 @@ def test_a_choice_is_normalised():
     ("y = (x**2\n", "y", ("x",)),
     ("(" * 1000 + ")" * 1000 + "\ny = x\n", "y", ("x",)),
     ("y = x**2\n", 5, ("x",)),
+    ("y = x**2\n", ["y"], ("x",)),
+    ("y = x**2\n", "y", ("q" * 10_000, 3, None)),
     ("y = x**2\n", "a.b", ("x",)),
     ("y = x**2\n", "__import__", ("x",)),
     ("y = x**2\n", "y", None),

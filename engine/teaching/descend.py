@@ -168,6 +168,9 @@ def _checked_choice(leaves: object, optimizer: object, lr: object, steps: object
         leaves = (leaves,)
     if not isinstance(leaves, (tuple, list)):
         raise DescendRefused("Choose the leaves to move as a list of names, e.g. ('w', 'b').")
+    for odd in leaves:
+        if not isinstance(odd, str):
+            raise DescendRefused(f"A leaf is chosen by its name, not {_shown(odd)}.")
     names = tuple(dict.fromkeys(leaves))
     if not names:
         raise DescendRefused("Choose at least one leaf to move: Descend changes the leaves "
@@ -177,14 +180,12 @@ def _checked_choice(leaves: object, optimizer: object, lr: object, steps: object
         raise DescendRefused(f"Descend moves at most {MAX_LEAVES} leaves at once; "
                              f"{len(names)} were chosen.")
     for name in names:
-        if not isinstance(name, str):
-            raise DescendRefused(f"A leaf is chosen by its name, not {_shown(name)}.")
         if not _is_name(name):
             parts = name.split(".")
             if len(parts) > 1 and all(part.isidentifier() for part in parts):
                 raise DescendRefused(
-                    f"`{name}` is a parameter of a module: Descend moves tensors the "
-                    "program names itself (x, w). To train a module, write the loop: "
+                    f"`{name[:MAX_NAME_CHARS]}` is a parameter of a module: Descend moves "
+                    "tensors the program names itself (x, w). To train a module, write the loop: "
                     "optimizer = torch.optim.SGD(model.parameters(), lr=0.1).")
             raise DescendRefused(f"{_shown(name)} is not a variable name (letters, digits "
                                  "and _, not starting with a digit), so it cannot be a "
@@ -247,11 +248,11 @@ def _write(source: str, output: str | None, leaves_available: Collection[str],
     available = _available(leaves_available)
     for leaf in leaves:
         if leaf not in available:
-            offer = ", ".join(sorted(available)) or "none"
+            offer = ", ".join(sorted(movable(available))[:MAX_LEAVES]) or "none"
             raise DescendRefused(f"`{leaf}` is not a leaf of this program, so Descend cannot "
                                  f"move it. The leaves it has: {offer}.")
     _refuse_training(program.tree)
-    _refuse_globals(program.tree, leaves, output)
+    _refuse_globals(program.tree, leaves, output if isinstance(output, str) else None)
     output = _checked_output(program, output, leaves)
     split = _split(program.body, leaves)
     before, inside = program.body[:split], program.body[split:]
