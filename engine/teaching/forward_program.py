@@ -17,11 +17,13 @@ the loop changes every time round (its counter, a batch, a running total).
 from __future__ import annotations
 
 import ast
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 
 LOOPS = (ast.For, ast.While)
 FUNCTIONS = (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda, ast.ClassDef)
+DEFINITIONS = FUNCTIONS  # scopes of their own: what they bind stays inside
+COMPREHENSIONS = (ast.ListComp, ast.SetComp, ast.DictComp, ast.GeneratorExp)
 NO_PATH = "so every step has its own loss function and there is no one landscape to draw"
 
 
@@ -42,7 +44,8 @@ class TrainingLoop:
     expression backward() ran from when the statement is just that call
     (``loss.backward()``, ``(w * x).sum().backward()``), else None; ``changed``: names
     the loop assigns (its target included), with the line where each is first assigned;
-    ``targets``: the names the loop header sets; ``line``: the backward() call's line."""
+    ``targets``: the names the loop header sets (``header``, in short); ``line``: the
+    backward() call's line."""
 
     prefix: tuple[ast.stmt, ...]
     body: tuple[ast.stmt, ...]
@@ -50,6 +53,7 @@ class TrainingLoop:
     changed: dict[str, int]
     targets: frozenset[str]
     line: int
+    header: str = ""
 
 
 def find_training_loop(source: str, line: int) -> TrainingLoop:
@@ -96,7 +100,10 @@ def find_training_loop(source: str, line: int) -> TrainingLoop:
     for stmt in loop.body:
         for name, at in _stored_lines(stmt).items():
             changed.setdefault(name, at)
-    return TrainingLoop(prefix, body, _backward_receiver(held, line), changed, targets, line)
+    header = f"for {_target_text(loop.target)} in ..." if isinstance(loop, ast.For) \
+        else "while ..."
+    return TrainingLoop(prefix, body, _backward_receiver(held, line), changed, targets, line,
+                        header)
 
 
 def check_same_loss(loop: TrainingLoop, settable: Iterable[str],
@@ -112,7 +119,7 @@ def check_same_loss(loop: TrainingLoop, settable: Iterable[str],
         if name in loop.targets:
             raise NoLandscape(
                 f"The loss is computed from `{name}`, which the loop sets anew each time "
-                f"round (line {loop.changed[name]}), {NO_PATH}.")
+                f"round ({loop.header}, line {loop.changed[name]}), {NO_PATH}.")
         if name in tensors:
             raise NoLandscape(
                 f"The loss is computed from `{name}`, a tensor of {tensors[name]:,} numbers "
@@ -135,6 +142,19 @@ def check_not_reassigned(loop: TrainingLoop, params: Sequence[str]) -> None:
                 raise NoLandscape(
                     f"`{name}` is assigned again inside the loop before the loss (line "
                     f"{stored[name]}), so the landscape cannot hold it at chosen values.")
+
+
+def check_loss_made(loop: TrainingLoop, output: str) -> None:
+    """Refuse a loss the derived program would not compute: one assigned inside the very
+    block that calls backward() (``try: loss = ...; loss.backward()``)."""
+    if loop.loss is not None and not isinstance(loop.loss, ast.Name):
+        return  # the derived program assigns it from backward()'s own expression
+    made = set().union(*(_stored_lines(stmt) for stmt in (*loop.prefix, *loop.body)))
+    if output not in made:
+        raise NoLandscape(
+            f"`{output}` is computed inside the block that calls backward() on line "
+            f"{loop.line}: write {output} = ... as its own line of the loop, before that "
+            "block, so the landscape can compute it without running backward().")
 
 
 def forward_source(loop: TrainingLoop, settings: Sequence[tuple[str, str]],
@@ -208,6 +228,12 @@ def _chain(node: ast.AST, line: int) -> list[ast.stmt]:
     return []
 
 
+def _target_text(target: ast.expr) -> str:
+    if isinstance(target, ast.Tuple) and target.elts:
+        return ", ".join(ast.unparse(element) for element in target.elts)
+    return ast.unparse(target)
+
+
 def _block_name(stmt: ast.stmt) -> str:
     names = {ast.With: "a with block", ast.AsyncWith: "a with block", ast.If: "an if block",
              ast.Try: "a try block", ast.Match: "a match block"}
@@ -249,20 +275,59 @@ def _stored(nodes: Iterable[ast.AST]) -> list[str]:
 
 
 def _stored_lines(stmt: ast.stmt) -> dict[str, int]:
-    """Names a statement assigns anywhere inside it (``x = ``, ``x += ``, ``for x in``,
-    ``with ... as x``, ``except E as x``, ``(x := ...)``), with the first line."""
+    """Names a statement binds in the scope it runs in (``x = ``, ``x += ``, ``for x in``,
+    ``with ... as x``, ``except E as x``, ``(x := ...)``, ``def x``), with the first line;
+    not the names a comprehension, lambda or def binds for itself."""
     found: dict[str, int] = {}
-    for node in ast.walk(stmt):
+
+    def visit(node: ast.AST, own_scope: bool) -> None:
         name = None
         if isinstance(node, ast.Name) and isinstance(node.ctx, (ast.Store, ast.Del)):
-            name = node.id
+            name = node.id if own_scope else None
+        elif isinstance(node, ast.NamedExpr) and isinstance(node.target, ast.Name):
+            name = node.target.id  # binds outside a comprehension too
         elif isinstance(node, ast.ExceptHandler) and node.name:
             name = node.name
         elif isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
             name = node.name
         if name is not None and name not in found:
             found[name] = getattr(node, "lineno", stmt.lineno)
+        if isinstance(node, DEFINITIONS):
+            return
+        inner = own_scope and not isinstance(node, COMPREHENSIONS)
+        for child in ast.iter_child_nodes(node):
+            visit(child, inner)
+
+    visit(stmt, True)
     return found
+
+
+def _local_names(scope: ast.AST) -> set[str]:
+    """The names a comprehension, lambda, def or class binds for itself."""
+    if isinstance(scope, COMPREHENSIONS):
+        return set(_stored(generator.target for generator in scope.generators))
+    names: set[str] = set()
+    arguments = getattr(scope, "args", None)
+    if isinstance(arguments, ast.arguments):
+        names |= {a.arg for a in [*arguments.posonlyargs, *arguments.args,
+                                  *arguments.kwonlyargs, arguments.vararg, arguments.kwarg]
+                  if a is not None}
+    for stmt in getattr(scope, "body", []) if not isinstance(scope, ast.Lambda) else []:
+        names |= set(_stored_lines(stmt))
+    return names
+
+
+def _reads(node: ast.AST, bound: frozenset[str] = frozenset()) -> Iterator[ast.Name]:
+    """The names read in ``node`` from the scope it runs in: a name a comprehension,
+    lambda or def binds for itself (``[x * w for x in xs]``) is not one of them."""
+    if isinstance(node, ast.Name):
+        if isinstance(node.ctx, ast.Load) and node.id not in bound:
+            yield node
+        return
+    if isinstance(node, (*COMPREHENSIONS, *DEFINITIONS)):
+        bound = bound | _local_names(node)
+    for child in ast.iter_child_nodes(node):
+        yield from _reads(child, bound)
 
 
 def _free_reads(body: Sequence[ast.stmt]) -> list[str]:
@@ -271,9 +336,8 @@ def _free_reads(body: Sequence[ast.stmt]) -> list[str]:
     assigned: set[str] = set()
     free: list[str] = []
     for stmt in body:
-        for node in ast.walk(stmt):
-            if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Load) \
-                    and node.id not in assigned and node.id not in free:
+        for node in sorted(_reads(stmt), key=lambda node: (node.lineno, node.col_offset)):
+            if node.id not in assigned and node.id not in free:
                 free.append(node.id)
         assigned.update(_stored_lines(stmt))
     return free

@@ -38,6 +38,7 @@ from engine.running.training import FIRST_VALUES
 from engine.teaching.forward_program import (
     NoLandscape,
     TrainingLoop,
+    check_loss_made,
     check_not_reassigned,
     check_same_loss,
     find_training_loop,
@@ -131,6 +132,8 @@ def landscape_program(source: str, training: Sequence[Mapping[str, Any]], step: 
                                   limits, isolate)
     except NoLandscape as refusal:
         return LandscapeRefusal(refusal.sentence)
+    except RecursionError:
+        return LandscapeRefusal("The program is nested too deeply to read its loss.")
 
 
 def loss_curve(program: LandscapeProgram, lo: float | None = None, hi: float | None = None,
@@ -184,8 +187,7 @@ def loss_grid(program: LandscapeProgram, x_range: tuple[float, float] | None = N
     inputs = {**program.grid_inputs, names["columns"]: float(n),
               names["x_lo"]: x_lo, names["x_step"]: (x_hi - x_lo) / (n - 1),
               names["y_lo"]: y_lo, names["y_step"]: (y_hi - y_lo) / (n - 1)}
-    switched_off = {**program.requires_grad,
-                    **{name: False for part, name in names.items() if part not in ("index", "row")}}
+    switched_off = _switched_off(program)
     rows_per_pass = n
     while True:
         try:
@@ -221,6 +223,7 @@ def _landscape_program(source: str, training: list[Mapping[str, Any]], step: int
     taken = used_names(source) | set(inputs)
     stands_for = {name: fresh_name(f"{name}_at_step", taken) for name in settable}
     output = _output_name(record, loop, taken)
+    check_loss_made(loop, output)
     settings = [(name, _shaped(stands_for[name], leaves[name]["value"]))
                 for name in settable]
     forward = forward_source(loop, settings, output)
@@ -237,9 +240,9 @@ def _landscape_program(source: str, training: list[Mapping[str, Any]], step: int
         ranges=tuple(_default_range([v[i] for v in path_values])
                      for i in range(len(params))),
         dtype=dtype, seed=seed, requires_grad=requires_grad)
-    _verify(program, training, settable, stands_for, limits, isolate)
     if len(params) == 2:
         program = _with_grid(program, loop, settable, stands_for, leaves, taken)
+    _verify(program, training, settable, stands_for, limits, isolate)
     return program
 
 
@@ -409,17 +412,39 @@ def _verify(program: LandscapeProgram, training: list[Mapping[str, Any]],
 def _loss_at(program: LandscapeProgram, inputs: dict[str, Any], limits: Limits,
              isolate: bool) -> float:
     """The derived program's loss at these inputs, through the same batched machinery
-    that draws the curve (a program it cannot batch is refused here, not later)."""
-    wrt = program.param_inputs[0]
-    at = float(inputs[wrt])
+    that draws the landscape, so a program it cannot batch is refused here, not later:
+    the curve's program varying the first parameter; for two parameters, the grid's
+    program varying both (its point 0 set to the step's values)."""
+    if program.grid_forward is not None:
+        names = program.grid_names
+        at = [inputs[name] for name in program.param_inputs]
+        held = set(program.param_inputs)
+        grid_inputs = {**program.grid_inputs,
+                       **{k: v for k, v in inputs.items() if k not in held},
+                       names["columns"]: 2.0, names["x_lo"]: at[0], names["x_step"]: 1.0,
+                       names["y_lo"]: at[1], names["y_step"]: 1.0}
+        source, inputs, wrt, lo, hi = (program.grid_forward, grid_inputs, names["index"],
+                                       0.0, 1.0)
+    else:
+        source, wrt = program.forward, program.param_inputs[0]
+        lo = float(inputs[wrt])
+        hi = lo + 1e-3 * max(1.0, abs(lo))
     try:
         _, ys, _ = api.derivative_curve(
-            program.forward, inputs, wrt, at, at + 1e-3 * max(1.0, abs(at)), 2,
-            output=program.output, requires_grad=program.requires_grad,
-            dtype=program.dtype, seed=program.seed, limits=limits, isolate=isolate)
+            source, inputs, wrt, lo, hi, 2, output=program.output,
+            requires_grad=_switched_off(program), dtype=program.dtype, seed=program.seed,
+            limits=limits, isolate=isolate)
     except ProgramRefused as refused:
         raise NoLandscape(_from_engine(refused).message) from None
     return float(ys[0])
+
+
+def _switched_off(program: LandscapeProgram) -> dict[str, bool]:
+    """requires_grad for the derived programs' inputs: the run's own switches, and off
+    for the grid's numbers (its ranges and size)."""
+    return {**program.requires_grad,
+            **{name: False for part, name in program.grid_names.items()
+               if part not in ("index", "row")}}
 
 
 def _from_engine(refused: ProgramRefused) -> LandscapeRefusal:
