@@ -12,7 +12,7 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from engine import run_program
+from engine import Limits, run_program
 from engine.teaching.landscape import (
     LandscapeProgram,
     LandscapeRefusal,
@@ -233,6 +233,9 @@ def test_the_parameters_not_drawn_are_held_at_the_step():
     xs, ys, grid = loss_grid(made, (-1.0, 2.0), (-3.0, 1.0), 21, isolate=False)
     assert_close(grid, reference(torch.tensor(xs, dtype=torch.float32)[None, :],
                                  torch.tensor(ys, dtype=torch.float32)[:, None], s_k))
+    xs, ys = loss_curve(made, -3.0, 1.0, 21, param="b", isolate=False)
+    assert_close(ys, reference(w_k, torch.tensor(xs, dtype=torch.float32), s_k))
+    assert isinstance(loss_curve(made, param="s", isolate=False), LandscapeRefusal)
     made = program(THREE, 20, ["s"])
     xs, ys = loss_curve(made, 0.0, 3.0, 31, isolate=False)
     assert_close(ys, reference(w_k, b_k, torch.tensor(xs, dtype=torch.float32)))
@@ -312,6 +315,41 @@ def test_random_data_drawn_before_the_loop_is_the_same_data():
     want = torch.stack([F.binary_cross_entropy(torch.sigmoid(g * xs + b_k), ys)
                         for g in grid])
     assert_close(ys_curve, want)
+
+
+def test_a_grid_too_big_for_one_pass_is_computed_in_batches_of_rows():
+    """A budget of 5 numbers per point for 41 x 41 points is less than the data's 6: the
+    grid comes in smaller batches of rows, with the same numbers as plain torch."""
+    made = program(NEURON, 20, ["w", "b"])
+    small = Limits(max_curve_elements=41 * 41 * 5)
+    xs, ys, grid = loss_grid(made, (-1.0, 2.0), (-2.0, 1.0), 41, limits=small,
+                             isolate=False)
+    assert_close(grid, bce(torch.tensor(xs, dtype=torch.float32)[None, :],
+                           torch.tensor(ys, dtype=torch.float32)[:, None]))
+    tiny = Limits(max_curve_elements=41)
+    refused = loss_grid(made, n=41, limits=tiny, isolate=False)
+    assert isinstance(refused, LandscapeRefusal) and "elements" in refused.message
+
+
+def test_a_parameter_from_an_input_box():
+    """The Playground's input boxes: w is an input the loop trains."""
+    source = ("for step in range(6):\n    loss = (w * 3.0 - 1.0) ** 2\n    loss.backward()\n"
+              "    with torch.no_grad():\n        w -= 0.05 * w.grad\n    w.grad.zero_()\n")
+    result = run_program(source, {"w": "1.5"}, isolate=False)
+    assert result.error is None
+    w, seen = torch.tensor(1.5, requires_grad=True), []
+    for _ in range(6):
+        loss = (w * 3.0 - 1.0) ** 2
+        loss.backward()
+        seen.append((w.item(), loss.item()))
+        with torch.no_grad():
+            w -= 0.05 * w.grad
+        w.grad.zero_()
+    made = landscape_program(source, result.training, 4, ["w"], {"w": "1.5"}, isolate=False)
+    assert isinstance(made, LandscapeProgram), made
+    assert made.path == [pytest.approx(p, rel=1e-6) for p in seen]
+    xs, ys = loss_curve(made, -1.0, 2.0, 13, isolate=False)
+    assert_close(ys, (torch.tensor(xs, dtype=torch.float32) * 3.0 - 1.0) ** 2)
 
 
 def test_worker_pool_gives_the_same_numbers():
@@ -567,12 +605,18 @@ ODD = {
                        "for i in range(3):\n"
                        + LOSS.replace("+ b)", "+ b + grid_index - w_at_step + 2)")
                        + "    loss.backward()\n" + UPDATE.replace("lr", "0.5"),
+    "zero at the top": DATA + PARAMS + "for i in range(3):\n"
+                       "    if w.grad is not None:\n        w.grad.zero_()\n"
+                       "        b.grad.zero_()\n" + LOSS + "    loss.backward()\n"
+                       "    with torch.no_grad():\n        w -= 0.5 * w.grad\n"
+                       "        b -= 0.5 * b.grad\n",
     "growing list": DATA + PARAMS + "seen = []\nfor i in range(3):\n" + LOSS
                     + "    seen.append(loss)\n    loss.backward()\n"
                     + UPDATE.replace("lr", "0.5"),
 }
 # Which odd programs draw (their loss is one function of w and b at every step).
 DRAWS = {"while", "while True with break", "with in the body", "item in the loss",
+         "zero at the top",
          "if around backward", "one line", "unnamed loss", "two backward per step",
          "backward before the loop too", "walrus and comprehension", "lambda loss",
          "class of its own", "names like ours", "growing list"}

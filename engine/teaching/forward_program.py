@@ -40,9 +40,10 @@ class TrainingLoop:
     """The parts of a training program that compute one step's loss.
 
     ``prefix``: the top-level statements before the loop; ``body``: the loop body's
-    statements before the one holding the backward() call (prints left out); ``loss``: the
-    expression backward() ran from when the statement is just that call
-    (``loss.backward()``, ``(w * x).sum().backward()``), else None; ``changed``: names
+    statements before the one holding the backward() call (prints and gradient resets left
+    out: they change no value the loss reads); ``loss``: the expression backward() ran
+    from when the statement is just that call (``loss.backward()``,
+    ``(w * x).sum().backward()``), else None; ``changed``: names
     the loop assigns (its target included), with the line where each is first assigned;
     ``targets``: the names the loop header sets (``header``, in short); ``line``: the
     backward() call's line."""
@@ -93,8 +94,8 @@ def find_training_loop(source: str, line: int) -> TrainingLoop:
             f"The backward() call on line {line} is not in the loop's body: the landscape "
             "needs loss.backward() inside the loop.")
     index = next(i for i, stmt in enumerate(loop.body) if stmt is held)
-    prefix = tuple(s for s in tree.body[:tree.body.index(loop)] if not _only_prints(s))
-    body = tuple(s for s in loop.body[:index] if not _only_prints(s))
+    prefix = tuple(s for s in tree.body[:tree.body.index(loop)] if not _housekeeping(s))
+    body = tuple(s for s in loop.body[:index] if not _housekeeping(s))
     targets = frozenset(_stored([loop.target])) if isinstance(loop, ast.For) else frozenset()
     changed: dict[str, int] = {name: loop.lineno for name in targets}
     for stmt in loop.body:
@@ -256,17 +257,30 @@ def _backward_receiver(held: ast.stmt, line: int) -> ast.expr | None:
     return owner
 
 
-def _only_prints(stmt: ast.stmt) -> bool:
-    """A statement that only prints (``print(...)``, or an ``if`` whose branches only
-    print): it changes no value, and left in, it would read the loop counter
-    (``if step % 10 == 0: print(loss)``) or turn tensors into text at every point."""
-    if isinstance(stmt, ast.Expr):
-        call = stmt.value
-        return (isinstance(call, ast.Call) and isinstance(call.func, ast.Name)
-                and call.func.id == "print")
-    if isinstance(stmt, ast.If):
-        return all(_only_prints(s) for s in [*stmt.body, *stmt.orelse])
-    return isinstance(stmt, ast.Pass)
+def _housekeeping(stmt: ast.stmt) -> bool:
+    """A statement that changes no value the loss reads: a print, a gradient reset
+    (``w.grad.zero_()``, ``w.grad = None``, ``opt.zero_grad()``), ``pass``, or an ``if``
+    or ``with`` holding only those. Left in, a print would read the loop counter
+    (``if step % 10 == 0: print(loss)``) or turn tensors into text at every point, and a
+    reset would read ``.grad``, which the batched run cannot."""
+    if isinstance(stmt, ast.Pass):
+        return True
+    if isinstance(stmt, ast.Expr) and isinstance(stmt.value, ast.Call):
+        func = stmt.value.func
+        if isinstance(func, ast.Name):
+            return func.id == "print"
+        return isinstance(func, ast.Attribute) and (
+            func.attr == "zero_grad" or (func.attr == "zero_" and _is_grad(func.value)))
+    if isinstance(stmt, ast.Assign):
+        return all(_is_grad(target) for target in stmt.targets) \
+            and isinstance(stmt.value, ast.Constant) and stmt.value.value is None
+    if isinstance(stmt, (ast.If, ast.With)):
+        return all(_housekeeping(s) for s in [*stmt.body, *getattr(stmt, "orelse", [])])
+    return False
+
+
+def _is_grad(node: ast.expr) -> bool:
+    return isinstance(node, ast.Attribute) and node.attr == "grad"
 
 
 def _stored(nodes: Iterable[ast.AST]) -> list[str]:

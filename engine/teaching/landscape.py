@@ -144,7 +144,10 @@ def loss_curve(program: LandscapeProgram, lo: float | None = None, hi: float | N
     parameter) from ``lo`` to ``hi`` (default: its range in ``program.ranges``), every
     other parameter at the step's value. One batched pass. ``xs`` are the values the loss
     was computed at (in the run's dtype), as float64."""
-    index = program.params.index(param) if param in program.params else 0
+    if param is not None and param not in program.params:
+        return LandscapeRefusal(f"This landscape varies {' and '.join(program.params)}, "
+                                f"not `{param}`.")
+    index = program.params.index(param) if param is not None else 0
     default_lo, default_hi = program.ranges[index]
     lo = default_lo if lo is None else float(lo)
     hi = default_hi if hi is None else float(hi)
@@ -390,7 +393,8 @@ def _verify(program: LandscapeProgram, training: list[Mapping[str, Any]],
             isolate: bool) -> None:
     """The derived program must give the recorded loss at the chosen step, and at the
     path's first and last steps (so a loss that changes from step to step is caught even
-    when the chosen step happens to match), each with that step's own values."""
+    when the chosen step happens to match), each with that step's own values; for two
+    parameters the grid's program must too."""
     finite = [k for k, values, loss in zip(program.path_steps, program.path_values,
                                            program.path_losses, strict=True)
               if loss is not None and None not in values]
@@ -398,8 +402,11 @@ def _verify(program: LandscapeProgram, training: list[Mapping[str, Any]],
     for k in checks:
         record = training[k - 1]
         inputs = {**program.inputs, **_step_inputs(record, settable, stands_for)}
-        got = _loss_at(program, inputs, limits, isolate)
         want = float(record["loss"])
+        got = _loss_at(program, inputs, False, limits, isolate)
+        if program.grid_forward is not None and math.isclose(got, want, rel_tol=REL_TOL,
+                                                             abs_tol=ABS_TOL):
+            got = _loss_at(program, inputs, True, limits, isolate)
         if not math.isclose(got, want, rel_tol=REL_TOL, abs_tol=ABS_TOL):
             raise NoLandscape(
                 f"The loss the loop computes before backward(), evaluated with the values "
@@ -409,13 +416,13 @@ def _verify(program: LandscapeProgram, training: list[Mapping[str, Any]],
                 "numbers drawn in the loop), so there is no one landscape to draw.")
 
 
-def _loss_at(program: LandscapeProgram, inputs: dict[str, Any], limits: Limits,
+def _loss_at(program: LandscapeProgram, inputs: dict[str, Any], grid: bool, limits: Limits,
              isolate: bool) -> float:
     """The derived program's loss at these inputs, through the same batched machinery
     that draws the landscape, so a program it cannot batch is refused here, not later:
-    the curve's program varying the first parameter; for two parameters, the grid's
-    program varying both (its point 0 set to the step's values)."""
-    if program.grid_forward is not None:
+    the curve's program varying the first parameter, or (``grid``) the grid's program
+    varying both parameters (its point 0 set to the step's values)."""
+    if grid and program.grid_forward is not None:
         names = program.grid_names
         at = [inputs[name] for name in program.param_inputs]
         held = set(program.param_inputs)
