@@ -20,6 +20,7 @@ from engine.teaching.landscape import (
     loss_curve,
     loss_grid,
 )
+from tests.corpus import programs
 
 XS = [0.5, 1.5, 2.0, 3.0, 3.5, 4.5]
 YS = [0.0, 0.0, 0.0, 1.0, 1.0, 1.0]
@@ -669,3 +670,33 @@ def test_odd_programs_refuse_with_the_sentences_that_say_why():
     assert "plain number" in why("item in the loss")
     assert "cannot be drawn" in why("branch on the loss")
     assert "depends on something else" in why("alias of a parameter")
+
+
+def test_corpus_programs_that_train_draw_or_refuse():
+    """Every tutorial program in tests/corpus that calls backward() more than once: for
+    its single-number parameters, a landscape whose curve gives the recorded loss at the
+    step's own values, or a refusal with a sentence."""
+    drawn, refused = set(), set()
+    for path in programs():
+        source = path.read_text()
+        result = run_program(source, isolate=False)
+        if result.error is not None or len(result.training) < 2:
+            continue
+        training = result.training
+        singles = [name for name, leaf in training[-1]["leaves"].items()
+                   if leaf["value"] is not None and math.prod(leaf["value"]["shape"]) == 1]
+        for step in sorted({1, len(training)}):
+            for params in [[name] for name in singles[:2]] + [singles[:2]] * (len(singles) > 1):
+                made = landscape_program(source, training, step, params, isolate=False)
+                if isinstance(made, LandscapeRefusal):
+                    assert made.message.endswith(".") and len(made.message) > 30
+                    refused.add(path.stem)
+                    continue
+                drawn.add(path.stem)
+                at = made.values[0]
+                _, ys = loss_curve(made, at, at + 1e-3 * max(1.0, abs(at)), 2, isolate=False)
+                assert math.isclose(ys[0], training[step - 1]["loss"], rel_tol=1e-5,
+                                    abs_tol=1e-7), (path.stem, step, params)
+    assert {"mlm_gradient_descent", "rosenbrock_gradient_descent",
+            "pytorch_tutorials_polynomial_autograd", "newton_method_autograd"} <= drawn
+    assert {"fastbook_mnist_linear", "dict_params_update"} <= refused

@@ -145,6 +145,20 @@ def check_not_reassigned(loop: TrainingLoop, params: Sequence[str]) -> None:
                     f"{stored[name]}), so the landscape cannot hold it at chosen values.")
 
 
+def check_params_read(loop: TrainingLoop, params: Sequence[str]) -> None:
+    """Refuse a parameter the loss's statements never mention by name (the loss reads it
+    through a dict or a list, say): holding the name at other values would change
+    nothing, and a flat line would be drawn for a loss that does depend on it."""
+    read = {node.id for stmt in (*loop.prefix, *loop.body) for node in ast.walk(stmt)
+            if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Load)}
+    for name in params:
+        if name not in read:
+            raise NoLandscape(
+                f"The statements that compute the loss never use the name `{name}` (the "
+                "loss reaches it some other way, through a list or a dict perhaps), so "
+                f"the landscape cannot vary it: write the loss with `{name}` in it.")
+
+
 def check_loss_made(loop: TrainingLoop, output: str) -> None:
     """Refuse a loss the derived program would not compute: one assigned inside the very
     block that calls backward() (``try: loss = ...; loss.backward()``)."""

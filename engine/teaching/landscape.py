@@ -40,6 +40,7 @@ from engine.teaching.forward_program import (
     TrainingLoop,
     check_loss_made,
     check_not_reassigned,
+    check_params_read,
     check_same_loss,
     find_training_loop,
     forward_source,
@@ -223,6 +224,7 @@ def _landscape_program(source: str, training: list[Mapping[str, Any]], step: int
                if name not in settable and leaves[name]["value"] is not None}
     check_same_loss(loop, settable, too_big)
     check_not_reassigned(loop, params)
+    check_params_read(loop, params)
     taken = used_names(source) | set(inputs)
     stands_for = {name: fresh_name(f"{name}_at_step", taken) for name in settable}
     output = _output_name(record, loop, taken)
