@@ -149,7 +149,8 @@ def check_params_read(loop: TrainingLoop, params: Sequence[str]) -> None:
     """Refuse a parameter the loss's statements never mention by name (the loss reads it
     through a dict or a list, say): holding the name at other values would change
     nothing, and a flat line would be drawn for a loss that does depend on it."""
-    read = {node.id for stmt in (*loop.prefix, *loop.body) for node in ast.walk(stmt)
+    parts = (*loop.prefix, *loop.body, *([loop.loss] if loop.loss is not None else []))
+    read = {node.id for part in parts for node in ast.walk(part)
             if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Load)}
     for name in params:
         if name not in read:

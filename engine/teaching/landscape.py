@@ -224,11 +224,11 @@ def _landscape_program(source: str, training: list[Mapping[str, Any]], step: int
                if name not in settable and leaves[name]["value"] is not None}
     check_same_loss(loop, settable, too_big)
     check_not_reassigned(loop, params)
-    check_params_read(loop, params)
     taken = used_names(source) | set(inputs)
     stands_for = {name: fresh_name(f"{name}_at_step", taken) for name in settable}
     output = _output_name(record, loop, taken)
     check_loss_made(loop, output)
+    check_params_read(loop, params)
     settings = [(name, _shaped(stands_for[name], leaves[name]["value"]))
                 for name in settable]
     forward = forward_source(loop, settings, output)
