@@ -11,7 +11,9 @@ from the program's tree and writes them as a program of their own whose paramete
 inputs (:func:`landscape_program`). That program is then evaluated with the engine's own
 batched curve (:func:`engine.api.derivative_curve`, one ``torch.func.vmap`` pass): a
 curve is one pass; a grid is one pass too, over the grid's points numbered row by row,
-each point's two parameters computed from its number inside the program.
+each point's two parameters computed from its number inside the program (measured on the
+logistic neuron: 41 x 41 points in about 3 ms in this process and 5 ms through a worker,
+against 75 and 140 ms for the same grid as 41 curves, one per row).
 
 Honest before drawn: the derived program must give back the loss the run recorded, at the
 chosen step and at the first and last steps of the path, each with that step's parameter
@@ -30,6 +32,7 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 import numpy as np
+import torch
 
 from engine import api
 from engine.errors import ProgramRefused
@@ -78,6 +81,7 @@ class LandscapeProgram:
     the same backward() call, ``path_values[k]`` the parameters' values at each and
     ``path_losses[k]`` its loss; ``chosen`` is the position (1-based) of ``step`` in it.
     ``ranges`` are default ranges per parameter that hold the whole path with a margin.
+    ``dtype``, ``seed`` and ``requires_grad`` are the run's, passed on to every pass.
     """
 
     params: tuple[str, ...]
@@ -128,7 +132,8 @@ def landscape_program(source: str, training: Sequence[Mapping[str, Any]], step: 
     Never raises for anything a program does.
     """
     try:
-        return _landscape_program(source, list(training), step, tuple(params),
+        chosen = (params,) if isinstance(params, str) else tuple(params)
+        return _landscape_program(source, list(training), step, chosen,
                                   dict(inputs or {}), dtype, seed, dict(requires_grad or {}),
                                   limits, isolate)
     except NoLandscape as refusal:
@@ -509,8 +514,6 @@ def _grid_axes(inputs: Mapping[str, Any], names: Mapping[str, str], n: int,
                dtype: str) -> tuple[np.ndarray, np.ndarray]:
     """The parameters' values along the grid, computed as the grid program computes
     them (``lo + step * k`` in the run's dtype)."""
-    import torch
-
     kind = torch.float64 if dtype == "float64" else torch.float32
     k = torch.arange(n, dtype=kind)
     axes = []
