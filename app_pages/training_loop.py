@@ -73,7 +73,7 @@ def piled_up_words(shown: int, grads: list[float], fresh: list[float],
         words += (f" The loss was lowest at step {low + 1} ({format_number(piled[low])}) "
                   f"and climbed back to {format_number(piled[high])} at step {high + 1}; "
                   f"with `zero_()` it ended at {format_number(manual[-1])}.")
-    if piled[low] < manual[-1]:
+    if piled[low] < min(manual):
         words += (" For a while it was lower than the loop with `zero_()` ever got: piling "
                   "up speeds the first steps, which is the appeal of momentum (below), but "
                   "it does not stay there.")

@@ -113,13 +113,14 @@ def softplus(z: float) -> float:
 
 
 def by_hand(w: float, b: float) -> ByHand:
-    """At any w, b: log p and log(1 - p) come from z directly (p itself rounds to 0 or
-    1 far out), each capped at 100 as torch's binary_cross_entropy caps -log at 100."""
+    """In float64 at any w, b: log p and log(1 − p) come from z directly, so a point
+    far out (p rounds to 0 or 1) gives a large loss instead of log 0. Float32 torch
+    rounds p to exactly 1 from z ≈ 16.6 on and then caps −log at 100: out there the two
+    part (lesson 2 says so); the page compares them near the start, where they agree."""
     n = len(XS)
     zs = [w * x + b for x in XS]
     ps = [sigmoid(z) for z in zs]
-    loss = sum(y * min(softplus(-z), 100.0) + (1 - y) * min(softplus(z), 100.0)
-               for z, y in zip(zs, YS)) / n
+    loss = sum(y * softplus(-z) + (1 - y) * softplus(z) for z, y in zip(zs, YS)) / n
     dw = sum((p - y) * x for p, y, x in zip(ps, YS, XS)) / n
     db = sum(p - y for p, y in zip(ps, YS)) / n
     return ByHand(loss, dw, db)
