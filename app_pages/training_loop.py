@@ -27,6 +27,9 @@ from ui.training import show_training
 from ui.training_lesson import Line
 
 FIRST_STEPS = 10  # rows of the table that shows .grad piling up
+# Code on the left gets the wider column: the data lines (50 characters) fit unwrapped on a
+# 1280-pixel screen; numbers sit beside it, charts and tables run full width below.
+CODE_AND_NUMBERS = [3, 2]
 
 
 def number(value: object) -> float:
@@ -42,6 +45,14 @@ def code_and_link(source: str, key: str) -> None:
     """The program that runs, and the button that opens it in the Playground."""
     st.code(source, language="python", wrap_lines=True)
     show.open_in_playground(source, {}, key=key)
+
+
+def grid(count: int, per_row: int = 2) -> list:
+    """``count`` cells for metrics, ``per_row`` to a row (a narrow column fits two)."""
+    cells: list = []
+    for first in range(0, count, per_row):
+        cells += st.columns(per_row)[:min(per_row, count - first)]
+    return cells
 
 
 def hand_metric(column, label: str, value: float, hand: float | None = None,
@@ -92,7 +103,7 @@ st.latex(r"p_i = \sigma(w x_i + b) \qquad L = -\frac{1}{n}\sum_{i=1}^{n}"
 st.caption(f"The six points: x = {', '.join(f'{x:g}' for x in lesson.XS)} with labels "
            f"{', '.join(f'{y:g}' for y in lesson.YS)}. Two break the pattern (x = 2 has "
            "label 1, x = 3 has label 0), so no neuron is perfect and the best one has "
-           "finite w and b. `F` is `torch.nn.functional`.")
+           "finite w and b.")
 
 lr_column, steps_column = st.columns(2, gap="large")
 lr = lr_column.select_slider("Learning rate lr", lesson.LEARNING_RATES, value=0.5,
@@ -104,24 +115,26 @@ start = lesson.by_hand(0.0, 0.0)
 
 # --- 1. one pass ------------------------------------------------------------------------
 st.subheader("1. One forward and one backward pass")
-left, right = st.columns([1, 1], gap="large")
+left, right = st.columns(CODE_AND_NUMBERS, gap="large")
 source = lesson.one_pass_program()
 one = run(source)
 with left:
-    st.markdown("All six points go through the neuron at once; `loss` is their mean BCE.")
+    st.markdown("All six points go through the neuron at once: `p` holds each point's "
+                "probability of label 1, and `loss` is the mean of the seed's BCE over "
+                "them (`F` is `torch.nn.functional`).")
     code_and_link(source, "loop_open_pass")
 with right:
     if one.error is not None:
         show.show_error(one.error, source)
     else:
-        cells = st.columns(3)
+        cells = grid(3)
         hand_metric(cells[0], "loss", number(one.variables["loss"]), start.loss)
         hand_metric(cells[1], "w.grad", number(one.grads.get("w")), start.dw)
         hand_metric(cells[2], "b.grad", number(one.grads.get("b")), start.db)
-        st.markdown("By hand: lesson 2's chain rule for each point, "
-                    "$\\frac{\\partial L_i}{\\partial z_i} = p_i - y_i$, averaged:")
-        st.latex(r"\frac{\partial L}{\partial w} = \frac{1}{n}\sum_i (p_i - y_i)\,x_i"
-                 r"\qquad \frac{\partial L}{\partial b} = \frac{1}{n}\sum_i (p_i - y_i)")
+        st.markdown("By hand: lesson 2's chain rule for each point, dL/dz = p − y, "
+                    "averaged over the points:")
+        st.latex(r"\frac{\partial L}{\partial w} = \frac{1}{n}\sum_i (p_i - y_i)\,x_i")
+        st.latex(r"\frac{\partial L}{\partial b} = \frac{1}{n}\sum_i (p_i - y_i)")
         st.caption("With w = 0 and b = 0 every p is 0.5: the neuron has no opinion yet, "
                    "and the loss is log 2. b.grad is 0 because three labels are 0 and "
                    "three are 1: their pulls on b cancel. w.grad is negative: increasing "
@@ -135,7 +148,7 @@ if one.error is None:
 
 # --- 2. one update ----------------------------------------------------------------------
 st.subheader("2. One update, under torch.no_grad()")
-left, right = st.columns([1, 1], gap="large")
+left, right = st.columns(CODE_AND_NUMBERS, gap="large")
 source = lesson.update_program(lr)
 update = run(source)
 with left:
@@ -151,7 +164,7 @@ with right:
         after = lesson.by_hand(w1, b1)
         before_loss = number(update.variables["loss"])
         after_loss = number(update.variables["loss_after"])
-        cells = st.columns(4)
+        cells = grid(4)
         hand_metric(cells[0], "loss before", before_loss, start.loss)
         hand_metric(cells[1], "loss after", after_loss, after.loss)
         hand_metric(cells[2], "w after", number(update.variables["w"]), w1,
@@ -171,7 +184,7 @@ with right:
 
 # --- 3. zero_() -------------------------------------------------------------------------
 st.subheader("3. zero_() before the next pass")
-left, right = st.columns([1, 1], gap="large")
+left, right = st.columns(CODE_AND_NUMBERS, gap="large")
 with left:
     st.markdown("The next pass's `backward()` **adds** to `.grad` (lesson 4). The "
                 "gradient we want is the one at the new w and b, so empty `.grad` first.")
@@ -189,14 +202,7 @@ with right:
         fresh = lesson.by_hand(w2, b2)
         expected_w = fresh.dw if zero else start.dw + fresh.dw
         expected_b = fresh.db if zero else start.db + fresh.db
-        show.table(pd.DataFrame({
-            "backward()": ["1st", "2nd"],
-            "w": [lesson.leaf_number(s, "w", "value") for s in (first, second)],
-            "b": [lesson.leaf_number(s, "b", "value") for s in (first, second)],
-            "dL/dw here (by hand)": [start.dw, fresh.dw],
-            "w.grad (autograd)": [lesson.leaf_number(s, "w", "grad") for s in (first, second)],
-        }))
-        cells = st.columns(2)
+        cells = grid(2, per_row=1)
         hand_metric(cells[0], "w.grad after the 2nd backward()",
                     lesson.leaf_number(second, "w", "grad"), expected_w)
         hand_metric(cells[1], "b.grad after the 2nd backward()",
@@ -210,12 +216,20 @@ with right:
                      "update would use a gradient from a point we have already left.",
                      icon=":material/warning:")
         show.show_warnings(two)
+if two.error is None:
+    show.table(pd.DataFrame({
+        "backward()": ["1st", "2nd"],
+        "w": [lesson.leaf_number(s, "w", "value") for s in (first, second)],
+        "b": [lesson.leaf_number(s, "b", "value") for s in (first, second)],
+        "dL/dw here (by hand)": [start.dw, fresh.dw],
+        "w.grad (autograd)": [lesson.leaf_number(s, "w", "grad") for s in (first, second)],
+    }))
 
 # --- 4. the loop ------------------------------------------------------------------------
 st.subheader("4. The loop")
 source = lesson.loop_program(lr, steps)
 loop = run(source)
-left, right = st.columns([1, 1], gap="large")
+left, right = st.columns(CODE_AND_NUMBERS, gap="large")
 with left:
     st.markdown(f"Parts 1 to 3, {steps} times. Each pass: forward, backward, update, "
                 "zero.")
@@ -228,14 +242,17 @@ else:
     manual_losses = lesson.losses(loop.training)
     final_w, final_b = number(loop.variables["w"]), number(loop.variables["b"])
     with right:
-        cells = st.columns(4)
+        cells = grid(4)
         hand_metric(cells[0], "loss, step 1", manual_losses[0])
         hand_metric(cells[1], f"loss, step {steps}", manual_losses[-1])
         hand_metric(cells[2], "final w", final_w, help="w after the last update")
         hand_metric(cells[3], "final b", final_b, help="b after the last update")
-        st.plotly_chart(as_figure(lesson.fit_spec(final_w, final_b)), width="stretch",
-                        key="loop_fit", alt=lesson.describe_fit(final_w, final_b))
+        st.caption("The loss is the one each backward() saw, before its update; w and b "
+                   "are after the last update. The chart below draws the neuron they "
+                   "make.")
         show.show_warnings(loop)
+    st.plotly_chart(as_figure(lesson.fit_spec(final_w, final_b)), width="stretch",
+                    key="loop_fit", alt=lesson.describe_fit(final_w, final_b))
     st.markdown("**Step by step**: the loss, w and b, and their gradients at every pass "
                 "(hover a step to read all of them)")
     show_training(loop, key="loop_training")
@@ -244,7 +261,7 @@ else:
 st.subheader("5. The same with torch.optim.SGD")
 source = lesson.sgd_program(lr, steps)
 sgd = run(source)
-left, right = st.columns([1, 1], gap="large")
+left, right = st.columns(CODE_AND_NUMBERS, gap="large")
 with left:
     st.markdown("An optimizer holds the parameters and does the bookkeeping: "
                 "`optimizer.zero_grad()` empties their `.grad` (it sets them to None; the "
@@ -256,13 +273,8 @@ with right:
         show.show_error(sgd.error, source)
     elif manual_losses:
         sgd_losses = lesson.losses(sgd.training)
-        panels = [("loss", [Line("by hand (part 4)", manual_losses, width=4),
-                            Line("torch.optim.SGD", sgd_losses, dash="dash")])]
-        st.plotly_chart(as_figure(lesson.per_step_spec(panels, "loss per step: both loops")),
-                        width="stretch", key="loop_sgd_chart",
-                        alt=lesson.describe_per_step(panels))
         gap = lesson.difference(manual_losses, sgd_losses)
-        cells = st.columns(2)
+        cells = grid(2, per_row=1)
         hand_metric(cells[0], "largest difference in loss", gap.largest)
         hand_metric(cells[1], "final w (SGD)", number(sgd.variables["w"]),
                     help="Part 4's loop ended at w = "
@@ -285,6 +297,12 @@ with right:
                            f"difference: {format_number(gap.largest)} by the end.",
                            icon=":material/warning:")
         show.show_warnings(sgd)
+if sgd.error is None and manual_losses:
+    panels = [("loss", [Line("by hand (part 4)", manual_losses, width=4),
+                        Line("torch.optim.SGD", sgd_losses, dash="dash")])]
+    st.plotly_chart(as_figure(lesson.per_step_spec(panels, "loss per step: both loops")),
+                    width="stretch", key="loop_sgd_chart",
+                    alt=lesson.describe_per_step(panels))
 
 # --- the two mistakes -------------------------------------------------------------------
 st.header("Two mistakes to make once")
@@ -292,7 +310,7 @@ st.header("Two mistakes to make once")
 st.subheader("(a) Forgetting zero_()")
 source = lesson.loop_program(lr, steps, zero=False)
 piled = run(source)
-left, right = st.columns([1, 1], gap="large")
+left, right = st.columns(CODE_AND_NUMBERS, gap="large")
 with left:
     st.markdown("The same loop without the two `zero_()` lines.")
     code_and_link(source, "loop_open_nozero")
@@ -308,17 +326,17 @@ elif manual_losses:
     shown = min(FIRST_STEPS, steps)
     with right:
         st.markdown(piled_up_words(shown, piled_grad, fresh, piled_losses, manual_losses))
-        show.table(pd.DataFrame({
-            "step": list(range(1, shown + 1)),
-            "w": piled_w[:shown],
-            "dL/dw here (by hand)": fresh[:shown],
-            "sum so far (by hand)": [math.fsum(fresh[:k + 1]) for k in range(shown)],
-            "w.grad (autograd)": piled_grad[:shown],
-        }))
         st.caption("Piling old gradients up on purpose is *momentum*: "
                    "`torch.optim.SGD(..., momentum=0.9)` shrinks the old sum by 0.9 at "
                    "every step, so the swings die down. Here nothing shrinks it.")
         show.show_warnings(piled)
+    show.table(pd.DataFrame({
+        "step": list(range(1, shown + 1)),
+        "w": piled_w[:shown],
+        "dL/dw at this w, b (by hand)": fresh[:shown],
+        "sum of dL/dw so far (by hand)": [math.fsum(fresh[:k + 1]) for k in range(shown)],
+        "w.grad (autograd)": piled_grad[:shown],
+    }))
     manual_w = [lesson.leaf_number(s, "w", "value") for s in loop.training]
     panels = [("loss", [Line("with zero_()", manual_losses),
                         Line("without zero_()", piled_losses, dash="dash")]),
@@ -331,7 +349,7 @@ elif manual_losses:
 st.subheader("(b) Updating outside torch.no_grad()")
 source = lesson.loop_program(lr, steps, no_grad=False)
 refused = run(source)
-left, right = st.columns([1, 1], gap="large")
+left, right = st.columns(CODE_AND_NUMBERS, gap="large")
 with left:
     st.markdown("The same loop with the update written as plain lines.")
     code_and_link(source, "loop_open_nonograd")

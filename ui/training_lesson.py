@@ -29,14 +29,15 @@ YS = (0.0, 0.0, 1.0, 0.0, 1.0, 1.0)
 LEARNING_RATES = (0.05, 0.1, 0.2, 0.5, 1.0, 2.0, 5.0)
 
 DATA = f"""\
-xs = torch.tensor([{", ".join(map(str, XS))}])  # inputs
-ys = torch.tensor([{", ".join(map(str, YS))}])  # labels
+# six points: inputs xs, labels ys
+xs = torch.tensor([{", ".join(map(str, XS))}])
+ys = torch.tensor([{", ".join(map(str, YS))}])
 w = torch.tensor(0.0, requires_grad=True)
 b = torch.tensor(0.0, requires_grad=True)
 """
 FORWARD = """\
-p = torch.sigmoid(w * xs + b)  # P(label 1) per point
-loss = F.binary_cross_entropy(p, ys)  # mean BCE
+p = torch.sigmoid(w * xs + b)
+loss = F.binary_cross_entropy(p, ys)
 """
 UPDATE = """\
 with torch.no_grad():
