@@ -37,8 +37,17 @@ def number(value: object) -> float:
     return math.nan if value is None else float(value)
 
 
+@st.cache_data(max_entries=32, show_spinner=False)
+def _run(setup: show.Setup) -> RunResult:
+    return setup.run()
+
+
 def run(source: str) -> RunResult:
-    return show.Setup(source).run()
+    """The engine's run of one of the page's programs. Cached, unlike the Playground's
+    runs: this page runs three loops of up to 200 steps (about 0.25 s each), and a rerun
+    that changes none of them (the zero_() toggle, an Open in Playground click) should
+    not pay for them again; a cached result is a 10 ms copy."""
+    return _run(show.Setup(source))
 
 
 def code_and_link(source: str, key: str) -> None:
@@ -74,14 +83,14 @@ def piled_up_words(shown: int, grads: list[float], fresh: list[float],
              f"step's w and b is {format_number(fresh[shown - 1])}")
     if grads[shown - 1] * fresh[shown - 1] < 0:
         words += ": it even points the other way"
-    words += (". Each update is lr times that sum, so the old gradients keep pushing w the "
+    words += (".\n\nEach update is lr times that sum, so the old gradients keep pushing w the "
               "way it was going after it has passed the best value, like a ball rolling "
               "with no friction: w overshoots and swings back and forth instead of "
               "settling.")
     low = min(range(len(piled)), key=lambda i: piled[i])
     high = max(range(low, len(piled)), key=lambda i: piled[i])
     if piled[high] > piled[low] + 1e-3:
-        words += (f" The loss was lowest at step {low + 1} ({format_number(piled[low])}) "
+        words += (f"\n\nThe loss was lowest at step {low + 1} ({format_number(piled[low])}) "
                   f"and climbed back to {format_number(piled[high])} at step {high + 1}; "
                   f"with `zero_()` it ended at {format_number(manual[-1])}.")
     if piled[low] < min(manual):
@@ -360,12 +369,12 @@ with right:
     else:
         st.warning("This ran without an error, which torch would not allow.",
                    icon=":material/warning:")
-    st.markdown(
-        "**Why.** Outside `no_grad`, autograd records every operation on a tensor that "
-        "requires grad, so `w -= lr * w.grad` would be recorded as one more step of the "
-        "model. But it changes `w` in place, and `w` is a leaf: the parameter the "
-        "gradients are collected for, with no history of its own. Recording the change "
-        "would give `w` a history (a `grad_fn`), and it would no longer be the leaf "
-        "`.grad` belongs to, so torch refuses. `with torch.no_grad():` says *this line is "
-        "not part of the model*: `w` gets its new value and stays a leaf, and the next "
-        "forward pass records a fresh graph from it.")
+st.markdown(
+    "**Why.** Outside `no_grad`, autograd records every operation on a tensor that "
+    "requires grad, so `w -= lr * w.grad` would be recorded as one more step of the "
+    "model. But it changes `w` in place, and `w` is a leaf: the parameter the "
+    "gradients are collected for, with no history of its own. Recording the change "
+    "would give `w` a history (a `grad_fn`), and it would no longer be the leaf "
+    "`.grad` belongs to, so torch refuses. `with torch.no_grad():` says *this line is "
+    "not part of the model*: `w` gets its new value and stays a leaf, and the next "
+    "forward pass records a fresh graph from it.")

@@ -178,18 +178,17 @@ def fit_spec(w: float, b: float) -> dict[str, Any]:
                     "line": {"color": "#000000", "width": 1}},
          "hovertemplate": "x %{x}, label %{y:.0f}<extra></extra>"},
     ]
-    shapes = []
     if (cross := crossing(w, b)) is not None and 0.0 <= cross <= 5.0:
-        shapes.append({"type": "line", "x0": cross, "x1": cross, "y0": 0, "y1": 1,
-                       "yref": "y", "line": {"color": PALETTE[2], "width": 2,
-                                             "dash": "dash"}})
+        traces.append({"type": "scatter", "x": [cross, cross], "y": [0, 1], "mode": "lines",
+                       "name": f"p = 0.5 at x = {format_number(cross)}",
+                       "line": {"color": PALETTE[2], "width": 2, "dash": "dash"},
+                       "hoverinfo": "skip"})
     return {"data": traces, "layout": {
         "title": {"text": "The fitted neuron: p(label 1) at every x"},
         "height": 380, "margin": {"l": 10, "r": 10, "t": 50, "b": 10},
         "legend": {"orientation": "h", "yanchor": "top", "y": -0.2, "x": 0},
         "xaxis": {"title": {"text": "x"}, "range": [0, 5]},
-        "yaxis": {"title": {"text": "p = probability of label 1"}, "range": [-0.05, 1.05]},
-        "shapes": shapes}}
+        "yaxis": {"title": {"text": "p = probability of label 1"}, "range": [-0.05, 1.05]}}}
 
 
 def crossing(w: float, b: float) -> float | None:
