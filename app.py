@@ -74,6 +74,8 @@ LESSONS = [
     st.Page("app_pages/leaves.py", title="5. Leaves and .grad", icon=":material/eco:"),
     st.Page("app_pages/stopping_gradients.py", title="6. Stopping gradients",
             icon=":material/block:"),
+    st.Page("app_pages/training_loop.py", title="7. The training loop",
+            icon=":material/model_training:"),
 ]
 page = st.navigation({"Explore": [PLAYGROUND], "Lessons": LESSONS})
 with last_resort(page.title):

@@ -62,7 +62,7 @@ def _alts(at) -> list[str]:
 
 
 @pytest.mark.parametrize("page", ["derivatives", "chain_rule", "vectors", "accumulation",
-                                  "leaves", "stopping_gradients"])
+                                  "leaves", "stopping_gradients", "training_loop"])
 def test_every_chart_of_every_lesson_is_described(page):
     alts = _alts(open_page(page))
     assert alts and all(alt.strip() for alt in alts), alts

@@ -33,6 +33,7 @@ PAGES: dict[str, int] = {
     "accumulation": 30,
     "leaves": 30,
     "stopping_gradients": 30,
+    "training_loop": 30,
 }
 DEFAULT_SEED = 20261204
 

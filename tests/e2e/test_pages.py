@@ -37,6 +37,10 @@ EXPECTED: dict[str, tuple[int, int, int, dict[str, object]]] = {
     "accumulation": (1, 1, 0, {"x": 3 * 2 * 2}),                # 3 backward calls of x**2 at 2
     "leaves": (1, 2, 0, {"x": 2 * 4 * math.cos(16)}),
     "stopping_gradients": (3, 0, 3, {}),  # the error backward raises after each way
+    # one pass over the six points at w = b = 0: every p is 0.5, dL/dw = mean((p - y) x),
+    # dL/db = mean(p - y) = 0; the error is torch refusing the update outside no_grad
+    "training_loop": (1, 4, 1, {"w": sum((0.5 - y) * x for x, y in zip(
+        (0.5, 1.5, 2.0, 3.0, 3.5, 4.5), (0, 0, 1, 0, 1, 1))) / 6}),
 }
 
 
