@@ -14,6 +14,7 @@ from dataclasses import replace
 import streamlit as st
 
 from engine.language.names import assigned_names, parses, program_inputs
+from engine.teaching.learning import divergence
 from ui import graph_views, show
 from ui.choices import one_choice
 from ui.examples import EXAMPLES
@@ -30,11 +31,14 @@ from ui.share import (
     to_query,
 )
 from ui.steps_view import STEP_KEY
-from ui.training import (
+from ui.training import descend
+from ui.training.landscape import show_landscape
+from ui.training.panel import (
     TRAIN_STEP_KEY,
     has_training,
     moves_parameters,
     show_training,
+    show_verdict,
     step_picker,
 )
 
@@ -65,6 +69,12 @@ def _put(state: PlaygroundState, *, overwrite: bool) -> None:
         wanted[TRAIN_STEP_KEY] = state.train_step
     if state.wrt:
         wanted["pg_wrt"] = state.wrt
+    wanted |= {descend.ON_KEY: state.descend is not None,
+               descend.OPTIMIZER_KEY: state.descend or "sgd",
+               descend.LR_KEY: min(max(float(state.descend_lr), descend.MIN_LR),
+                                   descend.MAX_LR),
+               descend.STEPS_KEY: min(max(int(state.descend_steps), 1), descend.MAX_STEPS),
+               descend.LEAVES_KEY: list(state.descend_leaves)}
     for name, value in state.values.items():
         wanted[f"pg_in_{name}"] = value
         wanted[f"pg_rg_{name}"] = name not in state.constants
@@ -176,12 +186,17 @@ train_step = picked if picked is not None and (count is None or picked < count) 
 setup = show.Setup(source, tuple(values.items()), frozenset(constants), no_grad,
                    tuple(detach), retain, graph_step=train_step)
 result = setup.run()
+with left:
+    descent = descend.descend_controls(result, source)
+if descent is not None:  # the page runs the loop Descend wrote, as any program
+    setup = replace(setup, source=descent.source)
+    result = setup.run()
 st.session_state[TRAIN_COUNT] = len(result.training)
 trains = has_training(result)
 
 with error_box:
     if result.error is not None:
-        show.show_error(result.error, source)
+        show.show_error(result.error, setup.source)
 
 showable = result.error is None or result.error.kind in ("autograd", "runtime")
 with right:
@@ -193,8 +208,12 @@ with right:
         show.show_warnings(result)
     if trains:
         st.subheader("Training")
-        show_training(result, key="pg_training", projector=projector,
-                      chosen=train_step or len(result.training))
+        chosen = train_step or len(result.training)
+        show_verdict(descent.verdict(result) if descent else divergence(result.training))
+        show_training(result, key="pg_training", projector=projector, chosen=chosen)
+        if moves_parameters(result):
+            show_landscape(setup, result, chosen, projector=projector,
+                           preferred=descent.choice.leaves if descent else ())
 # The annotated graph sits beside the editor when it fits there at its own size; a wider
 # one, the other views (two graphs side by side, a graph beside its chain rule, a
 # pan-and-zoom canvas) and a projector's large type take the full width.
@@ -266,7 +285,12 @@ state = PlaygroundState(code=source, values=values, constants=frozenset(constant
                         wrt=wrt, lo=lo, hi=hi, hide_editor=hide_editor, projector=projector,
                         view=view, step=shown.step if view == "steps" else None,
                         second=bool(st.session_state.get("pg_second")),
-                        train_step=train_step if trains else None)
+                        train_step=train_step if trains else None,
+                        descend=st.session_state.get(descend.OPTIMIZER_KEY) or "sgd"
+                        if st.session_state.get(descend.ON_KEY) else None,
+                        descend_lr=float(st.session_state.get(descend.LR_KEY, 0.1)),
+                        descend_steps=int(st.session_state.get(descend.STEPS_KEY, 20)),
+                        descend_leaves=tuple(st.session_state.get(descend.LEAVES_KEY, [])))
 st.session_state[STATE] = state
 query = _as_lists(to_query(state))
 if query != st.session_state.get(SYNCED):

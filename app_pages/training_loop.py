@@ -7,7 +7,7 @@ points, one update under ``torch.no_grad()``, ``zero_()`` before the next pass, 
 and ``torch.optim.SGD`` doing the same in two lines. Then the two mistakes everyone makes
 once, each run for real: forgetting ``zero_()`` (gradients pile up, the loop overshoots)
 and updating outside ``no_grad`` (torch refuses). Every program is built from the
-learning-rate and steps widgets by ui.training_lesson and run by the engine; the numbers
+learning-rate and steps widgets by ui.training.lesson and run by the engine; the numbers
 by hand beside autograd's are the seed's chain rule averaged over the points.
 """
 
@@ -21,10 +21,10 @@ import streamlit as st
 from engine import RunResult
 from engine.running.summary import format_number
 from ui import show
-from ui import training_lesson as lesson
 from ui.plots import as_figure
-from ui.training import show_training
-from ui.training_lesson import Line
+from ui.training import lesson
+from ui.training.lesson import Line
+from ui.training.panel import show_training
 
 FIRST_STEPS = 10  # rows of the table that shows .grad piling up
 # Code on the left gets the wider column: the data lines (50 characters) fit unwrapped on a

@@ -20,7 +20,7 @@ from streamlit.testing.v1 import AppTest
 from engine.running.summary import format_number
 from tests.apptest_tools import dot, numbers, open_page, plotly_array
 from tests.apptest_tools import table as read_table
-from ui import training_lesson as lesson
+from ui.training import lesson
 
 pytestmark = pytest.mark.usefixtures("fresh_caches")
 

@@ -11,7 +11,7 @@ from engine.running.summary import format_number
 from tests.apptest_tools import dot, numbers, plotly_array, start, table
 from tests.test_training import neuron_loop, plain_neuron
 from ui.share import PlaygroundState, to_query
-from ui.training import TRAIN_STEP_KEY
+from ui.training.panel import TRAIN_STEP_KEY
 
 pytestmark = pytest.mark.usefixtures("fresh_caches")
 STEPS, LR = 12, 0.5

@@ -12,7 +12,7 @@ import torch.nn.functional as F
 
 from engine import run_program
 from engine.running.training import MAX_TRACKED
-from ui.training_plots import (
+from ui.training.plots import (
     contour_spec,
     describe_training,
     marble_spec,

@@ -2,7 +2,7 @@
 
 A training loop's run records every backward() call (RunResult.training); this panel
 draws them: the loss, each parameter and each ``.grad`` per step on one shared step axis
-(ui.training_plots), the chosen step's numbers as a table, and the step picker whose value
+(ui.training.plots), the chosen step's numbers as a table, and the step picker whose value
 the Playground passes to the engine as ``graph_step``, so the graph views show that step's
 backward as it ran.
 """
@@ -16,9 +16,10 @@ import streamlit as st
 
 from engine import RunResult
 from engine.running.summary import format_number
+from engine.teaching.learning import Verdict
 from ui.plots import as_figure
 from ui.show import table
-from ui.training_plots import (
+from ui.training.plots import (
     MAX_LINES,
     describe_training,
     leaf_label,
@@ -92,6 +93,20 @@ def show_training(result: RunResult, *, key: str, projector: bool = False,
     if chosen is not None:
         st.markdown(f"**Step {chosen}**")
         table(step_frame(steps[chosen - 1]))
+
+
+VERDICT_BOXES = {"converging": (st.success, ":material/trending_down:"),
+                 "overshoot": (st.info, ":material/swap_vert:"),
+                 "diverged": (st.warning, ":material/trending_up:"),
+                 "stuck": (st.info, ":material/horizontal_rule:")}
+
+
+def show_verdict(verdict: Verdict) -> None:
+    """Did it learn? The verdict's sentence, as a warning when the steps diverged."""
+    box = VERDICT_BOXES.get(verdict.kind)
+    if box is not None:
+        show_box, icon = box
+        show_box(verdict.sentence, icon=icon)
 
 
 def _text(value: float | None) -> str:

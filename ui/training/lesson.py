@@ -18,7 +18,7 @@ from typing import Any
 import numpy as np
 
 from engine.running.summary import format_number
-from ui.training_plots import PALETTE
+from ui.training.plots import PALETTE
 
 # Six points on a line. Two break the pattern (x = 2 is labelled 1, x = 3 is labelled 0),
 # so no w, b separates them perfectly: the loss has a lowest point at finite w, b, and a
