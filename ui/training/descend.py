@@ -100,8 +100,7 @@ def descend_controls(result: RunResult, source: str) -> Descent | None:
                                optimizer or "sgd", float(lr), int(steps))
         loop = descend_program(source, result.output_name, leaves, choice)
     except DescendRefused as refused:
-        where = f"Line {refused.line}: " if refused.line else ""
-        st.info(f"{where}{refused.sentence}", icon=":material/block:")
+        st.info(refused.sentence, icon=":material/block:")
         return None
     with st.expander("The loop Descend wrote and runs"):
         st.code(loop, language="python", wrap_lines=True)
