@@ -18,6 +18,7 @@ from tests.apptest_tools import plotly_array, start
 from tests.test_training import XS, YS, neuron_loop, plain_neuron
 from ui.share import PlaygroundState, to_query
 from ui.training import descend
+from ui.training.panel import TRAIN_STEP_KEY
 
 pytestmark = pytest.mark.usefixtures("fresh_caches")
 
@@ -222,6 +223,13 @@ def test_the_contour_is_plain_torchs_loss_and_the_path_its_steps():
     assert plotly_array(marker["x"]).tolist() == pytest.approx([plain[11]["w"]], rel=1e-6)
     alt = [c.proto.alt for c in at.get("plotly_chart") if "Contour map" in c.proto.alt]
     assert alt and "step 12" in alt[0]
+    # another step: the same contours (w and b are all the leaves), the marker moves
+    at.slider(key=TRAIN_STEP_KEY).set_value(25).run()
+    assert not at.exception
+    contour_25, _, marker_25 = landscape(at)["data"]
+    assert plotly_array(contour_25["z"]).tolist() == plotly_array(contour["z"]).tolist()
+    assert plotly_array(marker_25["x"]).tolist() == pytest.approx([plain[24]["w"]], rel=1e-6)
+    assert plotly_array(marker_25["y"]).tolist() == pytest.approx([plain[24]["b"]], rel=1e-6)
 
 
 def test_one_parameter_draws_the_marble_on_plain_torchs_curve():

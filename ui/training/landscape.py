@@ -10,8 +10,11 @@ Figures are plain specs (ui.training.plots), cached per program, step and parame
 
 from __future__ import annotations
 
+import json
+from dataclasses import dataclass
 from typing import Any
 
+import numpy as np
 import streamlit as st
 
 from engine import RunResult
@@ -30,32 +33,71 @@ def scalar_parameters(result: RunResult, step: int) -> list[str]:
             if "value" in leaf["value"] and "." not in name]
 
 
+@dataclass(frozen=True)
+class Surface:
+    """The loss over one or two parameters with the others held, and the path the steps
+    took on it: the same for every step that holds the others at the same values."""
+
+    params: tuple[str, ...]
+    loss_name: str
+    xs: np.ndarray
+    ys: np.ndarray  # the loss along params[0]; for two parameters, params[1]'s values
+    grid: np.ndarray | None  # two parameters: grid[i, j] at ys[i], xs[j]
+    path: tuple[tuple[float | None, float | None], ...]
+    path_steps: tuple[int, ...]
+
+    def position(self, step: int) -> int:
+        """``step``'s place on the path (1-based), or the nearest step before it."""
+        before = [i for i, s in enumerate(self.path_steps, 1) if s <= step]
+        return before[-1] if before else 1
+
+
+def held_values(result: RunResult, step: int, params: tuple[str, ...]) -> str:
+    """The other leaves' values at ``step``, as text: a landscape over ``params`` is the
+    same function at every step where these are the same (a pick of another step with
+    both parameters chosen draws the same contours, so it is not computed again)."""
+    leaves = result.training[step - 1]["leaves"]
+    return json.dumps({n: leaf["value"] for n, leaf in leaves.items() if n not in params},
+                      sort_keys=True)
+
+
 @st.cache_data(max_entries=64, show_spinner=False)
-def landscape_figure(setup: Setup, step: int, params: tuple[str, ...], projector: bool,
-                     _training: list[dict[str, Any]]) -> tuple[dict[str, Any], str] | str:
-    """``(spec, description)`` of the landscape at ``step`` over ``params``, or the
-    sentence saying why there is none. ``_training`` is ``setup``'s run's steps (not
-    hashed: the setup determines them)."""
-    made = landscape_program(setup.source, _training, step, params, setup.values,
+def landscape_surface(setup: Setup, params: tuple[str, ...], held: str,
+                      _training: list[dict[str, Any]], _step: int) -> Surface | str:
+    """The surface over ``params`` with the other leaves at ``held``, or the sentence
+    saying why there is none. ``_training`` and ``_step`` are not hashed: ``setup``
+    determines the steps, and ``held`` every step with the same surface."""
+    made = landscape_program(setup.source, _training, _step, params, setup.values,
                              requires_grad=setup.requires_grad)
     if isinstance(made, LandscapeRefusal):
         return made.message
+    grid = None
     if len(params) == 1:
-        curve = loss_curve(made)
-        if isinstance(curve, LandscapeRefusal):
-            return curve.message
-        xs, ys = curve
-        return (marble_spec(params[0], made.loss_name, xs, ys, made.path, made.chosen,
-                            projector),
-                describe_marble(params[0], made.loss_name, xs, ys, made.path, made.chosen))
-    grid = loss_grid(made)
-    if isinstance(grid, LandscapeRefusal):
-        return grid.message
-    xs, ys, values = grid
-    names = (params[0], params[1])
-    return (contour_spec(names, made.loss_name, xs, ys, values, made.path, made.chosen,
-                         projector),
-            describe_contour(names, made.loss_name, made.path, made.chosen, values))
+        drawn = loss_curve(made)
+        if isinstance(drawn, LandscapeRefusal):
+            return drawn.message
+        xs, ys = drawn
+    else:
+        drawn = loss_grid(made)
+        if isinstance(drawn, LandscapeRefusal):
+            return drawn.message
+        xs, ys, grid = drawn
+    return Surface(params, made.loss_name, xs, ys, grid, tuple(made.path), made.path_steps)
+
+
+def landscape_figure(surface: Surface, step: int, projector: bool,
+                     ) -> tuple[dict[str, Any], str]:
+    """``(spec, description)``: the surface with the path and ``step`` marked."""
+    chosen = surface.position(step)
+    path = list(surface.path)
+    if surface.grid is None:
+        name, loss = surface.params[0], surface.loss_name
+        return (marble_spec(name, loss, surface.xs, surface.ys, path, chosen, projector),
+                describe_marble(name, loss, surface.xs, surface.ys, path, chosen))
+    names = (surface.params[0], surface.params[1])
+    return (contour_spec(names, surface.loss_name, surface.xs, surface.ys, surface.grid,
+                         path, chosen, projector),
+            describe_contour(names, surface.loss_name, path, chosen, surface.grid))
 
 
 def show_landscape(setup: Setup, result: RunResult, step: int, *, projector: bool = False,
@@ -76,11 +118,13 @@ def show_landscape(setup: Setup, result: RunResult, step: int, *, projector: boo
         return
     base = Setup(setup.source, setup.inputs, setup.constants, setup.no_grad, setup.detach,
                  setup.retain_grad, setup.output)
+    chosen = tuple(params)
     with st.spinner("Drawing the landscape…"):
-        drawn = landscape_figure(base, step, tuple(params), projector, result.training)
-    if isinstance(drawn, str):
-        st.caption(f"No landscape: {drawn}")
+        surface = landscape_surface(base, chosen, held_values(result, step, chosen),
+                                    result.training, step)
+    if isinstance(surface, str):
+        st.caption(f"No landscape: {surface}")
         return
-    spec, description = drawn
+    spec, description = landscape_figure(surface, step, projector)
     st.plotly_chart(as_figure(spec), width="stretch", key="pg_landscape",
                     alt=description)
