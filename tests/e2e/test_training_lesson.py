@@ -11,7 +11,7 @@ import torch.nn.functional as F
 from playwright.sync_api import Page, expect
 
 from engine.running.summary import format_number
-from tests.e2e.driver import errors, open_app, rerun
+from tests.e2e.driver import errors, open_app, rerun, table
 
 # The lesson's six points as its page prints them (two break the pattern), and its defaults.
 XS = [0.5, 1.5, 2.0, 3.0, 3.5, 4.5]
@@ -75,9 +75,25 @@ def torch_refuses_the_update() -> str:
     return str(raised.value)
 
 
+def piling_table(page: Page) -> list[dict[str, str]]:
+    """The table of part (a): w.grad beside the sum of the fresh gradients, per step."""
+    expect(page.locator("[data-testid='stTable'] table").first).to_be_visible()
+    found = [rows for index in range(page.locator("[data-testid='stTable'] table").count())
+             if (rows := table(page, index)) and "sum of dL/dw so far (by hand)" in rows[0]]
+    assert len(found) == 1
+    return found[0]
+
+
 def assert_piling_up_explained(page: Page, steps: int) -> None:
     run = piled_up(steps)
     g = format_number
+    rows = piling_table(page)
+    assert [row["step"] for row in rows] == [str(k) for k in range(1, SHOWN + 1)]
+    assert [row["w"] for row in rows] == [g(w) for w in run["w"][:SHOWN]]
+    assert [row["w.grad (autograd)"] for row in rows] == [g(v) for v in run["grad"][:SHOWN]]
+    sums = [sum(run["fresh"][:k]) for k in range(1, SHOWN + 1)]
+    assert [float(row["sum of dL/dw so far (by hand)"]) for row in rows] == pytest.approx(
+        sums, rel=1e-3, abs=1e-4)  # four significant digits shown
     text = main_text(page)
     assert (f"By step {SHOWN}, w.grad holds the sum of all {SHOWN} gradients computed so far, "
             f"{g(run['grad'][SHOWN - 1])}, while the gradient at that step's w and b is "
