@@ -16,7 +16,7 @@ from tests.e2e.chromium import launch, missing_browser_reason
 from tests.e2e.driver import open_app, plots, wait_for_graph
 from tests.e2e.server import ROOT, serve
 from tests.test_modules_views import LEGENDRE
-from ui.examples import BCE_CODE
+from ui.examples import BCE_CODE, TRAINING_CODE
 from ui.share import PlaygroundState, query_string
 
 DOCS = ROOT / "docs"
@@ -24,6 +24,9 @@ BCE = PlaygroundState(code=BCE_CODE, values={"x": "6.7", "y": "0"},
                       constants=frozenset({"x", "y"}))
 NO_GRAD = PlaygroundState(code="with torch.no_grad():\n    y = x**2\nz = y + x\n",
                           values={"x": "2"})
+TRAINING = PlaygroundState(code=TRAINING_CODE, values={})
+DIVERGING = PlaygroundState(code="y = x**2\n", values={"x": "2"}, descend="sgd",
+                            descend_lr=1.5)
 
 
 def playground(state: PlaygroundState, **changes: object) -> str:
@@ -58,6 +61,16 @@ SHOTS = [
     # Issue 17: backward reaches the program's own autograd.Function and runs its code.
     Shot("playground-custom-backward", playground(PlaygroundState(
         code=LEGENDRE, view="steps", step=2)), plots=0, height=1300, top="Autograd graph"),
+    # Issue 18: the neuron's 200-step loop (its steps, and its path across the contours),
+    # Descend overshooting y = x**2 at lr 1.5, and lesson 7 with its two mistakes.
+    Shot("playground-training", playground(TRAINING), height=1600, top="Training"),
+    Shot("playground-descend-diverging", playground(DIVERGING), height=1600,
+         top="Training"),
+    Shot("lesson-training-loop", "training_loop", plots=4, height=1500),
+    Shot("lesson-training-loop-zero", "training_loop", plots=4, height=1450,
+         top="(a) Forgetting zero_()"),
+    Shot("lesson-training-loop-no-grad", "training_loop", plots=4, height=820,
+         top="(b) Updating outside torch.no_grad()"),
 ]
 
 
