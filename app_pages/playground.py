@@ -206,6 +206,7 @@ with right:
     if showable:
         show.show_out(result)
         show.show_warnings(result)
+    below_note = st.container()  # where the graph is, said before the Training panel
     if trains:
         st.subheader("Training")
         chosen = train_step or len(result.training)
@@ -225,8 +226,9 @@ annotated = show.annotated_dot(result, projector, fold_loops=graph_views.fold_lo
     if has_graph and view == "graph" else None
 beside = annotated is not None and not projector and graph_views.fits_beside_editor(annotated)
 if annotated is not None and not beside and not projector:
-    right.caption(":material/south: The autograd graph is below the inputs: at a readable "
-                  "size it is wider than this column.")
+    below_note.caption(
+        ":material/south: The autograd graph is below the inputs: at a readable size it is "
+        "wider than this column.")
 with right if beside else st.container():
     if has_graph:
         st.subheader("Autograd graph")

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import math
 
+import numpy as np
 import plotly.graph_objects as go
 import pytest
 import torch
@@ -196,3 +197,31 @@ def test_description_names_the_chosen_step_numbers():
     text = describe_training(steps, chosen=3)
     assert "steps 1 to 8" in text and f"loss {want['loss']:.4g}" in text
     assert f"w {want['w']:.4g} (grad {want['w.grad']:.4g})" in text
+
+
+def test_a_loss_over_orders_of_magnitude_is_drawn_on_a_log_axis():
+    """x**2 by SGD at lr 1.5: the loss grows by 9x a step (x_k = 2(-2)^k, by hand), so on
+    a linear axis its first steps would be a flat 0."""
+    diverging = run_program("for step in range(12):\n    y = x**2\n    y.backward()\n"
+                            "    with torch.no_grad():\n        x -= 1.5 * x.grad\n"
+                            "    x.grad.zero_()\n", {"x": "2"}, isolate=False)
+    assert [s["loss"] for s in diverging.training] == \
+        pytest.approx([(2 * (-2) ** k) ** 2 for k in range(12)])
+    spec = training_spec(diverging.training)
+    assert spec["layout"]["yaxis"]["type"] == "log"
+    assert "log scale" in spec["layout"]["yaxis"]["title"]["text"]
+    converging = run_program(neuron_loop(30, 0.5), {}, isolate=False)
+    assert "type" not in training_spec(converging.training)["layout"]["yaxis"]
+
+
+def test_many_steps_draw_small_plain_markers_and_a_lone_parameter_names_no_others():
+    xs = ys = np.linspace(0, 1, 3)
+    grid = np.zeros((3, 3))
+    many = contour_spec(("w", "b"), "loss", xs, ys, grid, [(0.1 * k, 0.1) for k in range(200)],
+                        5)
+    few = contour_spec(("w", "b"), "loss", xs, ys, grid, [(0.1 * k, 0.1) for k in range(10)], 5)
+    assert "line" not in many["data"][1]["marker"] and "line" in few["data"][1]["marker"]
+    alone = marble_spec("x", "y", xs, ys, [(0.0, 1.0)], 1, others=False)
+    assert alone["data"][0]["name"] == "y(x)"
+    assert marble_spec("w", "loss", xs, ys, [(0.0, 1.0)], 1)["data"][0]["name"] == \
+        "loss(w), other parameters at step 1"

@@ -45,6 +45,7 @@ class Surface:
     grid: np.ndarray | None  # two parameters: grid[i, j] at ys[i], xs[j]
     path: tuple[tuple[float | None, float | None], ...]
     path_steps: tuple[int, ...]
+    others: bool = True  # other leaves held at the step's values
 
     def position(self, step: int) -> int:
         """``step``'s place on the path (1-based), or the nearest step before it."""
@@ -82,7 +83,8 @@ def landscape_surface(setup: Setup, params: tuple[str, ...], held: str,
         if isinstance(drawn, LandscapeRefusal):
             return drawn.message
         xs, ys, grid = drawn
-    return Surface(params, made.loss_name, xs, ys, grid, tuple(made.path), made.path_steps)
+    return Surface(params, made.loss_name, xs, ys, grid, tuple(made.path), made.path_steps,
+                   others=held != "{}")
 
 
 def landscape_figure(surface: Surface, step: int, projector: bool,
@@ -92,7 +94,8 @@ def landscape_figure(surface: Surface, step: int, projector: bool,
     path = list(surface.path)
     if surface.grid is None:
         name, loss = surface.params[0], surface.loss_name
-        return (marble_spec(name, loss, surface.xs, surface.ys, path, chosen, projector),
+        return (marble_spec(name, loss, surface.xs, surface.ys, path, chosen, projector,
+                            others=surface.others),
                 describe_marble(name, loss, surface.xs, surface.ys, path, chosen))
     names = (surface.params[0], surface.params[1])
     return (contour_spec(names, surface.loss_name, surface.xs, surface.ys, surface.grid,

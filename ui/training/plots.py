@@ -98,11 +98,23 @@ def training_spec(steps: Sequence[dict[str, Any]], chosen: int | None = None,
         "yaxis2": {"title": {"text": "value"}, "domain": [0.36, 0.64]},
         "yaxis3": {"title": {"text": ".grad"}, "domain": [0.0, 0.30], "zeroline": True},
     }
+    if _spans_decades([s["loss"] for s in steps]):
+        layout["yaxis"] |= {"type": "log", "title": {"text": f"{root} (log scale)"}}
     if chosen is not None:
         layout["shapes"] = [{"type": "line", "xref": "x", "yref": "paper", "x0": chosen,
                              "x1": chosen, "y0": 0, "y1": 1,
                              "line": {"color": CHOSEN_COLOUR, "width": 2, "dash": "dot"}}]
     return {"data": traces, "layout": layout}
+
+
+LOG_SPAN = 1e3  # a positive loss over more than this ratio is drawn on a log axis
+
+
+def _spans_decades(values: Sequence[float | None]) -> bool:
+    """Whether a positive series spans orders of magnitude: a diverging loss (1 to 1e12)
+    on a linear axis shows its first steps as a flat 0, on a log axis each step."""
+    finite = [v for v in values if v is not None and math.isfinite(v)]
+    return bool(finite) and min(finite) > 0 and max(finite) / min(finite) > LOG_SPAN
 
 
 def _range_text(values: Sequence[float | None]) -> str:
@@ -150,7 +162,7 @@ def _number(value: float | None) -> str:
 
 def marble_spec(name: str, loss_name: str, xs: np.ndarray, ys: np.ndarray,
                 path: Sequence[tuple[float, float]], chosen: int, big: bool = False,
-                ) -> dict[str, Any]:
+                others: bool = True) -> dict[str, Any]:
     """The loss as a function of one parameter (the others at the chosen step), and the
     marble: each step's (parameter, loss) joined in order, so every jump shows."""
     width = 3 if big else 2
@@ -159,7 +171,8 @@ def marble_spec(name: str, loss_name: str, xs: np.ndarray, ys: np.ndarray,
     k = min(max(chosen, 1), len(path)) - 1
     traces = [
         {"type": "scatter", "x": np.asarray(xs, dtype=float), "y": _finite(ys),
-         "mode": "lines", "name": f"{loss_name}({name}), other parameters at step {k + 1}",
+         "mode": "lines", "name": f"{loss_name}({name})"
+                                  + (f", other parameters at step {k + 1}" if others else ""),
          "line": {"color": LOSS_COLOUR, "width": width}, "hoverinfo": "skip"},
         {"type": "scatter", "x": path_x, "y": path_y, "mode": "lines+markers",
          "name": "each step", "text": [f"step {i}" for i in range(1, len(path) + 1)],
@@ -192,9 +205,7 @@ def contour_spec(names: tuple[str, str], loss_name: str, xs: np.ndarray, ys: np.
                           "%{z:.4g}<extra></extra>"},
         {"type": "scatter", "x": path_x, "y": path_y, "mode": "lines+markers",
          "name": "each step", "text": [f"step {i}" for i in range(1, len(path) + 1)],
-         "line": {"color": "#FFFFFF", "width": 2}, "marker": {
-             "color": "#FFFFFF", "size": 7 if big else 5, "line": {"color": "#000000",
-                                                                   "width": 1}},
+         "line": {"color": "#FFFFFF", "width": 2}, "marker": _path_markers(len(path), big),
          "hovertemplate": f"%{{text}}: {names[0]} %{{x:.4g}}, {names[1]} %{{y:.4g}}"
                           "<extra></extra>"},
         {"type": "scatter", "x": [path_x[k]], "y": [path_y[k]], "mode": "markers",
@@ -204,6 +215,18 @@ def contour_spec(names: tuple[str, str], loss_name: str, xs: np.ndarray, ys: np.
     ]
     return {"data": traces, "layout": _landscape_layout(
         f"{loss_name} over {names[0]} and {names[1]}", names[0], names[1], big)}
+
+
+CROWDED_PATH = 40  # more steps than this: small markers without outlines
+
+
+def _path_markers(count: int, big: bool) -> dict[str, Any]:
+    """The path's step markers: outlined dots for a few steps; for many, small plain dots
+    (200 outlined dots merge into a black band that hides the contours)."""
+    if count > CROWDED_PATH:
+        return {"color": "#FFFFFF", "size": 4 if big else 3}
+    return {"color": "#FFFFFF", "size": 7 if big else 5,
+            "line": {"color": "#000000", "width": 1}}
 
 
 def _finite(values: np.ndarray) -> np.ndarray:
