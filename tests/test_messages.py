@@ -236,3 +236,10 @@ def test_memory_limit_names_budget_line_and_what_to_change():
     assert "more than its memory budget of 200 MB" in r.error.message
     assert f"while line {r.error.line} was running" in r.error.message
     assert "Make the tensors smaller" in r.error.message
+
+
+def test_a_quoted_torch_sentence_is_not_given_a_second_full_stop():
+    from engine import run_program
+    result = run_program("x -= 0.1 * x", {"x": "1"}, isolate=False)
+    message = result.error.message
+    assert message.endswith("in-place operation).") and not message.endswith(".).")

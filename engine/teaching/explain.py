@@ -146,24 +146,24 @@ def explain_backward_error(exc: Exception, name: str | None, reason: str | None,
         return "autograd", (
             f"{who}.backward() cannot run: {who} was not recorded by autograd (it has no "
             f"grad_fn), because {why(reason, sources)}. There is no graph to go back through. "
-            f"(torch: {text})")
+            f"(torch: {text.rstrip('.')})")
     if "grad can be implicitly created only for scalar outputs" in text:
         return "autograd", (
             f"{who}.backward() needs a single number, but {who} has {numel} elements. "
             f"Reduce it first, e.g. {name or 'y'}.sum().backward() or "
             f"{name or 'y'}.mean().backward(), or pass gradient=torch.ones_like("
-            f"{name or 'y'}). (torch: {text})")
+            f"{name or 'y'}). (torch: {text.rstrip('.')})")
     if "backward through the graph a second time" in text:
         return "autograd", (
             f"{who}.backward() was already run through this graph, and torch frees the "
             "values it saved for backward after the first pass. Call "
             "backward(retain_graph=True) the first time to keep them, or recompute "
-            f"{who} before calling backward again. (torch: {text})")
+            f"{who} before calling backward again. (torch: {text.rstrip('.')})")
     if "modified by an inplace operation" in text:
         return "autograd", (
             "A value autograd saved for the backward pass was changed in place afterwards "
             "(with +=, add_, zero_ ...), so the gradient can no longer be computed. Use "
-            f"`y = y + 1` instead of `y += 1`. (torch: {text})")
+            f"`y = y + 1` instead of `y += 1`. (torch: {text.rstrip('.')})")
     return "runtime", f"{who}.backward() failed: {text}"
 
 
@@ -178,7 +178,7 @@ def explain_runtime_error(exc: Exception, line: int | None = None,
             "This changes a leaf tensor that requires grad in place (+=, add_, ...). "
             "Autograd forbids it because the leaf is where gradients end up. Do the update "
             "inside `with torch.no_grad():`, or write `x = x + 1` to make a new tensor. "
-            f"(torch: {first})")
+            f"(torch: {first.rstrip('.')})")
     if "can't allocate memory" in text or isinstance(exc, MemoryError):
         stage = progress.RUNNING if line else progress.AFTER_RUN
         return "memory", memory_limit_message(budget_mb, stage, line)
