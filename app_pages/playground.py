@@ -35,7 +35,9 @@ from ui.training import descend
 from ui.training.landscape import show_landscape
 from ui.training.panel import (
     TRAIN_STEP_KEY,
+    call_to_draw,
     has_training,
+    missed_call,
     moves_parameters,
     show_training,
     show_verdict,
@@ -183,13 +185,17 @@ with left:
 # engine's own choice (None), so a link without a picked step opens on it.
 picked, count = st.session_state.get(TRAIN_STEP_KEY), st.session_state.get(TRAIN_COUNT)
 train_step = picked if picked is not None and (count is None or picked < count) else None
+asked = call_to_draw(train_step, count)
 setup = show.Setup(source, tuple(values.items()), frozenset(constants), no_grad,
-                   tuple(detach), retain, graph_step=train_step)
+                   tuple(detach), retain, graph_step=asked)
 result = setup.run()
 with left:
     descent = descend.descend_controls(result, source)
 if descent is not None:  # the page runs the loop Descend wrote, as any program
     setup = replace(setup, source=descent.source)
+    result = setup.run()
+if missed_call(result, asked, train_step):  # the number of backward() calls changed
+    setup = replace(setup, graph_step=None)
     result = setup.run()
 st.session_state[TRAIN_COUNT] = len(result.training)
 trains = has_training(result)

@@ -71,3 +71,17 @@ def test_a_program_without_a_loop_has_no_training_panel():
     at = start(to_query(PlaygroundState()))
     assert "Training" not in [s.value for s in at.subheader]
     assert not [s for s in at.slider if s.key == TRAIN_STEP_KEY]
+
+
+def test_a_loop_with_fewer_steps_after_an_edit_draws_its_own_last_step():
+    """The page asks the engine for the previous run's last call (12); the edited loop
+    stops at 7 and at 20: the graph is still each one's last step, as plain torch has it."""
+    at = opened()
+    for steps in (7, 20):
+        at.text_area(key="pg_code").set_value(neuron_loop(steps, LR)).run()
+        assert not at.exception
+        want = plain_neuron(steps, LR)[-1]
+        drawn = dot(at)
+        for number in (want["w"], want["b"], want["w.grad"], want["loss"]):
+            assert format_number(number) in drawn
+        assert any("the last one's" in c.value for c in at.caption)

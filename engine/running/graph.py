@@ -133,6 +133,10 @@ class GraphRecorder:
     step_dataflow: int = 0
     steps_taken: int = 0
     stopped: bool = False
+    # The call to draw, when the run knows it (RunOptions.graph_step): the passes before
+    # it are not hooked, since their gradients would only be overwritten by that call's.
+    draw_call: int | None = None
+    stop_call: int = 0  # the call the recorder stopped after (steps_taken then)
     _order_counter: int = 0
     _positions: dict[Any, int] = field(default_factory=dict)
     _iterations: dict[Any, int] = field(default_factory=dict)
@@ -179,6 +183,8 @@ class GraphRecorder:
         """Hook every node reachable from ``root`` so the gradients through it are kept."""
         if root.grad_fn is None or self.stopped:
             return
+        if self.draw_call is not None and self.steps_taken + 1 < self.draw_call:
+            return
         if len(self.saved_in_backward) >= MAX_STEPS:
             # a long loop: the numbers read in earlier passes make room for this one's
             self.saved_in_backward.clear()
@@ -218,6 +224,7 @@ class GraphRecorder:
         if root.grad_fn is None or self.stopped:
             return
         self.step_root, self.stopped = root, stop
+        self.stop_call = self.steps_taken
         self.step_dataflow = len(self.dataflow)
         self.step_leaves.clear()
         self.step_values.clear()
@@ -243,7 +250,7 @@ class GraphRecorder:
         start = [t.grad_fn for t in roots if isinstance(t, torch.Tensor) and t.grad_fn]
         start += [fn for fn in self.backward_roots[-1:] if fn not in start]
         output_fn = output.grad_fn if isinstance(output, torch.Tensor) else None
-        if self.stopped:  # one step's backward, as it was then
+        if self.stopped and self.steps_taken > self.stop_call:  # an earlier step, as it was
             start = [output_fn] = [self.step_root.grad_fn]
             self.dataflow = self.dataflow[:self.step_dataflow]
             variables = {}

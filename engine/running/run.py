@@ -124,7 +124,8 @@ def new_interpreter(program: CheckedProgram, leaves: dict[str, torch.Tensor],
                     options: RunOptions, limits: Limits) -> Interpreter:
     generator = torch.Generator().manual_seed(options.seed)
     interpreter = Interpreter(
-        program=program, limits=limits, generator=generator, recorder=GraphRecorder(),
+        program=program, limits=limits, generator=generator,
+        recorder=GraphRecorder(draw_call=options.graph_step),
         deadline=time.monotonic() + limits.time_limit_s, detach_names=options.detach,
         retain_grad=options.retain_grad, no_grad_option=options.no_grad,
         graph_step=options.graph_step)
@@ -230,6 +231,7 @@ def _finish(interpreter: Interpreter, options: RunOptions, result: RunResult) ->
             "backward() from: no gradients are shown. Reduce it first, e.g. with .sum() or "
             ".mean().")
         return
+    interpreter.recorder.draw_call = None  # the app's own backward is the one drawn
     interpreter.recorder.before_backward(output)
     try:
         output.backward()
@@ -274,8 +276,8 @@ def _collect(interpreter: Interpreter, result: RunResult) -> None:
     result.echoes = interpreter.echoes
     result.line_runs = dict(interpreter.line_runs)
     result.training = interpreter.training
-    if interpreter.recorder.stopped:
-        result.graph_step = interpreter.graph_step
+    if interpreter.recorder.stopped and interpreter.graph_step < len(interpreter.training):
+        result.graph_step = interpreter.graph_step  # an earlier call than the last
     result.warnings = interpreter.warnings + result.warnings
     output = result.output
     try:

@@ -52,6 +52,26 @@ def clamp_train_step(step: int | None, count: int) -> int:
     return min(max(int(step), 1), max(count, 1))
 
 
+def call_to_draw(picked: int | None, last_count: int | None) -> int | None:
+    """The backward() call to ask the engine to draw: the picked step, else the last call
+    of the previous run (a rerun after an edit usually has as many calls). Knowing the
+    call, the engine leaves the passes before it unhooked: about a fifth of a 200-step
+    loop's run. None when there is nothing to go by."""
+    if picked is not None:
+        return picked
+    return last_count if last_count is not None and last_count > 1 else None
+
+
+def missed_call(result: RunResult, asked: int | None, picked: int | None) -> bool:
+    """Whether the run did not draw what was meant: fewer calls than the one asked for (its
+    passes went unhooked), or a guessed last call that was not the last. Run again with
+    ``graph_step=None`` then."""
+    if asked is None:
+        return False
+    made = len(result.training)
+    return made < asked or (picked is None and made != asked)
+
+
 def step_picker(result: RunResult, key: str = TRAIN_STEP_KEY) -> int:
     """The slider picking which backward() call the graph views show; returns it."""
     count = len(result.training)
