@@ -216,9 +216,11 @@ with right:
     if trains:
         st.subheader("Training")
         chosen = train_step or len(result.training)
-        show_verdict(descent.verdict(result) if descent else divergence(result.training))
+        learns = moves_parameters(result)
+        if descent or learns:  # gradients taken twice on a fixed x are not a descent
+            show_verdict(descent.verdict(result) if descent else divergence(result.training))
         show_training(result, key="pg_training", projector=projector, chosen=chosen)
-        if moves_parameters(result):
+        if learns:
             show_landscape(setup, result, chosen, projector=projector,
                            preferred=descent.choice.leaves if descent else ())
 # The annotated graph sits beside the editor when it fits there at its own size; a wider

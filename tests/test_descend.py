@@ -720,3 +720,19 @@ def test_hostile_choices_get_a_sentence(source, output, leaves, available, lr, s
         return
     check_written(source, output, leaves, available, choice)
 
+
+
+def test_gradients_taken_without_an_update_are_not_called_stuck():
+    """backward() twice on a fixed x: the gradient is 12 (3x² at 2, by hand), not 0, and
+    nothing moved because nothing updates: no verdict on a descent that never was."""
+    from engine import run_program
+    from engine.teaching.learning import divergence
+    result = run_program("y = x**3\ny.backward(retain_graph=True)\ny.backward()\n",
+                         {"x": "2"}, isolate=False)
+    assert result.training[0]["leaves"]["x"]["grad"]["value"] == 12.0
+    verdict = divergence(result.training)
+    assert verdict.kind == "unknown" and "does not update anything" in verdict.sentence
+    flat = run_program("for step in range(3):\n    y = (x - 2)**2\n    y.backward()\n"
+                       "    with torch.no_grad():\n        x -= 0.1 * x.grad\n"
+                       "    x.grad.zero_()\n", {"x": "2"}, isolate=False)
+    assert divergence(flat.training).kind == "stuck"  # at the minimum: gradient 0

@@ -256,4 +256,6 @@ def test_backward_twice_on_a_fixed_x_has_a_panel_but_no_landscape():
     at = opened("y = x**3\ny.backward(retain_graph=True)\ny.backward()\n", {"x": "2"})
     assert "Training" in [s.value for s in at.subheader]
     assert not [m for m in at.multiselect if m.key == "pg_land"]
+    boxes = [b.value for b in (*at.success, *at.warning, *at.info)]
+    assert not [b for b in boxes if "descent" in b or "never moved" in b], boxes
     assert "f and its derivative" in [s.value for s in at.subheader]

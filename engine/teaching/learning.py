@@ -90,6 +90,13 @@ def divergence(training_steps: Sequence[dict[str, Any]], *, lr: float | None = N
                           optimizer)
     if last > first and _growing(sizes):
         return _diverged(losses, sizes, first, last, where, lr)
+    if sizes and all(s == 0 for s in sizes) and any(
+            g != 0 for name in names
+            for g in _numbers(steps[0].get("leaves", {}).get(name, {}).get("grad"))):
+        return Verdict("unknown", None, (
+            f"{where[0].upper()}{where[1:]} never changed although the gradient is not 0: "
+            "the program takes gradients but does not update anything (no optimizer.step(), "
+            "no `w -= lr * w.grad`), so there is no descent to judge."))
     return _stuck(first, last, sizes, turns, where, lr)
 
 
