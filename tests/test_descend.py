@@ -736,3 +736,12 @@ def test_gradients_taken_without_an_update_are_not_called_stuck():
                        "    with torch.no_grad():\n        x -= 0.1 * x.grad\n"
                        "    x.grad.zero_()\n", {"x": "2"}, isolate=False)
     assert divergence(flat.training).kind == "stuck"  # at the minimum: gradient 0
+
+
+def test_when_every_candidate_name_is_taken_a_numbered_one_is_written():
+    source = ("optimizer = opt = descend_optimizer = 1.0\nstep = descend_step = 0.5\n"
+              "loss = (x - step)**2 * optimizer * opt * descend_optimizer * descend_step\n")
+    text = descend(source, "loss", ("x",), lr=0.1, steps=3)
+    assert "descend_optimizer_2 = torch.optim.SGD([x], lr=0.1)" in text
+    assert "for descend_step_2 in range(3):" in text
+    assert run_program(text, {"x": 3.0}, isolate=False).error is None

@@ -449,14 +449,12 @@ def _refuse_stale(before: list[ast.stmt], inside: list[ast.stmt],
 
 
 def _fresh(candidates: tuple[str, ...], used: set[str]) -> str:
-    """The first candidate the program does not use, then ``<last>2``, ``<last>3``..."""
+    """The first candidate the program does not use, then ``<last>_2``, ``<last>_3``..."""
     for name in candidates:
         if name not in used:
+            used.add(name)
             return name
-    number = 2
-    while f"{candidates[-1]}{number}" in used:
-        number += 1
-    return f"{candidates[-1]}{number}"
+    return S.fresh_name(candidates[-1], used)
 
 
 # --- the text -----------------------------------------------------------------------------

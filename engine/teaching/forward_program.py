@@ -189,35 +189,6 @@ def forward_source(loop: TrainingLoop, settings: Sequence[tuple[str, str]],
     return ast.unparse(ast.fix_missing_locations(module)) + "\n"
 
 
-def used_names(source: str) -> set[str]:
-    """Every name the program mentions (variables, functions, arguments, attributes), so
-    the names the landscape adds cannot clash with one of them."""
-    names: set[str] = set()
-    for node in ast.walk(ast.parse(source)):
-        if isinstance(node, ast.Name):
-            names.add(node.id)
-        elif isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
-            names.add(node.name)
-        elif isinstance(node, ast.arg):
-            names.add(node.arg)
-        elif isinstance(node, ast.alias):
-            names.add((node.asname or node.name).partition(".")[0])
-        elif isinstance(node, ast.Attribute):
-            names.add(node.attr)
-    return names
-
-
-def fresh_name(wanted: str, taken: set[str]) -> str:
-    """``wanted``, or ``wanted_2``, ``wanted_3``... the first one not in ``taken`` (which
-    it joins)."""
-    name, number = wanted, 1
-    while name in taken:
-        number += 1
-        name = f"{wanted}_{number}"
-    taken.add(name)
-    return name
-
-
 # -- reading the tree --------------------------------------------------------------------
 
 

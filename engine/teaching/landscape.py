@@ -47,9 +47,8 @@ from engine.teaching.forward_program import (
     check_same_loss,
     find_training_loop,
     forward_source,
-    fresh_name,
-    used_names,
 )
+from engine.teaching.statement_names import every_name, fresh_name
 
 CURVE_POINTS = 201
 GRID_POINTS = 41  # per side: 41 x 41 = 1,681 points
@@ -229,7 +228,7 @@ def _landscape_program(source: str, training: list[Mapping[str, Any]], step: int
                if name not in settable and leaves[name]["value"] is not None}
     check_same_loss(loop, settable, too_big)
     check_not_reassigned(loop, params)
-    taken = used_names(source) | set(inputs)
+    taken = every_name(ast.parse(source)) | set(inputs)
     stands_for = {name: fresh_name(f"{name}_at_step", taken) for name in settable}
     output = _output_name(record, loop, taken)
     check_loss_made(loop, output)

@@ -1,5 +1,7 @@
 """Which names a top-level statement binds, reads and changes: what Descend needs to know
-to put a program's statements before or inside the training loop it writes.
+to put a program's statements before or inside the training loop it writes; and the
+names a program uses at all, so the programs Descend and the landscape derive add only
+fresh ones (:func:`every_name`, :func:`fresh_name`).
 
 All of it is read from the ``ast`` of the program, never by running it. The walks are
 iterative (a deeply nested program cannot exhaust Python's stack here) and follow
@@ -84,13 +86,20 @@ def binds(stmt: ast.stmt) -> set[str]:
             continue
         if isinstance(node, ast.Name) and isinstance(node.ctx, (ast.Store, ast.Del)):
             found.add(node.id)
-        elif isinstance(node, (*_FUNCTIONS, ast.ClassDef)):
-            found.add(node.name)
-        elif isinstance(node, ast.ExceptHandler) and node.name:
-            found.add(node.name)
-        elif isinstance(node, (ast.Import, ast.ImportFrom)):
-            found |= import_bindings(node)
+        else:
+            found |= _declared(node)
     return found
+
+
+def _declared(node: ast.AST) -> set[str]:
+    """The names a def, class, ``except ... as`` or import statement binds."""
+    if isinstance(node, (*_FUNCTIONS, ast.ClassDef)):
+        return {node.name}
+    if isinstance(node, ast.ExceptHandler) and node.name:
+        return {node.name}
+    if isinstance(node, (ast.Import, ast.ImportFrom)):
+        return import_bindings(node)
+    return set()
 
 
 def reads_now(stmt: ast.stmt) -> set[str]:
@@ -164,16 +173,24 @@ def every_name(tree: ast.AST) -> set[str]:
             found.add(node.id)
         elif isinstance(node, ast.arg):
             found.add(node.arg)
-        elif isinstance(node, (*_FUNCTIONS, ast.ClassDef)):
-            found.add(node.name)
-        elif isinstance(node, ast.ExceptHandler) and node.name:
-            found.add(node.name)
-        elif isinstance(node, (ast.Import, ast.ImportFrom)):
-            found |= import_bindings(node)
-            found |= {alias.name.partition(".")[0] for alias in node.names}
         elif isinstance(node, (ast.Global, ast.Nonlocal)):
             found.update(node.names)
+        else:
+            found |= _declared(node)
+            if isinstance(node, (ast.Import, ast.ImportFrom)):
+                found |= {alias.name.partition(".")[0] for alias in node.names}
     return found
+
+
+def fresh_name(wanted: str, taken: set[str]) -> str:
+    """``wanted``, or ``wanted_2``, ``wanted_3``... the first one not in ``taken`` (which
+    it joins): a name a derived program adds never shadows one of the learner's."""
+    name, number = wanted, 1
+    while name in taken:
+        number += 1
+        name = f"{wanted}_{number}"
+    taken.add(name)
+    return name
 
 
 def declared_global(tree: ast.AST) -> dict[str, ast.stmt]:
