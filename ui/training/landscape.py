@@ -11,7 +11,7 @@ Figures are plain specs (ui.training.plots), cached per program, step and parame
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import numpy as np
@@ -119,8 +119,7 @@ def show_landscape(setup: Setup, result: RunResult, step: int, *, projector: boo
                                  "Two: the loss's contour map and the path the steps took.")
     if not params:
         return
-    base = Setup(setup.source, setup.inputs, setup.constants, setup.no_grad, setup.detach,
-                 setup.retain_grad, setup.output)
+    base = replace(setup, graph_step=None)  # every step's landscape comes from one run
     chosen = tuple(params)
     with st.spinner("Drawing the landscape…"):
         surface = landscape_surface(base, chosen, held_values(result, step, chosen),

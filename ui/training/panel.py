@@ -15,7 +15,6 @@ import pandas as pd
 import streamlit as st
 
 from engine import RunResult
-from engine.running.summary import format_number
 from engine.teaching.learning import Verdict
 from ui.plots import as_figure
 from ui.show import table
@@ -23,6 +22,7 @@ from ui.training.plots import (
     MAX_LINES,
     describe_training,
     leaf_label,
+    number_text,
     part_number,
     training_spec,
 )
@@ -102,8 +102,8 @@ def show_training(result: RunResult, *, key: str, projector: bool = False,
     n = len(steps)
     first, last = steps[0], steps[-1]
     root = last["root"] or "the output"
-    st.caption(f"backward() ran {n} times. `{root}` went from {_text(first['loss'])} at "
-               f"step 1 to {_text(last['loss'])} at step {n}. Values are as each "
+    st.caption(f"backward() ran {n} times. `{root}` went from {number_text(first['loss'])} at "
+               f"step 1 to {number_text(last['loss'])} at step {n}. Values are as each "
                "backward() saw them, before the update that followed it.")
     st.plotly_chart(as_figure(training_spec(steps, chosen, projector)), width="stretch",
                     key=f"{key}-figure", alt=describe_training(steps, chosen))
@@ -127,7 +127,3 @@ def show_verdict(verdict: Verdict) -> None:
     if box is not None:
         show_box, icon = box
         show_box(verdict.sentence, icon=icon)
-
-
-def _text(value: float | None) -> str:
-    return "None" if value is None else format_number(value)

@@ -148,15 +148,16 @@ def describe_training(steps: Sequence[dict[str, Any]], chosen: int | None = None
 
 def step_text(step: dict[str, Any]) -> str:
     """One step's numbers in a line: ``loss 0.6931, w 0 (grad -0.5833), b 0 (grad 0)``."""
-    items = [f"{step['root'] or 'loss'} {_number(step['loss'])}"]
+    items = [f"{step['root'] or 'loss'} {number_text(step['loss'])}"]
     for name, leaf in list(step["leaves"].items())[:MAX_LINES]:
         label = leaf_label(name, leaf["value"])
-        items.append(f"{label} {_number(part_number(leaf['value']))} "
-                     f"(grad {_number(part_number(leaf['grad']))})")
+        items.append(f"{label} {number_text(part_number(leaf['value']))} "
+                     f"(grad {number_text(part_number(leaf['grad']))})")
     return ", ".join(items)
 
 
-def _number(value: float | None) -> str:
+def number_text(value: float | None) -> str:
+    """A recorded number as the panel writes it ("None" for a step without one)."""
     return "None" if value is None else format_number(value)
 
 
@@ -269,8 +270,8 @@ def _path_text(names: tuple[str, ...], path: Sequence[tuple[float, float]], chos
                loss_name: str | None) -> str:
     def point(p: tuple[float, float]) -> str:
         if loss_name is not None:
-            return f"{names[0]} = {_number(p[0])}, {loss_name} = {_number(p[1])}"
-        return f"{names[0]} = {_number(p[0])}, {names[1]} = {_number(p[1])}"
+            return f"{names[0]} = {number_text(p[0])}, {loss_name} = {number_text(p[1])}"
+        return f"{names[0]} = {number_text(p[0])}, {names[1]} = {number_text(p[1])}"
 
     k = min(max(chosen, 1), len(path))
     return (f"The path of {len(path)} steps starts at {point(path[0])} and ends at "
