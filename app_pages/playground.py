@@ -199,6 +199,7 @@ if missed_call(result, asked, train_step):  # the number of backward() calls cha
     result = setup.run()
 st.session_state[TRAIN_COUNT] = len(result.training)
 trains = has_training(result)
+learns = trains and moves_parameters(result)  # a loop that changes its parameters
 
 with error_box:
     if result.error is not None:
@@ -216,7 +217,6 @@ with right:
     if trains:
         st.subheader("Training")
         chosen = train_step or len(result.training)
-        learns = moves_parameters(result)
         if descent or learns:  # gradients taken twice on a fixed x are not a descent
             show_verdict(descent.verdict(result) if descent else divergence(result.training))
         show_training(result, key="pg_training", projector=projector, chosen=chosen)
@@ -255,7 +255,7 @@ with right if beside else st.container():
 
 wrt, lo, hi = state.wrt, state.lo, state.hi
 plotted: tuple[str, float, float] | None = None
-if result.error is None and trains and moves_parameters(result):
+if result.error is None and learns:
     # A training loop's output is its last step's loss: the landscape in the Training
     # panel is the curve that means something, and .grad is not a derivative by hand.
     with grads_box:
