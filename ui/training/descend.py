@@ -46,9 +46,8 @@ class Descent:
 
 def offered(result: RunResult) -> str | None:
     """Why Descend is not offered for this run, or None when it is: the output must be one
-    number that the app (not the program) called backward() on."""
-    if result.error is not None:
-        return "error"
+    number that the app (not the program) called backward() on. (A run with an error
+    says nothing either way: see :func:`descend_controls`.)"""
     if result.backward_called and not result.auto_backward:
         return ("The program calls backward() itself: its own loop is what the Training "
                 "panel shows. Remove the backward() call to let Descend write the loop.")
@@ -65,13 +64,12 @@ def descend_controls(result: RunResult, source: str) -> Descent | None:
     """The Descend toggle and, when it is on, its choices; returns the loop to run, or
     None (off, or refused: the sentence saying why is shown). While the program has an
     error (a half-typed line) the controls stay, greyed, so nothing chosen is lost."""
-    why_not = offered(result)
-    if why_not not in (None, "error"):
-        st.markdown("**Descend**")
+    broken = result.error is not None
+    why_not = None if broken else offered(result)
+    st.markdown("**Descend**")
+    if why_not is not None:
         st.caption(why_not)
         return None
-    broken = why_not == "error"
-    st.markdown("**Descend**")
     on = st.toggle("Descend: train the leaves by gradient descent", key=ON_KEY,
                    disabled=broken,
                    help="Writes a training loop around your program (optimizer.zero_grad(), "
