@@ -15,8 +15,12 @@ import ui.show  # noqa: F401 - torch, sympy, plotly, pandas: imported before the
 from engine import warm_up
 from ui.graph_views import GRAPH_VIEW_KEY, WIDE_GRAPH_HINT
 from ui.guard import last_resort
+from ui.presenter import STYLE_PARAM, presenter_options
 
-st.set_page_config(page_title="Autograd Explorer", page_icon="∂", layout="wide")
+# A projector link opens with the sidebar folded: the room gets the whole width.
+st.set_page_config(page_title="Autograd Explorer", page_icon="∂", layout="wide",
+                   initial_sidebar_state="collapsed"
+                   if st.query_params.get(STYLE_PARAM) == "projector" else "auto")
 
 
 @st.cache_resource(show_spinner=False)
@@ -79,4 +83,5 @@ LESSONS = [
 ]
 page = st.navigation({"Explore": [PLAYGROUND], "Lessons": LESSONS})
 with last_resort(page.title):
+    presenter_options({k: st.query_params.get_all(k) for k in st.query_params})
     page.run()

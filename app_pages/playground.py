@@ -9,13 +9,13 @@ address bar is always a link to exactly this view.
 from __future__ import annotations
 
 import math
-from dataclasses import replace
+from dataclasses import astuple, replace
 
 import streamlit as st
 
 from engine.language.names import assigned_names, parses, program_inputs
 from engine.teaching.learning import divergence
-from ui import graph_views, show
+from ui import graph_views, presenter, show
 from ui.choices import one_choice
 from ui.examples import EXAMPLES
 from ui.export_view import show_export
@@ -52,8 +52,11 @@ NAMES, ASSIGNED, KEPT = "pg_names", "pg_assigned", "pg_kept"
 EXAMPLE_TITLES = [e.title for e in EXAMPLES]
 
 
-def _as_lists(query: dict) -> dict[str, list[str]]:
-    return {k: list(v) if isinstance(v, list) else [v] for k, v in query.items()}
+def _view_part(query: dict) -> dict[str, list[str]]:
+    """A link's parameters as lists, without the presenter's (app.py takes those on
+    every page): whether a link is new is a question about the view it shows."""
+    return {k: list(v) if isinstance(v, list) else [v] for k, v in query.items()
+            if k not in (presenter.EDITOR_PARAM, presenter.STYLE_PARAM)}
 
 
 def _put(state: PlaygroundState, *, overwrite: bool) -> None:
@@ -62,7 +65,6 @@ def _put(state: PlaygroundState, *, overwrite: bool) -> None:
     st.session_state[STATE] = state
     wanted = {"pg_code": state.code, "pg_no_grad": state.no_grad,
               "pg_retain": state.retain_grad, "pg_detach": list(state.detach),
-              "pg_hide_editor": state.hide_editor, "pg_projector": state.projector,
               "pg_lo": state.lo, "pg_hi": state.hi, "pg_view": state.view,
               "pg_second": state.second}
     if state.step is not None:
@@ -93,7 +95,7 @@ def _load() -> PlaygroundState:
     """The state to show: the link's, when the URL is not the one this page wrote last
     (a shared link, or "open in Playground" from a lesson), else this session's."""
     query = {k: st.query_params.get_all(k) for k in st.query_params}
-    if query and query != st.session_state.get(SYNCED):
+    if _view_part(query) and _view_part(query) != st.session_state.get(SYNCED):
         state, problems = from_query(query)
         st.session_state[PROBLEMS] = problems
         _put(state, overwrite=True)
@@ -121,22 +123,16 @@ def _pick_example() -> None:
 
 state = _load()
 
-with st.sidebar:
-    st.subheader("Presenter")
-    hide_editor = st.toggle("Hide the editor", key="pg_hide_editor",
-                            help="Show the program as large read-only text.")
-    projector = st.toggle("Projector style", key="pg_projector",
-                          help="Large type and thick lines for a lecture hall.")
-if projector:
-    st.html("<style>html { font-size: 22px; } textarea { font-size: 1.1rem !important; }"
-            "</style>")
+hide_editor, projector = astuple(presenter.current())  # the sidebar's (app.py draws it)
 
 title, export, share = st.columns([3, 1, 1], vertical_alignment="bottom")
 title.title("Playground")
 for problem in st.session_state.get(PROBLEMS, []):
     st.warning(f"Share link: {problem}", icon=":material/link_off:")
 
-left, right = st.columns([5, 6], gap="large")
+# In projector style the program gets the wider column: at the room's type size a
+# tutorial's 60-character line needs ~800 px, and the graph goes below anyway.
+left, right = st.columns([3, 2] if projector else [5, 6], gap="large")
 with left:
     if hide_editor:
         source = state.code
@@ -302,7 +298,7 @@ state = PlaygroundState(code=source, values=values, constants=frozenset(constant
                         descend_steps=int(st.session_state.get(descend.STEPS_KEY, 20)),
                         descend_leaves=tuple(st.session_state.get(descend.LEAVES_KEY, [])))
 st.session_state[STATE] = state
-query = _as_lists(to_query(state))
+query = _view_part(to_query(state))
 if query != st.session_state.get(SYNCED):
     st.query_params.from_dict(to_query(state))
     st.session_state[SYNCED] = query

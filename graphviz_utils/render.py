@@ -154,7 +154,7 @@ def _node_statement(node: Node, quoted_id: str, theme: Theme, style: Style) -> s
     look = theme.nodes[node.kind]
     attributes = (_node_attributes(look) if not node.current else
                   _node_attributes(replace(look, border=theme.highlight))
-                  + f" penwidth={theme.pen_width * 3:g}")
+                  + f" penwidth={theme.pen_width * 3:g} id=\"backward-running\"")
     return (f"{quoted_id} [label={node_label(node, theme, not style.compact)} "
             f"{attributes} tooltip={quoted_attribute(tooltip(node))}]\n")
 

@@ -22,6 +22,7 @@ from engine import Formula, ProgramError, RunResult
 from engine.errors import ProgramRefused
 from engine.running.summary import format_number, format_summary, summarize
 from graphviz_utils import describe_dot, to_dot
+from ui import presenter
 from ui.plots import (
     CurveView,
     as_figure,
@@ -66,9 +67,15 @@ class Setup:
                            graph_step=self.graph_step)
 
 
-def graph_theme(projector: bool = False) -> str:
+def presenting(projector: bool | None = None) -> bool:
+    """``projector`` as a page asked, or the presenter's choice (the sidebar's Projector
+    style) when it did not say: lessons draw in the projector's type without asking."""
+    return presenter.current().projector if projector is None else projector
+
+
+def graph_theme(projector: bool | None = None) -> str:
     """The graph's colours: the projector theme when presenting, else the app's theme."""
-    if projector:
+    if presenting(projector):
         return "projector"
     return "dark" if st.context.theme.type == "dark" else "light"
 
@@ -192,13 +199,13 @@ def show_warnings(result: RunResult) -> None:
         st.code(result.printed, language=None)
 
 
-def annotated_dot(result: RunResult, projector: bool = False, **style: object,
+def annotated_dot(result: RunResult, projector: bool | None = None, **style: object,
                   ) -> graphviz.Digraph:
     """The annotated graph in the page's theme (the projector's when presenting)."""
     return to_dot(result, theme=graph_theme(projector), **style)
 
 
-def show_graph(result: RunResult, projector: bool = False,
+def show_graph(result: RunResult, projector: bool | None = None,
                dot: graphviz.Digraph | None = None, **style: object,
                ) -> graphviz.Digraph | None:
     """The annotated autograd graph with its legend (nothing when nothing ran); returns
@@ -290,7 +297,7 @@ def default_range(x0: float) -> tuple[float, float]:
 
 
 def show_curves(setup: Setup, result: RunResult, wrt: str, lo: float, hi: float,
-                projector: bool = False, second: bool = False) -> None:
+                projector: bool | None = None, second: bool = False) -> None:
     """f with its tangent and f' (autograd, with the formula by hand over it) side by
     side, f'' beside them with ``second``, and the formulas in LaTeX; a sentence instead
     where a curve cannot be drawn."""
@@ -309,7 +316,7 @@ def show_curves(setup: Setup, result: RunResult, wrt: str, lo: float, hi: float,
     grad = result.grads.get(wrt)
     y0, dy0 = point_on_curve(setup, wrt, x0)
     y0 = float(np.interp(x0, xs, ys)) if y0 is None else y0
-    view = CurveView(wrt, output, xs, ys, dys, x0, y0, dy0, hand, big=projector,
+    view = CurveView(wrt, output, xs, ys, dys, x0, y0, dy0, hand, big=presenting(projector),
                      grad0=None if grad is None else float(grad.reshape(())))
     columns = st.columns(3 if second else 2)
     columns[0].plotly_chart(function_figure(view), width="stretch", key=f"f-{wrt}",

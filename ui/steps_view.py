@@ -17,9 +17,22 @@ from engine import RunResult
 from engine.running.summary import format_summary
 from engine.teaching.steps import custom_backward
 from graphviz_utils import describe_dot, to_dot
-from ui.show import graph_theme
+from ui.show import graph_theme, presenting
 
 STEP_KEY = "pg_step"
+STEPS_ROW = "pg_steps_row"
+# On a phone the columns stack: the explanation and its buttons come first, the graph
+# under them (Streamlit would put the graph's column first, the buttons a screen away).
+STEPS_CSS = ("<style>.katex-display { overflow-x: auto; overflow-y: hidden; }"
+             # Beside the graph, the explanation and its buttons stay in view while the
+             # page scrolls to the running node (ui/presenter.js) or the learner scrolls.
+             "@media (min-width: 641px) {"
+             f" .st-key-{STEPS_ROW} [data-testid='stColumn']:last-child"
+             " { position: sticky; top: 3.75rem; align-self: flex-start; } }"
+             "@media (max-width: 640px) {"
+             f" .st-key-{STEPS_ROW} > div > [data-testid='stHorizontalBlock'],"
+             f" .st-key-{STEPS_ROW} > [data-testid='stHorizontalBlock']"
+             " { flex-direction: column-reverse; } }</style>")
 
 
 def clamp_step(step: int | None, count: int) -> int:
@@ -38,24 +51,25 @@ def _move(delta: int | None, count: int) -> None:
 
 def step_controls(count: int) -> int:
     """The slider, then First / Back / Next / Last on a row of their own (at a
-    projector's type size, buttons beside a slider are cut to "B…"); returns the step to
-    show (1-based)."""
+    projector's type size, buttons beside a slider are cut to "B…"), a row that stays a
+    row on a phone (columns would stack the four buttons); returns the step to show
+    (1-based)."""
     st.session_state[STEP_KEY] = clamp_step(st.session_state.get(STEP_KEY), count)
     if count > 1:
         st.slider("Backward step", 1, count, key=STEP_KEY,
                   help="Torch runs backward one node at a time, in this order.")
     else:
         st.caption("Backward has one step.")
-    first, back, forward, last = st.columns(4)
-    first.button("First", key="pg_step_first", width="stretch",
-                 on_click=st.session_state.__setitem__, args=(STEP_KEY, 1),
-                 help="Back to the first step: backward starts at the output.")
-    back.button("Back", key="pg_step_back", icon=":material/chevron_left:", width="stretch",
-                on_click=_move, args=(-1, count), disabled=count < 2)
-    forward.button("Next", key="pg_step_next", icon=":material/chevron_right:",
-                   width="stretch", on_click=_move, args=(1, count), disabled=count < 2)
-    last.button("Last", key="pg_step_last", width="stretch",
-                on_click=st.session_state.__setitem__, args=(STEP_KEY, count))
+    row = st.container(horizontal=True, gap="small")
+    row.button("First", key="pg_step_first", width="stretch",
+               on_click=st.session_state.__setitem__, args=(STEP_KEY, 1),
+               help="Back to the first step: backward starts at the output.")
+    row.button("Back", key="pg_step_back", icon=":material/chevron_left:", width="stretch",
+               on_click=_move, args=(-1, count), disabled=count < 2)
+    row.button("Next", key="pg_step_next", icon=":material/chevron_right:", width="stretch",
+               on_click=_move, args=(1, count), disabled=count < 2)
+    row.button("Last", key="pg_step_last", width="stretch",
+               on_click=st.session_state.__setitem__, args=(STEP_KEY, count))
     return st.session_state[STEP_KEY]
 
 
@@ -109,7 +123,7 @@ def _show_custom_backward(step: dict[str, Any], nodes: dict[str, dict[str, Any]]
     return True
 
 
-def show_steps(result: RunResult, projector: bool = False,
+def show_steps(result: RunResult, projector: bool | None = None,
                ) -> tuple[int | None, graphviz.Digraph | None]:
     """The step controls, the highlighted graph and the chain rule; returns the step
     shown and the graph drawn (both None when backward did not run)."""
@@ -120,17 +134,18 @@ def show_steps(result: RunResult, projector: bool = False,
                 icon=":material/step_over:")
         return None, None
     nodes = {node["id"]: node for node in result.graph["nodes"]}
-    k = step_controls(len(steps))
-    step = steps[k - 1]
-    sentence = step_sentence(step, nodes)
-    # KaTeX cuts a wide equation at the column's edge; let it scroll instead.
-    st.html("<style>.katex-display { overflow-x: auto; overflow-y: hidden; }</style>")
-    graph_column, text_column = st.columns([1, 1] if projector else [3, 2], gap="large")
-    with graph_column:
-        dot = to_dot(result, step=k, theme=graph_theme(projector))
-        st.graphviz_chart(dot.source, width="content", alt=describe_dot(
-            dot.source, f"Backward step {k} of {len(steps)}: {sentence.replace('`', '')}"))
-    with text_column:
+    projector = presenting(projector)
+    # A chain rule too wide for its column is drawn smaller (ui/presenter.js), then
+    # scrolls; KaTeX alone would cut it at the column's edge.
+    st.html(STEPS_CSS)
+    with st.container(key=STEPS_ROW):
+        graph_column, text_column = st.columns([1, 1] if projector else [3, 2], gap="large")
+    with text_column:  # the buttons beside the explanation they change
+        k = step_controls(len(steps))
+        step = steps[k - 1]
+        sentence = step_sentence(step, nodes)
+        st.caption("Keys: → or N next, ← or B back" + (
+            ", Page Down / Page Up (a clicker)." if projector else "."))
         st.markdown(f"#### Step {k} of {len(steps)}")
         st.markdown(sentence)
         st.latex(step["received"])
@@ -146,4 +161,8 @@ def show_steps(result: RunResult, projector: bool = False,
         else:
             st.caption("This was the last node: backward is done and every leaf's .grad "
                        "is filled in.")
+    with graph_column:
+        dot = to_dot(result, step=k, theme=graph_theme(projector))
+        st.graphviz_chart(dot.source, width="content", alt=describe_dot(
+            dot.source, f"Backward step {k} of {len(steps)}: {sentence.replace('`', '')}"))
     return k, dot
