@@ -98,7 +98,7 @@ else:
                   else "None",
                   help="What x.grad holds after the last call.")
         show.table(table)
-    right.plotly_chart(grads_chart(numbers, autograd, by_hand), width="stretch",
+    right.plotly_chart(show.for_the_room(grads_chart(numbers, autograd, by_hand)), width="stretch",
                        key="accum_chart", alt=describe_grads_chart(autograd, by_hand))
     show.show_warnings(result)
 

@@ -260,8 +260,8 @@ else:
                    "are after the last update. The chart below draws the neuron they "
                    "make.")
         show.show_warnings(loop)
-    st.plotly_chart(as_figure(lesson.fit_spec(final_w, final_b)), width="stretch",
-                    key="loop_fit", alt=lesson.describe_fit(final_w, final_b))
+    st.plotly_chart(show.for_the_room(as_figure(lesson.fit_spec(final_w, final_b))),
+                    width="stretch", key="loop_fit", alt=lesson.describe_fit(final_w, final_b))
     st.markdown("**Step by step**: the loss, w and b, and their gradients at every pass "
                 "(hover a step to read all of them)")
     show_training(loop, key="loop_training")
@@ -309,9 +309,9 @@ with right:
 if sgd.error is None and manual_losses:
     panels = [("loss", [Line("by hand (part 4)", manual_losses, width=4),
                         Line("torch.optim.SGD", sgd_losses, dash="dash")])]
-    st.plotly_chart(as_figure(lesson.per_step_spec(panels, "loss per step: both loops")),
-                    width="stretch", key="loop_sgd_chart",
-                    alt=lesson.describe_per_step(panels))
+    st.plotly_chart(show.for_the_room(as_figure(
+        lesson.per_step_spec(panels, "loss per step: both loops"))),
+        width="stretch", key="loop_sgd_chart", alt=lesson.describe_per_step(panels))
 
 # --- the two mistakes -------------------------------------------------------------------
 st.header("Two mistakes to make once")
@@ -351,8 +351,8 @@ elif manual_losses:
                         Line("without zero_()", piled_losses, dash="dash")]),
               ("w", [Line("with zero_()", manual_w),
                      Line("without zero_()", piled_w, dash="dash")])]
-    st.plotly_chart(as_figure(lesson.per_step_spec(
-        panels, "loss and w per step, with and without zero_()")), width="stretch",
+    st.plotly_chart(show.for_the_room(as_figure(lesson.per_step_spec(
+        panels, "loss and w per step, with and without zero_()"))), width="stretch",
         key="loop_nozero_chart", alt=lesson.describe_per_step(panels))
 
 st.subheader("(b) Updating outside torch.no_grad()")

@@ -8,12 +8,14 @@ page's own output.
 from __future__ import annotations
 
 import math
+import re
 
 import plotly.graph_objects as go
 import plotly.io as pio
 import pytest
 from streamlit.testing.v1 import AppTest
 
+from graphviz_utils.theme import LIGHT, PROJECTOR
 from tests.apptest_tools import dot, plotly_array, start, table
 
 pytestmark = pytest.mark.usefixtures("fresh_caches")
@@ -273,7 +275,9 @@ def test_presenter_link_hides_the_editor_and_uses_the_projector_theme():
     assert not at.text_area
     assert any(c.value.strip() == "y = x**3" for c in at.code)
     assert grads(at)["x"] == pytest.approx(12.0)
-    assert 'fontsize="22"' in dot(at) or "fontsize=22" in dot(at)
+    # the projector theme: its type size, larger than the light theme's
+    size = float(re.search(r'graph \[[^]]*fontsize="?([\d.]+)', dot(at)).group(1))
+    assert size == PROJECTOR.font_size > LIGHT.font_size
 
 
 def test_hostile_program_in_a_link_shows_an_error_and_nothing_else(tmp_path):

@@ -513,7 +513,7 @@ def test_projector_type_is_larger_than_light(bce):
     light, projector = sizes("light"), sizes("projector")
     assert len(light) == len(projector)
     assert min(projector) > max(light) * 0.9
-    assert sum(projector) > 1.5 * sum(light)
+    assert sum(projector) > 1.25 * sum(light)
 
 
 def test_compact_has_names_and_operations_only(bce):

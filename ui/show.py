@@ -14,6 +14,7 @@ from dataclasses import dataclass, replace
 import graphviz
 import numpy as np
 import pandas as pd
+import plotly.graph_objects as go
 import streamlit as st
 import sympy
 
@@ -71,6 +72,14 @@ def presenting(projector: bool | None = None) -> bool:
     """``projector`` as a page asked, or the presenter's choice (the sidebar's Projector
     style) when it did not say: lessons draw in the projector's type without asking."""
     return presenter.current().projector if projector is None else projector
+
+
+def for_the_room(figure: go.Figure) -> go.Figure:
+    """A lesson's own chart in the projector's type (20 px, titles 24) when presenting,
+    as the Playground's curves are; the figure unchanged otherwise."""
+    if presenting():
+        figure.update_layout(font_size=20, title_font_size=24)
+    return figure
 
 
 def graph_theme(projector: bool | None = None) -> str:
