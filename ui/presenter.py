@@ -60,8 +60,7 @@ class Presenter:
 
 
 def from_link(query: Mapping[str, list[str]]) -> dict[str, bool]:
-    """The presenter options a link sets (only those it names; a bad word is ignored
-    here: the Playground's link reader says why)."""
+    """The presenter options a link sets (only those it names, in words it knows)."""
     chosen: dict[str, bool] = {}
     editor, style = query.get(EDITOR_PARAM, []), query.get(STYLE_PARAM, [])
     if editor and editor[-1] in _EDITOR_WORDS:
@@ -106,6 +105,11 @@ def presenter_options(query: Mapping[str, list[str]]) -> Presenter:
     drops them keeps the session's choice. The address bar then says the choice, so a
     lesson's link copied from it opens the same way."""
     named = from_link(query)
+    for param, words in ((EDITOR_PARAM, _EDITOR_WORDS), (STYLE_PARAM, _STYLE_WORDS)):
+        said = query.get(param, [])
+        if said and said[-1] not in words:
+            st.warning(f"Share link: `{param}` must be {' or '.join(words)}; it was ignored.",
+                       icon=":material/link_off:")
     if named and named != st.session_state.get(_WRITTEN):
         adopt(replace_options(current(), named))
     for widget, value in zip((HIDE_KEY, PROJECTOR_KEY), astuple(current()), strict=True):
