@@ -64,6 +64,10 @@ st.html("<style>[data-testid='stGraphVizChart'] svg * "
         f" .st-key-{GRAPH_VIEW_KEY} [data-testid='stGraphVizChart']::before {{"
         " animation: graph-scrolls linear both; animation-timeline: scroll(nearest x); } }"
         "[data-testid='stTextArea'] textarea { font-family: 'Source Code Pro', monospace; }"
+        # A formula wider than its column is drawn smaller (ui/presenter.js), then
+        # scrolls in its own box: KaTeX alone cuts it at the column's edge.
+        ".katex-display, [data-testid='stMarkdownContainer'] p:has(> .katex)"
+        " { overflow-x: auto; overflow-y: hidden; }"
         "</style>")
 PLAYGROUND = st.Page("app_pages/playground.py", title="Playground", icon=":material/science:",
                      default=True)

@@ -59,8 +59,8 @@ st.markdown(
     "Every `backward()` **adds** its gradient to `x.grad`; it never overwrites it. "
     "Call backward twice on $y = x^2$ and `x.grad` holds $2x + 2x$. "
     "`x.grad.zero_()` empties it, so the next call starts from 0.")
-st.latex(r"y = x^2 \qquad \frac{dy}{dx} = 2x \qquad "
-         r"\texttt{x.grad} \text{ after } k \text{ calls} = k \cdot 2x")
+show.formulas("y = x^2", r"\frac{dy}{dx} = 2x",
+              r"\texttt{x.grad} \text{ after } k \text{ calls} = k \cdot 2x")
 
 controls, program = st.columns([2, 3], gap="large")
 with controls:

@@ -53,12 +53,12 @@ st.markdown(
     "binary cross-entropy loss says how wrong it is for the label `y`. "
     "To learn, we need how the loss changes with `w` and `b`. "
     "The chain rule multiplies one small derivative per step.")
-st.latex(r"L = -\bigl[y\log \hat y + (1-y)\log(1-\hat y)\bigr],\quad "
-         r"\hat y = \sigma(z),\quad z = wx + b")
-st.latex(r"\frac{\partial L}{\partial w} = \frac{\partial L}{\partial \hat y}\cdot"
-         r"\frac{\partial \hat y}{\partial z}\cdot\frac{\partial z}{\partial w}"
-         r"\qquad \frac{\partial L}{\partial b} = \frac{\partial L}{\partial \hat y}\cdot"
-         r"\frac{\partial \hat y}{\partial z}\cdot 1")
+show.formulas(r"L = -\bigl[y\log \hat y + (1-y)\log(1-\hat y)\bigr],",
+              r"\hat y = \sigma(z),", "z = wx + b")
+show.formulas(r"\frac{\partial L}{\partial w} = \frac{\partial L}{\partial \hat y}\cdot"
+              r"\frac{\partial \hat y}{\partial z}\cdot\frac{\partial z}{\partial w}",
+              r"\frac{\partial L}{\partial b} = \frac{\partial L}{\partial \hat y}\cdot"
+              r"\frac{\partial \hat y}{\partial z}\cdot 1")
 
 x_col, y_col, w_col, b_col = st.columns([3, 2, 3, 3], vertical_alignment="bottom")
 x = x_col.slider("x (input)", -10.0, 10.0, 6.7, step=0.1, key="chain_x")

@@ -23,9 +23,9 @@ PROGRAMS = {"x**2": "y = x**2\ny.backward()\nx.grad\n",
 LABELS = {"x**2": "y = x²", "sin(x**2)": "z = sin(x²)"}
 DEFAULT_X = {"x**2": 3.0, "sin(x**2)": 4.0}  # the seed's points: x = 3, then x = 4
 FORMULAS = {
-    "x**2": (r"y = x^2 \qquad \frac{dy}{dx} = 2x", "2x"),
-    "sin(x**2)": (r"y = x^2,\quad z = \sin(y) \qquad \frac{dz}{dx} = "
-                  r"\frac{dz}{dy}\cdot\frac{dy}{dx} = \cos(x^2)\cdot 2x", "2x·cos(x²)"),
+    "x**2": (("y = x^2", r"\frac{dy}{dx} = 2x"), "2x"),
+    "sin(x**2)": (("y = x^2,", r"z = \sin(y)", r"\frac{dz}{dx} = "
+                   r"\frac{dz}{dy}\cdot\frac{dy}{dx} = \cos(x^2)\cdot 2x"), "2x·cos(x²)"),
 }
 
 
@@ -53,8 +53,8 @@ pick, slide = st.columns([1, 2], vertical_alignment="bottom")
 fn: str = one_choice(pick, "Function", list(PROGRAMS), key="deriv_fn", default="x**2",
                      format_func=LABELS.__getitem__, on_change=reset_x)
 x: float = slide.slider("x", min_value=-5.0, max_value=5.0, step=0.1, key="deriv_x")
-latex, hand_name = FORMULAS[fn]
-st.latex(latex)
+equations, hand_name = FORMULAS[fn]
+show.formulas(*equations)
 
 source = PROGRAMS[fn]
 x_text = show.number_text(x)

@@ -41,8 +41,8 @@ st.markdown(
     "A **leaf** is a tensor you create yourself, like `x`. A tensor made by an operation, "
     "like `y = x**2`, is not a leaf: it has a `grad_fn`. After `backward()` only leaves "
     "keep their `.grad`; `y.grad` is None unless you call `y.retain_grad()` first.")
-st.latex(r"y = x^2 \qquad z = \sin(y) \qquad \frac{dz}{dy} = \cos(x^2) \qquad "
-         r"\frac{dz}{dx} = \frac{dz}{dy}\cdot\frac{dy}{dx} = 2x\cos(x^2)")
+show.formulas("y = x^2", r"z = \sin(y)", r"\frac{dz}{dy} = \cos(x^2)",
+              r"\frac{dz}{dx} = \frac{dz}{dy}\cdot\frac{dy}{dx} = 2x\cos(x^2)")
 
 controls, program = st.columns([2, 3], gap="large")
 with controls:

@@ -40,8 +40,8 @@ st.markdown(
     "Sometimes you do **not** want autograd to record: a frozen weight, a value you only "
     "read, a model you only evaluate. There are three ways. Each leaves `y` with no "
     "`grad_fn`, so `y.backward()` has no graph to go back through and fails.")
-st.latex(r"y = x^2 \qquad \text{tracked: } \texttt{x.grad} = \frac{dy}{dx} = 2x"
-         r"\qquad \text{stopped: no graph, no gradient}")
+show.formulas("y = x^2", r"\text{tracked: } \texttt{x.grad} = \frac{dy}{dx} = 2x",
+              r"\text{stopped: no graph, no gradient}")
 
 x = st.slider("x (shared by all three)", -3.0, 3.0, 2.0, step=0.5, key="stop_x")
 x_text = f"{x:g}"

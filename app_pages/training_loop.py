@@ -106,9 +106,9 @@ st.markdown(
     "gradients, `.grad` that adds up until `zero_()`, and `torch.no_grad()` for code "
     "autograd should not record. Put together, they **train**: move `w` and `b` a small "
     "step against their gradients, again and again, until the neuron fits the points.")
-st.latex(r"p_i = \sigma(w x_i + b) \qquad L = -\frac{1}{n}\sum_{i=1}^{n}"
-         r"\bigl[y_i \log p_i + (1 - y_i)\log(1 - p_i)\bigr] \qquad "
-         r"w \leftarrow w - \text{lr}\cdot\frac{\partial L}{\partial w}")
+show.formulas(r"p_i = \sigma(w x_i + b)",
+              r"L = -\frac{1}{n}\sum_{i=1}^{n}\bigl[y_i \log p_i + (1 - y_i)\log(1 - p_i)\bigr]",
+              r"w \leftarrow w - \text{lr}\cdot\frac{\partial L}{\partial w}")
 st.caption(f"The six points: x = {', '.join(f'{x:g}' for x in lesson.XS)} with labels "
            f"{', '.join(f'{y:g}' for y in lesson.YS)}. Two break the pattern (x = 2 has "
            "label 1, x = 3 has label 0), so no neuron is perfect and the best one has "

@@ -30,8 +30,8 @@ st.markdown(
     "`x` can hold several numbers. `backward()` still starts from one number, here the "
     "mean of the squares, and `x.grad` gets one entry per element of `x`: how much "
     "that element moves the mean.")
-st.latex(r"y = \frac{1}{n}\sum_{i=1}^{n} x_i^2 \qquad "
-         r"\frac{\partial y}{\partial x_i} = \frac{2x_i}{n}")
+show.formulas(r"y = \frac{1}{n}\sum_{i=1}^{n} x_i^2",
+              r"\frac{\partial y}{\partial x_i} = \frac{2x_i}{n}")
 
 n = st.columns([1, 2])[0].slider("How many numbers (n)", 1, MAX_N, 3, key="vec_n")
 boxes = st.columns(MAX_N)

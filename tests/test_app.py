@@ -89,7 +89,8 @@ def test_curves_are_f_and_its_derivative_with_the_formula_by_hand(app):
         assert hy == pytest.approx(2 * x * math.cos(x * x), abs=1e-9)
     point = trace(df_fig, f"x.grad = {8 * math.cos(16):.4g}")
     assert point["x"] == [4.0]
-    assert app.latex and r"\sin" in app.latex[0].value and r"\cos" in app.latex[0].value
+    formulas = [m.value for m in app.markdown if m.value.startswith(r"$\displaystyle")]
+    assert r"\sin" in formulas[0] and r"\cos" in formulas[1]  # f, then df/dx
 
 
 def test_tangent_touches_f_at_the_current_point(app):

@@ -74,6 +74,16 @@ def presenting(projector: bool | None = None) -> bool:
     return presenter.current().projector if projector is None else projector
 
 
+def formulas(*equations: str) -> None:
+    """Equations side by side, centred, that wrap onto the next line where the column is
+    narrower than they are (a phone, the projector's type): each is display-style inline
+    math, so a line breaks between equations (after a sign, inside a long one), and a
+    single equation still too wide scrolls in its own box (app.py) - never cut off at
+    the column's edge as ``st.latex``'s display math is."""
+    st.markdown("\u2003\u2003".join(rf"$\displaystyle {e}$" for e in equations),
+                text_alignment="center")
+
+
 def for_the_room(figure: go.Figure) -> go.Figure:
     """A lesson's own chart in the projector's type (20 px, titles 24) when presenting,
     as the Playground's curves are; the figure unchanged otherwise."""
@@ -346,8 +356,8 @@ def show_curves(setup: Setup, result: RunResult, wrt: str, lo: float, hi: float,
         st.caption("The formula by hand is too long to show; its curve is drawn dashed.")
     else:
         out, var = tex(output), tex(wrt)
-        st.latex(rf"{out} = {formula.f_latex} \qquad "
-                 rf"\frac{{\partial {out}}}{{\partial {var}}} = {formula.df_latex}")
+        formulas(f"{out} = {formula.f_latex}")
+        formulas(rf"\frac{{\partial {out}}}{{\partial {var}}} = {formula.df_latex}")
     if not isinstance(formula, ProgramError):
         for note in formula.notes:  # where autograd stops but the formula goes on
             st.caption(note)

@@ -23,7 +23,7 @@ STEP_KEY = "pg_step"
 STEPS_ROW = "pg_steps_row"
 # On a phone the columns stack: the explanation and its buttons come first, the graph
 # under them (Streamlit would put the graph's column first, the buttons a screen away).
-STEPS_CSS = ("<style>.katex-display { overflow-x: auto; overflow-y: hidden; }"
+STEPS_CSS = ("<style>"
              # Beside the graph, the explanation and its buttons stay in view while the
              # page scrolls to the running node (ui/presenter.js) or the learner scrolls.
              "@media (min-width: 641px) {"
@@ -135,8 +135,6 @@ def show_steps(result: RunResult, projector: bool | None = None,
         return None, None
     nodes = {node["id"]: node for node in result.graph["nodes"]}
     projector = presenting(projector)
-    # A chain rule too wide for its column is drawn smaller (ui/presenter.js), then
-    # scrolls; KaTeX alone would cut it at the column's edge.
     st.html(STEPS_CSS)
     with st.container(key=STEPS_ROW):
         graph_column, text_column = st.columns([1, 1] if projector else [3, 2], gap="large")
