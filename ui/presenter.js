@@ -32,10 +32,14 @@
   // The step-through graph marks the node backward runs now (id "backward-running"). When
   // a new drawing of it appears, scroll the least that shows it: sideways in the graph's
   // own box, and down or up in the page.
+  // Only where the graph sits beside its explanation: on a phone the graph is under the
+  // step buttons, and following the node would scroll them away at every tap.
   let shown = null;
   const followRunningNode = () => {
     const running = doc.querySelector("[data-testid='stGraphVizChart'] svg g#backward-running");
-    if (!running || running === shown) return;
+    if (!running || running === shown || (doc.defaultView || window).innerWidth <= 640) {
+      return;
+    }
     shown = running;
     running.scrollIntoView({block: "nearest", inline: "center", behavior: "instant"});
   };
