@@ -13,6 +13,7 @@ import streamlit as st
 
 import ui.show  # noqa: F401 - torch, sympy, plotly, pandas: imported before the freeze below
 from engine import warm_up
+from ui.accessibility import accessibility_styles
 from ui.graph_views import GRAPH_VIEW_KEY, WIDE_GRAPH_HINT
 from ui.guard import last_resort
 
@@ -61,6 +62,7 @@ st.html("<style>[data-testid='stGraphVizChart'] svg * "
         " animation: graph-scrolls linear both; animation-timeline: scroll(nearest x); } }"
         "[data-testid='stTextArea'] textarea { font-family: 'Source Code Pro', monospace; }"
         "</style>")
+accessibility_styles()
 PLAYGROUND = st.Page("app_pages/playground.py", title="Playground", icon=":material/science:",
                      default=True)
 # One lesson per section of the seed notebook, in its order. A new lesson: one file in
