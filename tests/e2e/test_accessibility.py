@@ -18,7 +18,7 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import Page, expect
 
-from tests.e2e.driver import RUN_TIMEOUT_MS, open_app, wait_for_graph
+from tests.e2e.driver import IDLE, RUN_TIMEOUT_MS, open_app, wait_for_graph
 from tests.e2e.screenshots import BCE, playground
 from tests.e2e.server import ROOT, serve
 
@@ -50,6 +50,10 @@ Violations = set[tuple[str, str]]
 def serious_violations(page: Page) -> dict[tuple[str, str], list[str]]:
     """The page's serious and critical axe violations: (rule id, sidebar|main) -> a
     readable line per violating element, for the failure message."""
+    # Never mid-run: Streamlit fades the elements of a run in progress, and faded text
+    # fails contrast for a moment.
+    page.wait_for_selector(IDLE, state="attached", timeout=RUN_TIMEOUT_MS)
+    expect(page.locator("[data-stale='true']")).to_have_count(0, timeout=RUN_TIMEOUT_MS)
     page.add_script_tag(path=str(_axe_or_skip()))
     found = page.evaluate("""async rules => {
         const result = await axe.run(document, {runOnly: rules, elementRef: true});
