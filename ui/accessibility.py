@@ -14,6 +14,8 @@ One call per run, from app.py, before the page: :func:`accessibility_styles` sen
   Streamlit fades it in, and until then Tab skipped it (2.1.1 keyboard);
 - code colours with 4.5:1 contrast on the code block (1.4.3): Streamlit's highlighter
   draws keywords, numbers, operators and comments at 2.6-3.8:1 on light, 4.1:1 on dark;
+- captions (st.caption) at 6:1 instead of 3.9:1 on white: Streamlit draws them at 60%
+  opacity, 75% keeps them muted but readable (1.4.3);
 - a wide graph or formula that scrolls sideways can take the keyboard focus, so arrow keys
   scroll it (2.1.1): Streamlit's boxes that scroll are not focusable.
 
@@ -55,6 +57,7 @@ _CSS = f"""
 [data-testid='stCode']:focus-within div:has([data-testid='stElementToolbarButton']),
 [data-testid='stCode']:focus-within [data-testid='stElementToolbarButton'] * {{
   opacity: 1 !important; visibility: visible !important; transition: none !important; }}
+[data-testid='stCaptionContainer'] {{ opacity: 0.75 !important; }}
 {_code_colours("light")}
 {_code_colours("dark")}
 """
