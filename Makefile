@@ -7,6 +7,8 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 PIP := $(PY) -m pip install --retries 0 --disable-pip-version-check -q
 PORT ?= 8501
+# axe-core (npm) for the browser accessibility tests, pinned by its package-lock.json.
+AXE := tests/e2e/axe
 
 .PHONY: run test lint bench clean
 
@@ -19,10 +21,14 @@ $(VENV)/.dev: $(VENV)/.app requirements-dev.txt
 	$(PIP) -r requirements-dev.txt
 	touch $@
 
+$(AXE)/node_modules/.installed: $(AXE)/package-lock.json
+	npm ci --prefix $(AXE) --no-audit --no-fund --loglevel error
+	touch $@
+
 run: $(VENV)/.app
 	$(PY) -m streamlit run app.py --server.port $(PORT)
 
-test: $(VENV)/.dev
+test: $(VENV)/.dev $(AXE)/node_modules/.installed
 	$(PY) -m ruff check .
 	$(PY) -m pytest
 
@@ -33,4 +39,4 @@ bench: $(VENV)/.dev
 	$(PY) -m bench
 
 clean:
-	rm -rf $(VENV) .pytest_cache .ruff_cache .hypothesis
+	rm -rf $(VENV) .pytest_cache .ruff_cache .hypothesis $(AXE)/node_modules

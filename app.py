@@ -13,6 +13,7 @@ import streamlit as st
 
 import ui.show  # noqa: F401 - torch, sympy, plotly, pandas: imported before the freeze below
 from engine import warm_up
+from ui.accessibility import accessibility_styles
 from ui.graph_views import GRAPH_VIEW_KEY, WIDE_GRAPH_HINT
 from ui.guard import last_resort
 from ui.presenter import STYLE_PARAM, presenter_options
@@ -69,6 +70,7 @@ st.html("<style>[data-testid='stGraphVizChart'] svg * "
         ".katex-display, [data-testid='stMarkdownContainer'] p:has(> .katex)"
         " { overflow-x: auto; overflow-y: hidden; }"
         "</style>")
+accessibility_styles()
 PLAYGROUND = st.Page("app_pages/playground.py", title="Playground", icon=":material/science:",
                      default=True)
 # One lesson per section of the seed notebook, in its order. A new lesson: one file in

@@ -187,8 +187,10 @@ def _frame_attributes(cluster: Cluster, depth: int, theme: Theme) -> str:
 
 @cache
 def _node_attributes(look: NodeLook) -> str:
+    double = {"peripheries": str(look.peripheries)} if look.peripheries != 1 else {}
     return a_list(kwargs={"fillcolor": look.fill, "color": look.border,
-                          "fontcolor": look.text, "style": look.style, "shape": look.shape})
+                          "fontcolor": look.text, "style": look.style, "shape": look.shape,
+                          **double})
 
 
 @cache

@@ -22,9 +22,9 @@ KIND_MEANINGS: dict[str, str] = {
     "statement_off": "a line you wrote that autograd did not record (the box says why)",
     "op": "operation autograd recorded (its grad_fn)",
     "view": "view operation (rounded box): shares memory with its input",
-    "output": "output: backward starts here with gradient 1",
-    "base": "base tensor of an output that is a view",
-    "saved": "tensor saved for backward",
+    "output": "output (double border): backward starts here with gradient 1",
+    "base": "base tensor of an output that is a view (cut corners)",
+    "saved": "tensor saved for backward (folded corner, like a note)",
     "untracked": "not recorded by autograd: no gradient flows through it",
     "folded": "folded: many operations drawn as one box",
     "custom": "your own autograd.Function: backward runs the backward you wrote",
@@ -50,13 +50,19 @@ CLUSTER_MEANING = ("frame: one call of a module (model(x), self.fc1(x)); its ope
 
 @dataclass(frozen=True)
 class NodeLook:
-    """Fill, border and text colour of one kind, and its Graphviz style words."""
+    """Fill, border and text colour of one kind, and its Graphviz style words.
+
+    Colour is never the only difference between two kinds that can be drawn together:
+    style, shape or peripheries (a double border) tell them apart too, or the box's own
+    words do (tests/test_theme_access.py checks it, and every text colour's contrast on
+    its fill)."""
 
     fill: str
     border: str
     text: str
     style: str = "filled"  # e.g. "filled,dashed", "filled,rounded"
     shape: str = "box"
+    peripheries: int = 1  # 2: a double border
 
 
 @dataclass(frozen=True)
@@ -104,14 +110,14 @@ LIGHT = Theme(
     background="white",
     text="#222222",
     grad_text="#b3261e",
-    highlight="#d81b60",
+    highlight="#c2185b",
     nodes={
         "leaf": NodeLook("#cfe8ff", "#1f5fa8", "#0b2545"),
         "op": NodeLook("#ececec", "#6b6b6b", "#1a1a1a"),
         "view": NodeLook("#ececec", "#6b6b6b", "#1a1a1a", style="filled,rounded"),
-        "output": NodeLook("#d4f5a3", "#4a7a12", "#1d3306"),
-        "base": NodeLook("#a8d86e", "#4a7a12", "#1d3306"),
-        "saved": NodeLook("#ffd8a8", "#c46a00", "#3d2200"),
+        "output": NodeLook("#d4f5a3", "#4a7a12", "#1d3306", peripheries=2),
+        "base": NodeLook("#c0e592", "#4a7a12", "#1d3306", style="filled,diagonals"),
+        "saved": NodeLook("#ffd8a8", "#c46a00", "#3d2200", shape="note"),
         "untracked": NodeLook("#ffffff", "#8a8a8a", "#555555", style="filled,dashed"),
         "input": NodeLook("#cfe8ff", "#1f5fa8", "#0b2545"),
         "input_off": NodeLook("#f0f6fc", "#6f94bf", "#33475c", style="filled,dashed"),
@@ -130,7 +136,7 @@ LIGHT = Theme(
         "untracked": LineLook("#8a8a8a", "dashed"),
         "saved": LineLook("#c46a00", "dotted", arrow=False),
         "base": LineLook("#4a7a12", "dotted"),
-        "flowing": LineLook("#d81b60"),
+        "flowing": LineLook("#c2185b"),
     },
 )
 
@@ -144,9 +150,9 @@ DARK = Theme(
         "leaf": NodeLook("#163a5f", "#6cb4ff", "#e8f3ff"),
         "op": NodeLook("#2b2f38", "#9aa0aa", "#f0f0f0"),
         "view": NodeLook("#2b2f38", "#9aa0aa", "#f0f0f0", style="filled,rounded"),
-        "output": NodeLook("#2f4a12", "#a5d65a", "#f1ffe0"),
-        "base": NodeLook("#3d5e19", "#a5d65a", "#f1ffe0"),
-        "saved": NodeLook("#5a3500", "#ffb35c", "#fff1e0"),
+        "output": NodeLook("#27400f", "#a5d65a", "#f1ffe0", peripheries=2),
+        "base": NodeLook("#22400c", "#a5d65a", "#f1ffe0", style="filled,diagonals"),
+        "saved": NodeLook("#5a3500", "#ffb35c", "#fff1e0", shape="note"),
         "untracked": NodeLook("#0e1117", "#9aa0aa", "#c0c4cc", style="filled,dashed"),
         "input": NodeLook("#163a5f", "#6cb4ff", "#e8f3ff"),
         "input_off": NodeLook("#0f1e2e", "#5f8fbf", "#c8dcf0", style="filled,dashed"),

@@ -1,4 +1,5 @@
-"""A real `streamlit run app.py` on a free local port, health-polled, stopped after."""
+"""A real `streamlit run app.py` (or another script) on a free local port, health-polled,
+stopped after. It runs from the repository root, so .streamlit/config.toml applies."""
 
 from __future__ import annotations
 
@@ -25,18 +26,20 @@ def free_port() -> int:
 
 
 @contextmanager
-def serve(timeout_s: float = 60.0) -> Iterator[str]:
-    """The app's base URL while the server runs; the server is stopped on exit."""
-    with serve_process(timeout_s) as (url, _):
+def serve(timeout_s: float = 60.0, script: str = "app.py") -> Iterator[str]:
+    """The app's base URL while the server runs; the server is stopped on exit.
+    ``script``: the file to run, relative to the repository root."""
+    with serve_process(timeout_s, script) as (url, _):
         yield url
 
 
 @contextmanager
-def serve_process(timeout_s: float = 60.0) -> Iterator[tuple[str, subprocess.Popen]]:
+def serve_process(timeout_s: float = 60.0,
+                  script: str = "app.py") -> Iterator[tuple[str, subprocess.Popen]]:
     """The base URL and the server's process (bench/ reads its memory) while it runs."""
     port = free_port()
     process = subprocess.Popen(
-        [sys.executable, "-m", "streamlit", "run", "app.py", "--server.headless", "true",
+        [sys.executable, "-m", "streamlit", "run", script, "--server.headless", "true",
          "--server.port", str(port), "--server.fileWatcherType", "none",
          "--browser.gatherUsageStats", "false"],
         cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)

@@ -27,7 +27,7 @@ from ui.share import PlaygroundState, query_string
 P = 1 / (1 + math.exp(-6.7))
 BCE = PlaygroundState(code=BCE_CODE, values={"x": "6.7", "y": "0"},
                       constants=frozenset({"x", "y"}))
-HIGHLIGHT = "#d81b60"  # graphviz_utils.theme.LIGHT.highlight
+HIGHLIGHT = "#c2185b"  # graphviz_utils.theme.LIGHT.highlight
 
 
 def link(server: str, **changes: object) -> str:
