@@ -69,6 +69,7 @@ st.html("<style>[data-testid='stGraphVizChart'] svg * "
         # scrolls in its own box: KaTeX alone cuts it at the column's edge.
         ".katex-display, [data-testid='stMarkdownContainer'] p:has(> .katex)"
         " { overflow-x: auto; overflow-y: hidden; }"
+        "[data-testid='stMarkdownContainer'] p:has(> .katex) { padding: 0.3em 0; }"
         "</style>")
 accessibility_styles()
 PLAYGROUND = st.Page("app_pages/playground.py", title="Playground", icon=":material/science:",

@@ -74,14 +74,17 @@ def presenting(projector: bool | None = None) -> bool:
     return presenter.current().projector if projector is None else projector
 
 
-def formulas(*equations: str) -> None:
+def formulas(*equations: str, breakable: bool = False) -> None:
     """Equations side by side, centred, that wrap onto the next line where the column is
     narrower than they are (a phone, the projector's type): each is display-style inline
-    math, so a line breaks between equations (after a sign, inside a long one), and a
-    single equation still too wide scrolls in its own box (app.py) - never cut off at
-    the column's edge as ``st.latex``'s display math is."""
-    st.markdown("\u2003\u2003".join(rf"$\displaystyle {e}$" for e in equations),
-                text_alignment="center")
+    math, and a line breaks between equations, not inside one (a braced group keeps
+    KaTeX from breaking it; ``breakable`` lets a long generated formula break after its
+    top-level signs). One still too wide scrolls in its own box (app.py), never cut off
+    at the column's edge as ``st.latex``'s display math is."""
+    def one(equation: str) -> str:
+        return rf"$\displaystyle {equation}$" if breakable else rf"$\displaystyle {{{equation}}}$"
+
+    st.markdown("\u2003\u2003".join(one(e) for e in equations), text_alignment="center")
 
 
 def for_the_room(figure: go.Figure) -> go.Figure:
@@ -356,8 +359,9 @@ def show_curves(setup: Setup, result: RunResult, wrt: str, lo: float, hi: float,
         st.caption("The formula by hand is too long to show; its curve is drawn dashed.")
     else:
         out, var = tex(output), tex(wrt)
-        formulas(f"{out} = {formula.f_latex}")
-        formulas(rf"\frac{{\partial {out}}}{{\partial {var}}} = {formula.df_latex}")
+        formulas(f"{out} = {formula.f_latex}", breakable=True)
+        formulas(rf"\frac{{\partial {out}}}{{\partial {var}}} = {formula.df_latex}",
+                 breakable=True)
     if not isinstance(formula, ProgramError):
         for note in formula.notes:  # where autograd stops but the formula goes on
             st.caption(note)
