@@ -44,6 +44,7 @@ class Shot:
     graphs: int = 1
     plots: int = 2
     height: int = 1500
+    width: int = 1440
     top: str | None = None  # scroll this heading to the top of the window first
 
 
@@ -71,6 +72,12 @@ SHOTS = [
          top="(a) Forgetting zero_()"),
     Shot("lesson-training-loop-no-grad", "training_loop", plots=4, height=820,
          top="(b) Updating outside torch.no_grad()"),
+    # Issue 19: presenting. The step view on a 1280x720 projector (the page has followed
+    # the running node; the explanation and its buttons stay beside it), and on a phone.
+    Shot("presenter-projector-steps", playground(BCE, view="steps", step=9, projector=True),
+         plots=0, width=1280, height=720),
+    Shot("presenter-phone-steps", playground(BCE, view="steps", step=9), plots=0,
+         width=390, height=844, top="Autograd graph"),
 ]
 
 
@@ -81,7 +88,7 @@ def take(shots: list[Shot], out: Path) -> list[Path]:
     with serve() as url, sync_playwright() as playwright:
         browser = launch(playwright)
         for shot in shots:
-            context = browser.new_context(viewport={"width": 1440, "height": shot.height},
+            context = browser.new_context(viewport={"width": shot.width, "height": shot.height},
                                           color_scheme=shot.scheme)
             page = context.new_page()
             open_app(page, f"{url}/{shot.path}")
