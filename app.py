@@ -90,5 +90,5 @@ LESSONS = [
 ]
 page = st.navigation({"Explore": [PLAYGROUND], "Lessons": LESSONS})
 with last_resort(page.title):
-    presenter_options({k: st.query_params.get_all(k) for k in st.query_params})
+    presenter_options()
     page.run()

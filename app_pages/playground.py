@@ -95,7 +95,8 @@ def _load() -> PlaygroundState:
     """The state to show: the link's, when the URL is not the one this page wrote last
     (a shared link, or "open in Playground" from a lesson), else this session's."""
     query = {k: st.query_params.get_all(k) for k in st.query_params}
-    if _view_part(query) and _view_part(query) != st.session_state.get(SYNCED):
+    view = _view_part(query)
+    if view and view != st.session_state.get(SYNCED):
         state, problems = from_query(query)
         st.session_state[PROBLEMS] = problems
         _put(state, overwrite=True)

@@ -97,13 +97,14 @@ def _keep() -> None:
                                for key in (HIDE_KEY, PROJECTOR_KEY)}
 
 
-def presenter_options(query: Mapping[str, list[str]]) -> Presenter:
+def presenter_options() -> Presenter:
     """The sidebar's Presenter section on every page, and projector style when on.
 
-    ``query`` is the page's link. Options it names are taken when the link is new (opened,
+    Options the page's link names are taken when the link is new (opened,
     or a lesson's link followed), not the one this function last wrote: a page switch that
     drops them keeps the session's choice. The address bar then says the choice, so a
     lesson's link copied from it opens the same way."""
+    query = {k: st.query_params.get_all(k) for k in st.query_params}
     named = from_link(query)
     for param, words in ((EDITOR_PARAM, _EDITOR_WORDS), (STYLE_PARAM, _STYLE_WORDS)):
         said = query.get(param, [])
