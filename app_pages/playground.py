@@ -13,15 +13,17 @@ from dataclasses import astuple, replace
 
 import streamlit as st
 
+from engine import RunResult
 from engine.language.names import assigned_names, parses, program_inputs
 from engine.teaching.learning import divergence
 from ui import graph_views, presenter, show
 from ui.choices import one_choice
 from ui.examples import EXAMPLES
-from ui.export_view import show_export
+from ui.export_view import EXPORT_MENU_KEY, show_export
 from ui.guard import guarded
 from ui.share import (
     MAX_RANGE,
+    SHARE_MENU_KEY,
     VIEWS,
     PlaygroundState,
     from_query,
@@ -120,6 +122,36 @@ def _pick_example() -> None:
         example.code, example.values)
     _put(replace(state, constants=example.constants), overwrite=True)
     st.session_state[PROBLEMS] = []
+
+
+@st.fragment
+def _export_menu(setup: show.Setup, result: RunResult, shown: graph_views.Shown) -> None:
+    """The Export menu, filled only while it is open: its buttons and script are about a
+    tenth of a rerun's work and messages, and most reruns never open it. Opening it
+    reruns this fragment alone, with the run the page last drew."""
+    menu = st.popover("Export", icon=":material/download:", width="stretch",
+                      key=EXPORT_MENU_KEY, on_change="rerun")
+    if menu.open:
+        with menu:
+            show_export(setup, result, shown)
+
+
+@st.fragment
+def _share_menu(state: PlaygroundState) -> None:
+    """The Share menu, filled only while it is open (as Export)."""
+    menu = st.popover("Share", icon=":material/link:", width="stretch", key=SHARE_MENU_KEY,
+                      on_change="rerun")
+    if not menu.open:
+        return
+    base = (st.context.url or "http://localhost:8501/").split("?")[0]
+    link = f"{base}?{query_string(state)}"
+    with menu:
+        too_long = link_too_long(link)
+        if too_long:
+            st.warning(too_long, icon=":material/link_off:")
+        else:
+            st.caption("This link opens exactly this view:")
+            st.code(link, language=None, wrap_lines=True)
 
 
 state = _load()
@@ -303,14 +335,7 @@ query = _view_part(to_query(state))
 if query != st.session_state.get(SYNCED):
     st.query_params.from_dict(to_query(state))
     st.session_state[SYNCED] = query
-with export.popover("Export", icon=":material/download:", width="stretch"):
-    show_export(setup, result, shown)
-with share.popover("Share", icon=":material/link:", width="stretch"):
-    base = (st.context.url or "http://localhost:8501/").split("?")[0]
-    link = f"{base}?{query_string(state)}"
-    too_long = link_too_long(link)
-    if too_long:
-        st.warning(too_long, icon=":material/link_off:")
-    else:
-        st.caption("This link opens exactly this view:")
-        st.code(link, language=None, wrap_lines=True)
+with export:
+    _export_menu(setup, result, shown)
+with share:
+    _share_menu(state)

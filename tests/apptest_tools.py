@@ -34,6 +34,13 @@ def open_page(page: str) -> AppTest:
     return at
 
 
+def open_menu(at: AppTest, key: str) -> AppTest:
+    """Open a popover menu that is filled only while it is open (the Playground's Export
+    and Share), as a click on its button does."""
+    at.session_state[key] = True
+    return at.run()
+
+
 def dot(at: AppTest, index: int = 0) -> str:
     """The DOT source of the page's ``index``-th graph."""
     return at.get("graphviz_chart")[index].proto.spec

@@ -56,6 +56,10 @@ def fresh_caches() -> Iterator[None]:
     """Streamlit's caches outlive an AppTest within one pytest run: clear them per test."""
     import streamlit as st
 
+    from ui import memo
+
     st.cache_data.clear()
+    memo.clear()
     yield
     st.cache_data.clear()
+    memo.clear()

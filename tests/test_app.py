@@ -16,7 +16,8 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from graphviz_utils.theme import LIGHT, PROJECTOR
-from tests.apptest_tools import dot, plotly_array, start, table
+from tests.apptest_tools import dot, open_menu, plotly_array, start, table
+from ui.share import SHARE_MENU_KEY
 
 pytestmark = pytest.mark.usefixtures("fresh_caches")
 
@@ -265,8 +266,10 @@ def test_share_link_round_trip_reproduces_the_view(app):
     assert grads(shared)["x"] == "None"
 
 
-def test_share_control_shows_the_link(app):
-    text = app.code[-1].value
+def test_share_control_shows_the_link():
+    at = start()
+    assert not any(c.value.startswith("http") for c in at.code)  # filled only while open
+    text = open_menu(at, SHARE_MENU_KEY).code[-1].value
     assert text.startswith("http") and "code=y%20%3D%20x%2A%2A2" in text
 
 

@@ -13,12 +13,13 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from tests.apptest_tools import dot, numbers, open_page, start, table
+from tests.apptest_tools import dot, numbers, open_menu, open_page, start, table
 from ui.examples import EXAMPLES
 from ui.guard import GUARD_MARK
 from ui.share import (
     MAX_CODE_CHARS,
     MAX_LINK_CHARS,
+    SHARE_MENU_KEY,
     PlaygroundState,
     compress,
     from_query,
@@ -38,7 +39,9 @@ def grads(at: AppTest) -> dict[str, float]:
 
 
 def shown_link(at: AppTest) -> str:
-    return next(c.value for c in at.code if c.value.startswith("http"))
+    """The link the Share menu shows (opening the menu: it is filled only while open)."""
+    return next(c.value for c in open_menu(at, SHARE_MENU_KEY).code
+                if c.value.startswith("http"))
 
 
 def link_query(at: AppTest) -> dict[str, list[str]]:
@@ -207,6 +210,7 @@ def test_a_link_too_long_to_share_says_so():
     for name in "abcde":
         at.text_input(key=f"pg_in_{name}").input(str([i / 7 for i in range(120)])).run()
     healthy(at)
+    open_menu(at, SHARE_MENU_KEY)
     assert not [c for c in at.code if c.value.startswith("http")]
     assert any("characters long" in w.value for w in at.warning)
 

@@ -16,8 +16,9 @@ import sys
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from tests.apptest_tools import dot, numbers, plotly_array, start, table
+from tests.apptest_tools import dot, numbers, open_menu, plotly_array, start, table
 from ui.examples import BCE_CODE
+from ui.export_view import EXPORT_MENU_KEY
 
 pytestmark = pytest.mark.usefixtures("fresh_caches")
 
@@ -165,7 +166,7 @@ def run_snippet(code: str) -> str:
 
 
 def test_the_exported_snippet_prints_the_numbers_the_page_shows():
-    at = start(BCE_LINK)
+    at = open_menu(start(BCE_LINK), EXPORT_MENU_KEY)
     snippet = next(c.value for c in at.code if c.language == "python"
                    and "import torch" in c.value)
     printed = run_snippet(snippet)
@@ -180,7 +181,8 @@ def test_the_exported_snippet_prints_the_numbers_the_page_shows():
 
 def test_export_offers_the_graph_on_the_screen_as_dot_svg_and_html():
     at = start({**BCE_LINK, "step": "3"})
-    labels = [b.label for b in at.get("download_button")]
+    assert not at.get("download_button")  # filled only while open: most reruns never open it
+    labels = [b.label for b in open_menu(at, EXPORT_MENU_KEY).get("download_button")]
     assert any(label.startswith("Download .py") for label in labels)
     assert any(label.startswith("DOT") for label in labels)
     assert any(label.startswith("SVG") for label in labels)

@@ -20,6 +20,7 @@ from ui.graph_views import Shown
 from ui.show import Setup
 
 FILE_STEM = "autograd_explorer"
+EXPORT_MENU_KEY = "pg_export_menu"  # the menu's popover: open or not
 
 
 @st.cache_data(max_entries=256, show_spinner=False)

@@ -11,10 +11,12 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from functools import cache
 from typing import Any
 
 import numpy as np
 import plotly.graph_objects as go
+import plotly.io as pio
 
 AUTOGRAD_COLOUR = "#1f77b4"
 HAND_COLOUR = "#ff7f0e"
@@ -94,8 +96,22 @@ def as_figure(spec: dict) -> go.Figure:
     """A figure from its plain spec, without plotly's validation. Validating walks every
     property through plotly's object tree: 20-40 ms per figure, a third of a Playground
     rerun. These specs are fixed shapes filled with numbers and names; tests/test_plots.py
-    validates every one of them (``go.Figure(spec)`` raises on anything invalid)."""
+    validates every one of them (``go.Figure(spec)`` raises on anything invalid).
+
+    The default template (Streamlit's, whose placeholder colours its frontend swaps for
+    the theme's) is given as the plain dict it becomes in the JSON: left to plotly, every
+    figure builds it from the template object again (1-2 ms a figure, every rerun)."""
+    layout = spec.get("layout", {})
+    if "template" not in layout:
+        spec = {**spec, "layout": {**layout, "template": _template(pio.templates.default)}}
     return go.Figure(spec, _validate=False)
+
+
+@cache
+def _template(name: str | None) -> dict:
+    """A named template as plain JSON data, made once per name (never modified: figures
+    copy it when they are turned into JSON)."""
+    return pio.templates[name].to_plotly_json() if name else {}
 
 
 def _line(xs: np.ndarray, ys: np.ndarray, name: str, colour: str, width: float,

@@ -51,6 +51,7 @@ KNOWN = frozenset({"code", "zcode", "in", "const", "no_grad", "retain_grad", "de
 DESCEND_OPTIMIZERS = ("sgd", "momentum", "adam")
 MAX_DESCEND_STEPS = 500
 MAX_LEARNING_RATE = 1e6
+SHARE_MENU_KEY = "pg_share_menu"  # the Playground's Share popover: open or not
 # The graph views, in the order the page offers them (link value -> button text).
 VIEWS: dict[str, str] = {
     "graph": "Annotated graph",

@@ -1,8 +1,8 @@
 """Showing one run: its error, numbers, warnings, graph and curves, the same on every page.
 
 Each function draws one part where the page calls it (pages choose the layout). Plain
-data is cached (curves, formulas: arrays and text); runs are not, because a RunResult
-holds tensors and a run costs a few milliseconds.
+data is cached for every session (curves, formulas: arrays and text, ui.memo); runs are
+not, because a RunResult holds tensors and a run costs a few milliseconds.
 """
 
 from __future__ import annotations
@@ -24,6 +24,7 @@ from engine.errors import ProgramRefused
 from engine.running.summary import format_number, format_summary, summarize
 from graphviz_utils import describe_dot, to_dot
 from ui import presenter
+from ui.memo import frozen, shared
 from ui.plots import (
     CurveView,
     as_figure,
@@ -210,8 +211,10 @@ def table(frame: pd.DataFrame) -> None:
     def escape(value: object) -> str:
         return MARKDOWN_SPECIALS.sub(r"\\\1", cell_text(value))
 
-    shown = frame.map(escape).rename(columns=escape)
-    st.table(shown, hide_index=True)
+    # Cell by cell in Python: DataFrame.map goes through pandas' apply machinery, ten
+    # times slower on these few cells, on every rerun.
+    rows = [[escape(value) for value in row] for row in frame.itertuples(index=False, name=None)]
+    st.table(pd.DataFrame(rows, columns=[escape(c) for c in frame.columns]), hide_index=True)
 
 
 def show_warnings(result: RunResult) -> None:
@@ -241,14 +244,14 @@ def show_graph(result: RunResult, projector: bool | None = None,
     return None
 
 
-@st.cache_data(max_entries=256, show_spinner=False)
+@shared(maxsize=256)
 def _curve(setup: Setup, wrt: str, lo: float, hi: float, n: int, second: bool,
            ) -> tuple[np.ndarray, ...] | ProgramError:
     curve = engine.second_derivative_curve if second else engine.derivative_curve
     try:
-        return curve(setup.source, setup.values, wrt=wrt, lo=lo, hi=hi, n=n,
-                     output=setup.output, no_grad=setup.no_grad, detach=setup.detach,
-                     requires_grad=setup.requires_grad)
+        return frozen(curve(setup.source, setup.values, wrt=wrt, lo=lo, hi=hi, n=n,
+                            output=setup.output, no_grad=setup.no_grad,
+                            detach=setup.detach, requires_grad=setup.requires_grad))
     except ProgramRefused as refusal:
         return refusal.error
 
@@ -261,12 +264,12 @@ def cached_curve(setup: Setup, wrt: str, lo: float, hi: float, n: int = CURVE_PO
     return _curve(replace(setup, retain_grad=False), wrt, lo, hi, n, second)
 
 
-@st.cache_data(max_entries=256, show_spinner=False)
+@shared(maxsize=256)
 def _formula(source: str, inputs: tuple[tuple[str, str], ...], output: str | None, wrt: str,
              lo: float | None, hi: float | None, n: int) -> Formula | ProgramError:
     try:
-        return engine.analytic_derivative(source, dict(inputs), wrt, lo=lo, hi=hi, n=n,
-                                          output=output)
+        return frozen(engine.analytic_derivative(source, dict(inputs), wrt, lo=lo, hi=hi,
+                                                 n=n, output=output))
     except ProgramRefused as refusal:
         return refusal.error
 
@@ -279,7 +282,7 @@ def cached_formula(setup: Setup, wrt: str, lo: float | None = None, hi: float | 
     return _formula(setup.source, setup.inputs, setup.output, wrt, lo, hi, n)
 
 
-@st.cache_data(max_entries=256, show_spinner=False)
+@shared(maxsize=256)
 def _gradients(source: str, inputs: tuple[tuple[str, str], ...], output: str | None,
                names: tuple[str, ...]) -> dict[str, float | None]:
     try:

@@ -1,0 +1,62 @@
+"""Results every session shares, computed once per server process.
+
+A class opening one link asks for the same curve, formula and hand gradients a hundred
+times; a learner moving a toggle asks again for what did not change. ``st.cache_data``
+would serve them too, but it hashes every argument with its own hasher and unpickles a
+fresh copy of the value on every hit (about half a millisecond a call, several calls a
+rerun, all holding the interpreter lock every session shares). These caches take
+hashable arguments (the page's frozen ``Setup``, strings, numbers) and hand out the one
+stored value, so what they return is made read-only first: no caller can change what the
+next session gets.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Callable
+from functools import lru_cache, wraps
+from typing import Any, TypeVar
+
+import numpy as np
+
+F = TypeVar("F", bound=Callable[..., Any])
+_CACHES: list[Any] = []
+
+
+def shared(maxsize: int) -> Callable[[F], F]:
+    """An LRU cache of at most ``maxsize`` results for every session of this process."""
+    def decorate(func: F) -> F:
+        cached = lru_cache(maxsize=maxsize)(func)
+        _CACHES.append(cached)
+
+        @wraps(func)
+        def call(*args: Any) -> Any:
+            return cached(*args)
+
+        call.cache_clear = cached.cache_clear  # type: ignore[attr-defined]
+        call.cache_info = cached.cache_info  # type: ignore[attr-defined]
+        return call  # type: ignore[return-value]
+    return decorate
+
+
+def frozen(value: Any) -> Any:
+    """``value`` with every numpy array in it (in tuples, lists, dicts and dataclass
+    fields) made read-only, so a shared result cannot be changed in place."""
+    if isinstance(value, np.ndarray):
+        value.flags.writeable = False
+    elif isinstance(value, (tuple, list)):
+        for item in value:
+            frozen(item)
+    elif isinstance(value, dict):
+        for item in value.values():
+            frozen(item)
+    elif dataclasses.is_dataclass(value) and not isinstance(value, type):
+        for field in dataclasses.fields(value):
+            frozen(getattr(value, field.name))
+    return value
+
+
+def clear() -> None:
+    """Forget every shared result (tests start from empty caches)."""
+    for cached in _CACHES:
+        cached.cache_clear()
