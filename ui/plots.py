@@ -96,21 +96,33 @@ def as_figure(spec: dict) -> go.Figure:
     """A figure from its plain spec, without plotly's validation. Validating walks every
     property through plotly's object tree: 20-40 ms per figure, a third of a Playground
     rerun. These specs are fixed shapes filled with numbers and names; tests/test_plots.py
-    validates every one of them (``go.Figure(spec)`` raises on anything invalid).
-
-    The default template (Streamlit's, whose placeholder colours its frontend swaps for
-    the theme's) is given as the plain dict it becomes in the JSON: left to plotly, every
-    figure builds it from the template object again (1-2 ms a figure, every rerun)."""
+    validates every one of them (``go.Figure(spec)`` raises on anything invalid)."""
     layout = spec.get("layout", {})
-    if "template" not in layout:
-        spec = {**spec, "layout": {**layout, "template": _template(pio.templates.default)}}
-    return go.Figure(spec, _validate=False)
+    if "template" in layout:
+        return go.Figure(spec, _validate=False)
+    return _TemplatedLater({**spec, "layout": {**layout, "template": {}}}, _validate=False)
+
+
+class _TemplatedLater(go.Figure):
+    """A figure that takes the default template (Streamlit's, whose placeholder colours
+    its frontend swaps for the theme's) only when it is turned into data for the page.
+
+    Left to plotly, every figure copies the template object into its layout when it is
+    made and deep-copies it again into its dict: about 2 of the 3 ms a figure costs, on
+    every rerun of every session, for the same few kilobytes. Here the template is made
+    into plain data once per name and put into each figure's dict as it is (orjson writes
+    it without changing it). The JSON is the same as plotly's (tests/test_plots.py)."""
+
+    def to_dict(self) -> dict:
+        figure = super().to_dict()
+        if not figure["layout"].get("template"):
+            figure["layout"]["template"] = _template(pio.templates.default)
+        return figure
 
 
 @cache
 def _template(name: str | None) -> dict:
-    """A named template as plain JSON data, made once per name (never modified: figures
-    copy it when they are turned into JSON)."""
+    """A named template as plain JSON data, made once per name (never modified)."""
     return pio.templates[name].to_plotly_json() if name else {}
 
 
