@@ -47,6 +47,7 @@ from ui.training.panel import (
 )
 
 STATE, SYNCED, PROBLEMS = "pg_state", "pg_synced", "pg_problems"
+SHOWN = "pg_shown"  # the graph on the screen (graph_views.Shown), for the Export menu
 TRAIN_COUNT = "pg_train_count"  # backward() calls in the last run: which step is the last
 # The last program that parsed: its input names and assigned names, and every input's
 # last value and requires_grad (kept by name, so a typo or a rename loses nothing).
@@ -124,27 +125,49 @@ def _pick_example() -> None:
     st.session_state[PROBLEMS] = []
 
 
+def _stepped(shown: graph_views.Shown) -> None:
+    """A backward step the steps view drew, maybe in a rerun of that view alone: the
+    link and the Export menu follow it."""
+    st.session_state[SHOWN] = shown
+    state = st.session_state.get(STATE)
+    if state is None or state.step == shown.step:
+        return
+    state = replace(state, step=shown.step)
+    st.session_state[STATE] = state
+    _write_link(state)
+
+
+def _write_link(state: PlaygroundState) -> None:
+    """Put ``state`` in the address bar, unless it is there already."""
+    query = _view_part(to_query(state))
+    if query != st.session_state.get(SYNCED):
+        st.query_params.from_dict(to_query(state))
+        st.session_state[SYNCED] = query
+
+
 @st.fragment
-def _export_menu(setup: show.Setup, result: RunResult, shown: graph_views.Shown) -> None:
+def _export_menu(setup: show.Setup, result: RunResult) -> None:
     """The Export menu, filled only while it is open: its buttons and script are about a
     tenth of a rerun's work and messages, and most reruns never open it. Opening it
-    reruns this fragment alone, with the run the page last drew."""
+    reruns this fragment alone, with the run the page last drew and the graph on the
+    screen now (a step may have redrawn it since)."""
     menu = st.popover("Export", icon=":material/download:", width="stretch",
                       key=EXPORT_MENU_KEY, on_change="rerun")
     if menu.open:
         with menu:
-            show_export(setup, result, shown)
+            show_export(setup, result, st.session_state.get(SHOWN, graph_views.Shown()))
 
 
 @st.fragment
-def _share_menu(state: PlaygroundState) -> None:
-    """The Share menu, filled only while it is open (as Export)."""
+def _share_menu() -> None:
+    """The Share menu, filled only while it is open (as Export), with the view as it is
+    now (a step may have changed it since the page ran)."""
     menu = st.popover("Share", icon=":material/link:", width="stretch", key=SHARE_MENU_KEY,
                       on_change="rerun")
     if not menu.open:
         return
     base = (st.context.url or "http://localhost:8501/").split("?")[0]
-    link = f"{base}?{query_string(state)}"
+    link = f"{base}?{query_string(st.session_state.get(STATE, PlaygroundState()))}"
     with menu:
         too_long = link_too_long(link)
         if too_long:
@@ -280,7 +303,8 @@ with right if beside else st.container():
         leaves = show.scalar_leaves(result) if result.error is None else []
         wrt_now = st.session_state.get("pg_wrt") if st.session_state.get("pg_wrt") \
             in leaves else (leaves[0] if leaves else None)
-        shown = graph_views.show_view(view, setup, result, projector, wrt_now, annotated)
+        shown = graph_views.show_view(view, setup, result, projector, wrt_now, annotated,
+                                      on_shown=_stepped)
 
 wrt, lo, hi = state.wrt, state.lo, state.hi
 plotted: tuple[str, float, float] | None = None
@@ -331,11 +355,9 @@ state = PlaygroundState(code=source, values=values, constants=frozenset(constant
                         descend_steps=int(st.session_state.get(descend.STEPS_KEY, 20)),
                         descend_leaves=tuple(st.session_state.get(descend.LEAVES_KEY, [])))
 st.session_state[STATE] = state
-query = _view_part(to_query(state))
-if query != st.session_state.get(SYNCED):
-    st.query_params.from_dict(to_query(state))
-    st.session_state[SYNCED] = query
+st.session_state[SHOWN] = shown
+_write_link(state)
 with export:
-    _export_menu(setup, result, shown)
+    _export_menu(setup, result)
 with share:
-    _share_menu(state)
+    _share_menu()

@@ -13,6 +13,7 @@ on the screen. UI only: the data comes from the engine, the DOT from graphviz_ut
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import graphviz
@@ -95,16 +96,18 @@ def backward_calls(result: RunResult) -> int:
 
 
 def show_view(view: str, setup: Setup, result: RunResult, projector: bool,
-              wrt: str | None, annotated: graphviz.Digraph | None = None) -> Shown:
+              wrt: str | None, annotated: graphviz.Digraph | None = None,
+              on_shown: Callable[[Shown], None] | None = None) -> Shown:
     """Draw ``view``; ``annotated`` is the annotated graph when the page already built it
-    (to decide where it goes)."""
+    (to decide where it goes). ``on_shown`` hears of a graph a view redrew on its own
+    (a backward step reruns the steps view alone)."""
     with st.container(key=GRAPH_VIEW_KEY):
         calls = backward_calls(result)
         if calls > 1:  # a training loop: each call drew a graph, and backward freed it
             which = f"call {result.graph_step}'s" if result.graph_step else "the last one's"
             st.caption(f":material/history: backward() ran {calls} times; this graph is "
                        f"{which}, with the values and gradients it had then.")
-        return _show_view(view, setup, result, projector, wrt, annotated)
+        return _show_view(view, setup, result, projector, wrt, annotated, on_shown)
 
 
 def _unfold_toggle(result: RunResult) -> None:
@@ -118,10 +121,15 @@ def _unfold_toggle(result: RunResult) -> None:
 
 
 def _show_view(view: str, setup: Setup, result: RunResult, projector: bool,
-               wrt: str | None, annotated: graphviz.Digraph | None) -> Shown:
+               wrt: str | None, annotated: graphviz.Digraph | None,
+               on_shown: Callable[[Shown], None] | None) -> Shown:
     theme = graph_theme(projector)
     if view == "steps":
-        step, dot = show_steps(result, projector)
+        def stepped(step: int, dot: graphviz.Digraph) -> None:
+            if on_shown is not None:
+                on_shown(Shown(dot, step, f"backward step {step}", theme))
+
+        step, dot = show_steps(result, projector, stepped)
         return Shown(dot, step, f"backward step {step}", theme)
     if view == "written":
         return show_written(result, theme, setup.source)

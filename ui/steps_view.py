@@ -8,6 +8,7 @@ highlighted drawing comes from ``graphviz_utils.to_dot(result, step=k)``.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import graphviz
@@ -124,17 +125,30 @@ def _show_custom_backward(step: dict[str, Any], nodes: dict[str, dict[str, Any]]
 
 
 def show_steps(result: RunResult, projector: bool | None = None,
+               on_step: Callable[[int, graphviz.Digraph], None] | None = None,
                ) -> tuple[int | None, graphviz.Digraph | None]:
     """The step controls, the highlighted graph and the chain rule; returns the step
-    shown and the graph drawn (both None when backward did not run)."""
+    shown and the graph drawn (both None when backward did not run).
+
+    A step (the slider, the buttons, a presenter's keys) reruns this view alone, not the
+    page: a lecturer stepping through 13 nodes does not recompute the curves, the table
+    and the menus 13 times. ``on_step`` hears of every step drawn, also the ones only
+    this view reran for (the Playground writes it into its link)."""
     steps = result.graph.get("steps") or []
     if not steps:
         st.info("Backward did not run, so there is nothing to step through: see the "
                 "warnings above. The annotated graph shows what autograd recorded.",
                 icon=":material/step_over:")
         return None, None
+    return _steps(result, presenting(projector), on_step)
+
+
+@st.fragment
+def _steps(result: RunResult, projector: bool,
+           on_step: Callable[[int, graphviz.Digraph], None] | None,
+           ) -> tuple[int, graphviz.Digraph]:
+    steps = result.graph["steps"]
     nodes = {node["id"]: node for node in result.graph["nodes"]}
-    projector = presenting(projector)
     st.html(STEPS_CSS)
     with st.container(key=STEPS_ROW):
         graph_column, text_column = st.columns([1, 1] if projector else [3, 2], gap="large")
@@ -163,4 +177,6 @@ def show_steps(result: RunResult, projector: bool | None = None,
         dot = to_dot(result, step=k, theme=graph_theme(projector))
         st.graphviz_chart(dot.source, width="content", alt=describe_dot(
             dot.source, f"Backward step {k} of {len(steps)}: {sentence.replace('`', '')}"))
+    if on_step is not None:
+        on_step(k, dot)
     return k, dot

@@ -19,6 +19,7 @@ from pathlib import Path
 
 import pytest
 from playwright.sync_api import Page, expect
+from streamlit.proto.ForwardMsg_pb2 import ForwardMsg
 
 from tests.e2e.driver import GRAPH, graph_nodes, open_app, rerun, table, wait_for_graph
 from ui.examples import BCE_CODE, EXAMPLES
@@ -100,6 +101,46 @@ def test_a_learner_steps_through_the_bce_backward_and_shares_the_step(server, pa
     assert step_heading(page) == "Step 13 of 13"
     assert highlighted(page, "w") == "w"
     assert f"{6.7 * P:.3f}"[:5] in katex_text(page)
+
+
+def sent_elements(page: Page) -> list[str]:
+    """Collects the kinds of element (``plotly_chart``, ``graphviz_chart``...) the
+    server sends on the page's websocket from now on, as they arrive."""
+    kinds: list[str] = []
+
+    def on_frame(payload: str | bytes) -> None:
+        if isinstance(payload, bytes):
+            message = ForwardMsg.FromString(payload)
+            if message.WhichOneof("type") == "delta" and \
+                    message.delta.WhichOneof("type") == "new_element":
+                kinds.append(message.delta.new_element.WhichOneof("type"))
+
+    page.on("websocket", lambda socket: socket.on("framereceived", on_frame))
+    return kinds
+
+
+def test_a_step_reruns_the_steps_view_alone_and_the_link_and_export_follow(server, page):
+    """Issue 20: stepping is the presenter's most frequent action; each step redraws the
+    steps view only (no plot, table or menu is sent again), yet the address bar, the
+    Share link and the exported graph all say the step on the screen."""
+    kinds = sent_elements(page)
+    open_app(page, link(server, view="steps"))
+    assert "plotly_chart" in kinds and "table" in kinds  # a whole page's first run
+    kinds.clear()
+    for _ in range(3):
+        press(page, "Next")
+    assert step_heading(page) == "Step 4 of 13"
+    assert kinds.count("graphviz_chart") == 3, kinds  # one highlighted graph per step
+    assert not {"plotly_chart", "table", "text_area", "download_button"} & set(kinds), kinds
+    assert "step=4" in page.url
+    with rerun(page):
+        page.get_by_role("button", name="Share").click()
+    shared = page.locator("[data-testid='stPopoverBody'] code").first
+    expect(shared).to_contain_text("step=4")
+    page.keyboard.press("Escape")
+    with rerun(page):
+        page.get_by_role("button", name="Export").click()
+    expect(page.get_by_text("The graph on the screen (backward step 4)")).to_be_visible()
 
 
 def test_the_zoom_view_pans_zooms_and_finds_a_node_inside_the_app(server, page):
