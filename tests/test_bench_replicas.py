@@ -42,7 +42,6 @@ def test_nginx_sent_every_session_to_one_of_the_replicas(measured: list) -> None
     for through, m in measured:
         assert len(through.sessions) == through.replicas
         assert sum(through.sessions.values()) == m.rounds[0].size + 1
-        assert through.nginx_cpu_s > 0
 
 
 def test_the_section_has_a_row_per_replica_count(measured: list) -> None:
