@@ -138,13 +138,19 @@ def compose() -> dict:
     return yaml.safe_load((DEPLOY / "docker-compose.yml").read_text())
 
 
-def test_compose_builds_the_dockerfile_into_several_replicas(compose: dict) -> None:
-    app = compose["services"]["app"]
-    assert (DEPLOY / app["build"]["context"]).resolve() == ROOT
-    assert (ROOT / app["build"]["dockerfile"]).resolve() == DOCKERFILE
-    assert app["deploy"]["replicas"] >= 2
-    assert app["expose"] == [str(PORT)]
-    assert app["environment"]["AUTOGRAD_WORKERS"] == "2"
+def app_services(compose: dict) -> dict[str, dict]:
+    return {name: s for name, s in compose["services"].items() if "build" in s}
+
+
+def test_compose_builds_the_dockerfile_into_several_identical_replicas(compose: dict) -> None:
+    apps = app_services(compose)
+    assert len(apps) >= 2
+    first = next(iter(apps.values()))
+    assert all(app == first for app in apps.values())  # one definition (a YAML anchor)
+    assert (DEPLOY / first["build"]["context"]).resolve() == ROOT
+    assert (ROOT / first["build"]["dockerfile"]).resolve() == DOCKERFILE
+    assert first["expose"] == [str(PORT)]
+    assert first["environment"]["AUTOGRAD_WORKERS"] == "2"
 
 
 def test_compose_runs_the_nginx_file_the_local_tests_run(compose: dict) -> None:
@@ -158,12 +164,22 @@ def test_compose_runs_the_nginx_file_the_local_tests_run(compose: dict) -> None:
     names = set(re.findall(r"\$\{([A-Z0-9_]+)\}", TEMPLATE.read_text()))
     assert names == {k for k in env if k.startswith("AE_")}
     assert env["NGINX_ENVSUBST_FILTER"] == "^AE_"  # nginx's own $variables stay
-    assert env["AE_UPSTREAM_SERVERS"] == f"server app:{PORT};"
     assert nginx["ports"] == [f"{env['AE_LISTEN']}:{env['AE_LISTEN']}"]
-    assert nginx["depends_on"] == {"app": {"condition": "service_healthy"}}
     directives = re.sub(r"#.*", "", render(TEMPLATE.read_text(), env))
-    assert "${" not in directives and f"server app:{PORT};" in directives
+    assert "${" not in directives
     assert "hash $ae_replica_key consistent;" in directives and "ip_hash" not in directives
+
+
+def test_each_replica_is_its_own_upstream_server(compose: dict) -> None:
+    """nginx's consistent hash picks a server *name* and takes turns among the addresses
+    it resolves to: one name for all replicas (compose --scale) would not be sticky. So
+    every replica service is a server line of its own, and nginx waits for each."""
+    apps = app_services(compose)
+    nginx = compose["services"]["nginx"]
+    servers = re.findall(r"server ([\w.-]+):(\d+);", nginx["environment"]["AE_UPSTREAM_SERVERS"])
+    assert servers == [(name, str(PORT)) for name in apps]
+    assert nginx["depends_on"] == {name: {"condition": "service_healthy"} for name in apps}
+    assert all("replicas" not in app.get("deploy", {}) for app in apps.values())
 
 
 # --- the Kubernetes manifest -----------------------------------------------------------------
@@ -208,7 +224,7 @@ def test_each_container_has_resources_that_fit_the_measured_memory(k8s: dict) ->
 
 def test_compose_reserves_and_limits_what_kubernetes_does(compose: dict, k8s: dict) -> None:
     container = k8s["Deployment"]["spec"]["template"]["spec"]["containers"][0]
-    compose_resources = compose["services"]["app"]["deploy"]["resources"]
+    compose_resources = next(iter(app_services(compose).values()))["deploy"]["resources"]
     assert _quantity_bytes(compose_resources["reservations"]["memory"]) >= \
         _quantity_bytes(container["resources"]["requests"]["memory"]) * 0.95
     assert _quantity_bytes(compose_resources["limits"]["memory"]) >= \
