@@ -19,7 +19,7 @@ from bench.report import Section, targets_table
 
 ROOT = Path(__file__).resolve().parent.parent
 # Run in this order: the in-process sections first, then the ones that start a server.
-SECTIONS = ["curves", "graphs", "rerun", "browser", "classroom"]
+SECTIONS = ["curves", "graphs", "rerun", "browser", "classroom", "replicas"]
 
 
 def main(argv: list[str] | None = None) -> int:

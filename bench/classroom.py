@@ -5,6 +5,8 @@ No browser: a load client speaks the browser's own websocket protocol to
 ``/_stcore/stream``, as Streamlit's frontend does (learned from its source and from the
 frames a real Chromium sends, decoded with Streamlit's protobuf classes):
 
+- it first GETs the page, as the browser does, and sends the cookies it was given with
+  the websocket (behind nginx one of them keeps the session on one replica: deploy/);
 - it connects with the subprotocols ``streamlit`` and ``PLACEHOLDER_AUTH_TOKEN`` (what the
   frontend offers when the page has no XSRF cookie; the token only guards auth cookies);
 - every run is a ``BackMsg.rerun_script`` carrying the page's query string (the one the
@@ -26,14 +28,17 @@ node tooltips, at full precision); an edit not shown there counts as an error.
 from __future__ import annotations
 
 import asyncio
+import http.cookiejar
 import itertools
 import math
 import os
 import random
 import re
 import time
-from collections.abc import Iterator
+import urllib.request
+from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -186,13 +191,24 @@ class Client:
         self.max_age = 2
         self.runs = 0
         self.socket: websockets.ClientConnection | None = None
+        self.cookies = http.cookiejar.CookieJar()
+
+    def load_page(self) -> None:
+        """GET the page as the browser does before it opens the websocket, keeping the
+        cookies set (nginx's replica cookie; Streamlit sets none on the page)."""
+        opener = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(self.cookies))
+        with opener.open(self.page_url, timeout=RUN_TIMEOUT_S) as response:
+            response.read()
 
     async def connect(self) -> None:
+        await asyncio.to_thread(self.load_page)
+        cookies = "; ".join(f"{c.name}={c.value}" for c in self.cookies)
         # The browser offers permessage-deflate and sends no pings; open_timeout is long
         # because a loaded server is slow to accept, which the first load's time shows.
         self.socket = await websockets.connect(
             re.sub("^http", "ws", self.url) + "/_stcore/stream", subprotocols=SUBPROTOCOLS,
-            origin=self.url, max_size=None, ping_interval=None, open_timeout=RUN_TIMEOUT_S)
+            origin=self.url, max_size=None, ping_interval=None, open_timeout=RUN_TIMEOUT_S,
+            additional_headers={"Cookie": cookies} if cookies else None)
 
     async def close(self) -> None:
         if self.socket is not None:
@@ -434,12 +450,14 @@ class Memory:
         return self.server + self.workers
 
     @classmethod
-    def of(cls, pid: int) -> Memory:
-        return cls(rss_kib(pid) / 1024, sum(rss_kib(p) for p in descendants(pid)) / 1024)
+    def of(cls, *pids: int) -> Memory:
+        """Of the servers ``pids`` (one, or every replica behind nginx) and their workers."""
+        return cls(sum(rss_kib(p) for p in pids) / 1024,
+                   sum(rss_kib(w) for p in pids for w in descendants(p)) / 1024)
 
 
-def tree_cpu_s(pid: int) -> float:
-    return cpu_s(pid) + sum(cpu_s(p) for p in descendants(pid))
+def tree_cpu_s(*pids: int) -> float:
+    return sum(cpu_s(p) + sum(cpu_s(w) for w in descendants(p)) for p in pids)
 
 
 # --- a class, and the benchmark -----------------------------------------------------------
@@ -473,27 +491,27 @@ class Measurement:
     memory: list[tuple[str, int, Memory]] = field(default_factory=list)  # the last server's
 
 
-async def classroom(url: str, pid: int, size: int, plan: Plan, counter: Iterator[int],
-                    ) -> Round:
+async def classroom(url: str, pids: list[int], size: int, plan: Plan,
+                    counter: Iterator[int]) -> Round:
     """``size`` students open the link within ``plan.stagger_s``, edit, then all press
     Ctrl+Enter at once; memory is read while every session is still connected."""
-    before = Memory.of(pid)
-    cpu0, client0, started = tree_cpu_s(pid), time.process_time(), time.perf_counter()
+    before = Memory.of(*pids)
+    cpu0, client0, started = tree_cpu_s(*pids), time.process_time(), time.perf_counter()
     rng = random.Random(SEED + size)
     delays = sorted(rng.uniform(0, plan.stagger_s) for _ in range(size))
     students = [Student(i) for i in range(size)]
     await asyncio.gather(*(study(s, url, d, plan, counter) for s, d in zip(students, delays)))
     ready = [s for s in students if s.client is not None and not s.problems]
     await asyncio.gather(*(burst(s, next(counter)) for s in ready))
-    connected = Memory.of(pid)
-    result = Round(size, students, before, connected, tree_cpu_s(pid) - cpu0,
+    connected = Memory.of(*pids)
+    result = Round(size, students, before, connected, tree_cpu_s(*pids) - cpu0,
                    time.process_time() - client0, time.perf_counter() - started)
     await asyncio.gather(*(s.client.close() for s in students if s.client is not None),
                          return_exceptions=True)
     return result
 
 
-async def one_session(url: str, pid: int, measurement: Measurement) -> None:
+async def one_session(url: str, pids: list[int], measurement: Measurement) -> None:
     """The first student: one load and one edit, memory read while still connected. On a
     fresh server this also starts the program workers, which every later class shares."""
     student = Student(-1)
@@ -502,37 +520,49 @@ async def one_session(url: str, pid: int, measurement: Measurement) -> None:
     await study(student, url, 0.0, plan, itertools.count(0))
     if student.problems:
         raise RuntimeError(f"one session on a fresh server failed: {student.problems}")
-    measurement.memory.append(("after one session (one load, one edit)", 1, Memory.of(pid)))
+    measurement.memory.append(("after one session (one load, one edit)", 1, Memory.of(*pids)))
     await student.client.close()
 
 
-async def _on_server(url: str, pid: int, sizes: tuple[int, ...], measurement: Measurement,
-                     counter: Iterator[int]) -> None:
-    measurement.memory[:] = [("after start (health ok, no session)", 0, Memory.of(pid))]
-    await one_session(url, pid, measurement)
+async def _on_server(url: str, pids: list[int], sizes: tuple[int, ...],
+                     measurement: Measurement, counter: Iterator[int]) -> None:
+    measurement.memory[:] = [("after start (health ok, no session)", 0, Memory.of(*pids))]
+    await one_session(url, pids, measurement)
     for size in sizes:
         measurement.rounds.append(
-            await classroom(url, pid, size, measurement.plan, counter))
+            await classroom(url, pids, size, measurement.plan, counter))
     last = measurement.rounds[-1]
     measurement.memory.append((f"after the classroom (K={last.size}, connected)",
                                last.size, last.connected))
     await asyncio.sleep(measurement.plan.settle_s)
     measurement.memory.append(
-        (f"all disconnected, {measurement.plan.settle_s:g} s later", 0, Memory.of(pid)))
+        (f"all disconnected, {measurement.plan.settle_s:g} s later", 0, Memory.of(*pids)))
 
 
-def measure(plan: Plan) -> Measurement:
-    """Every class of ``plan``, each on a fresh server or all on one; the memory rows come
-    from the last server (the largest class)."""
+# Starts what the class connects to: its URL and the pids of the servers behind it.
+Servers = Callable[[float], AbstractContextManager[tuple[str, list[int]]]]
+
+
+@contextmanager
+def one_server(timeout_s: float) -> Iterator[tuple[str, list[int]]]:
+    """A fresh ``streamlit run app.py``, connected to directly."""
+    with serve_process(timeout_s) as (url, process):
+        yield url, [process.pid]
+
+
+def measure(plan: Plan, servers: Servers = one_server) -> Measurement:
+    """Every class of ``plan``, each on fresh ``servers`` or all on one; the memory rows
+    come from the last (the largest class). ``servers``: one server by default;
+    bench/replicas.py passes replicas behind nginx."""
     measurement = Measurement(plan)
     counter = itertools.count(1)  # edit numbers: every edit of the run is a new one
     groups = [(k,) for k in plan.sizes] if plan.fresh_server else [plan.sizes]
     for sizes in groups:
-        with serve_process(SERVER_TIMEOUT_S) as (url, process):
+        with servers(SERVER_TIMEOUT_S) as (url, pids):
             # In a thread of its own: the caller may be running an event loop already
             # (Playwright's sync API keeps one in pytest's thread while a browser is open).
             with ThreadPoolExecutor(1) as pool:
-                pool.submit(asyncio.run, _on_server(url, process.pid, sizes, measurement,
+                pool.submit(asyncio.run, _on_server(url, pids, sizes, measurement,
                                                     counter)).result()
     return measurement
 
@@ -604,7 +634,7 @@ def classroom_section(m: Measurement, title: str = "A classroom",
         "program adds (`y = x**2 + c`); every value is new in the whole run, so no curve "
         "or formula comes from a cache. Then all press Ctrl+Enter at the same instant "
         "(burst: one more edit each). An edit's latency is from sending its rerun to the "
-        "server's `script_finished`; a first load's from opening the websocket. Every run "
+        "server's `script_finished`; a first load's from requesting the page. Every run "
         "is checked in the graph it drew (x and z at full precision); a run that fails or "
         "does not show the edit is an error. Memory per session: (RSS of the server and "
         "its program workers with the whole class connected, after the burst, minus "
