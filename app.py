@@ -13,10 +13,10 @@ import streamlit as st
 
 import ui.show  # noqa: F401 - torch, sympy, plotly, pandas: imported before the freeze below
 from engine import warm_up
-from ui.accessibility import accessibility_styles
+from ui.accessibility import ACCESSIBILITY_ASSETS
 from ui.graph_views import GRAPH_VIEW_KEY, WIDE_GRAPH_HINT
 from ui.guard import last_resort
-from ui.presenter import STYLE_PARAM, presenter_options
+from ui.presenter import STYLE_PARAM, presenter_assets, presenter_options
 
 # A projector link opens with the sidebar folded: the room gets the whole width.
 st.set_page_config(page_title="Autograd Explorer", page_icon="∂", layout="wide",
@@ -51,7 +51,7 @@ _start_workers()
 # that gives the hint its height does nothing; display cannot be animated from none, and
 # a browser without scroll timelines shows the scrollbar alone), pointing to Pan and zoom.
 # Programs are code: the editor uses the app's monospace font.
-st.html("<style>[data-testid='stGraphVizChart'] svg * "
+APP_STYLES = ("<style>[data-testid='stGraphVizChart'] svg * "
         "{ font-family: revert-layer; font-size: revert-layer; }"
         "div[data-testid='stGraphVizChart'] { overflow-x: auto; }"
         "div[data-testid='stGraphVizChart'] svg { max-width: none; }"
@@ -71,7 +71,6 @@ st.html("<style>[data-testid='stGraphVizChart'] svg * "
         " { overflow-x: auto; overflow-y: hidden; }"
         "[data-testid='stMarkdownContainer'] p:has(> .katex) { padding: 0.3em 0; }"
         "</style>")
-accessibility_styles()
 PLAYGROUND = st.Page("app_pages/playground.py", title="Playground", icon=":material/science:",
                      default=True)
 # One lesson per section of the seed notebook, in its order. A new lesson: one file in
@@ -90,5 +89,8 @@ LESSONS = [
 ]
 page = st.navigation({"Explore": [PLAYGROUND], "Lessons": LESSONS})
 with last_resort(page.title):
-    presenter_options()
+    # One element for every fixed style and script (the app's, accessibility's, the
+    # presenter's): each element is a message and work on every rerun of every session.
+    st.html(APP_STYLES + ACCESSIBILITY_ASSETS + presenter_assets(presenter_options()),
+            unsafe_allow_javascript=True)
     page.run()

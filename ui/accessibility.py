@@ -1,7 +1,7 @@
 """Keyboard access the app adds on top of Streamlit's own (WCAG 2.1 AA, issue 19).
 
-One call per run, from app.py, before the page: :func:`accessibility_styles` sends one
-``st.html`` with fixed CSS and a fixed script (never user text), so every page gets
+:data:`ACCESSIBILITY_ASSETS` is fixed CSS and a fixed script (never user text) that app.py
+sends in its one block of styles and scripts on every run, so every page gets
 
 - (Streamlit 1.67 itself puts a "Skip to main content" link first in the tab order,
   shown while focused, for WCAG 2.4.1; the browser test checks it stays there)
@@ -23,8 +23,6 @@ tests/e2e/test_accessibility.py checks them in a browser, with axe-core.
 """
 
 from __future__ import annotations
-
-import streamlit as st
 
 # Focus ring colours: 6.4:1 on white, 8.6:1 on Streamlit 1.67's dark background (#171614),
 # and over 5.7:1 on the sidebar's grey in either scheme.
@@ -135,7 +133,6 @@ _SCRIPT = """
 """
 
 
-def accessibility_styles() -> None:
-    """Focus order, focus rings, copy buttons, code colours, scrollers (module docstring)."""
-    st.html(f"<style>{_CSS}</style><script>{_SCRIPT}</script>",
-            unsafe_allow_javascript=True)
+# Focus order, focus rings, copy buttons, code colours, scrollers (module docstring): HTML
+# for the page's one block of fixed styles and scripts (app.py).
+ACCESSIBILITY_ASSETS = f"<style>{_CSS}</style><script>{_SCRIPT}</script>"

@@ -133,10 +133,13 @@ def presenter_options() -> Presenter:
         elif param in st.query_params:
             del st.query_params[param]
     st.session_state[_WRITTEN] = from_link({k: [v] for k, v in link.items()})
-    st.html(PRESENTER_SCRIPT, unsafe_allow_javascript=True)
-    if presenter.projector:
-        st.html(PROJECTOR_CSS)
     return presenter
+
+
+def presenter_assets(presenter: Presenter) -> str:
+    """The presenter's key script, and projector style's sheet when it is on: HTML for
+    the page's one block of fixed styles and scripts (app.py)."""
+    return PRESENTER_SCRIPT + (PROJECTOR_CSS if presenter.projector else "")
 
 
 def replace_options(presenter: Presenter, named: Mapping[str, bool]) -> Presenter:
