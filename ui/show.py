@@ -8,13 +8,14 @@ not, because a RunResult holds tensors and a run costs a few milliseconds.
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 
 import graphviz
 import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
+import pyarrow as pa
 import streamlit as st
 import sympy
 
@@ -157,8 +158,8 @@ def show_out(result: RunResult) -> None:
         st.code(out["text"], language=None)
 
 
-def grads_frame(result: RunResult, by_hand: Mapping[str, float | None] | None = None,
-                ) -> pd.DataFrame:
+def grads_rows(result: RunResult, by_hand: Mapping[str, float | None] | None = None,
+               ) -> list[dict[str, str]]:
     """One row per leaf that requires grad (its value, autograd's .grad and, when given,
     the derivative by hand at the same point), then the intermediates whose .grad was
     kept with retain_grad()."""
@@ -183,12 +184,12 @@ def grads_frame(result: RunResult, by_hand: Mapping[str, float | None] | None = 
                      "value": format_summary(summarize(result.variables.get(name))),
                      ".grad (autograd)": format_summary(summarize(grad))}
                     | ({"by hand": ""} if by_hand is not None else {}))
-    return pd.DataFrame(rows)
+    return rows
 
 
 def show_grads(result: RunResult, by_hand: Mapping[str, float | None] | None = None) -> None:
     if result.grads:
-        table(grads_frame(result, by_hand))
+        table(grads_rows(result, by_hand))
 
 
 MARKDOWN_SPECIALS = re.compile(r"([\\`*_\[\]<>~|$#])")
@@ -203,18 +204,28 @@ def cell_text(value: object) -> str:
     return str(value)
 
 
-def table(frame: pd.DataFrame) -> None:
+def table(data: pd.DataFrame | Sequence[Mapping[str, object]]) -> None:
     """A small table as HTML text (``st.table``), not ``st.dataframe``'s canvas: it grows
     with the projector's type, can be selected and copied, and a browser test can read it.
     ``st.table`` renders Markdown in cells, so every cell and header is escaped
-    (``dL/dw = (p - y) * x`` must not turn into italics)."""
+    (``dL/dw = (p - y) * x`` must not turn into italics). ``data``: a DataFrame, or rows
+    (a missing cell reads None).
+
+    Sent as an Arrow table of strings built cell by cell: through pandas (apply, then its
+    Arrow conversion) these few cells cost a few milliseconds of every rerun."""
     def escape(value: object) -> str:
         return MARKDOWN_SPECIALS.sub(r"\\\1", cell_text(value))
 
-    # Cell by cell in Python: DataFrame.map goes through pandas' apply machinery, ten
-    # times slower on these few cells, on every rerun.
-    rows = [[escape(value) for value in row] for row in frame.itertuples(index=False, name=None)]
-    st.table(pd.DataFrame(rows, columns=[escape(c) for c in frame.columns]), hide_index=True)
+    if isinstance(data, pd.DataFrame):
+        names = list(data.columns)
+        columns = [data.iloc[:, i].tolist() for i in range(data.shape[1])]
+    else:
+        names = list(dict.fromkeys(name for row in data for name in row))
+        columns = [[row.get(name) for row in data] for name in names]
+    arrays = [pa.array([escape(value) for value in column], type=pa.string())
+              for column in columns]
+    st.table(pa.Table.from_arrays(arrays, names=[escape(name) for name in names]),
+             hide_index=True)
 
 
 def show_warnings(result: RunResult) -> None:
