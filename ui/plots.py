@@ -17,6 +17,7 @@ from typing import Any
 import numpy as np
 import plotly.graph_objects as go
 import plotly.io as pio
+from _plotly_utils.utils import to_typed_array_spec
 
 AUTOGRAD_COLOUR = "#1f77b4"
 HAND_COLOUR = "#ff7f0e"
@@ -105,19 +106,41 @@ def as_figure(spec: dict) -> go.Figure:
 
 class _TemplatedLater(go.Figure):
     """A figure that takes the default template (Streamlit's, whose placeholder colours
-    its frontend swaps for the theme's) only when it is turned into data for the page.
+    its frontend swaps for the theme's) only when it is turned into data for the page,
+    and turns itself into that data in one pass.
 
     Left to plotly, every figure copies the template object into its layout when it is
-    made and deep-copies it again into its dict: about 2 of the 3 ms a figure costs, on
+    made and deep-copies it again into its dict, then walks the copy asking of every
+    value whether it is an array (through narwhals): most of the 3 ms a figure costs, on
     every rerun of every session, for the same few kilobytes. Here the template is made
-    into plain data once per name and put into each figure's dict as it is (orjson writes
-    it without changing it). The JSON is the same as plotly's (tests/test_plots.py)."""
+    into plain data once per name and put into each dict as it is (orjson writes it
+    without changing it), and the figure's own properties are copied once, numpy arrays
+    encoded as plotly's typed arrays on the way. Changes made through plotly's API
+    (``update_layout``) are in those properties, so they are sent. The JSON is the same
+    as plotly's (tests/test_plots.py)."""
 
     def to_dict(self) -> dict:
-        figure = super().to_dict()
+        figure = {"data": [_sendable(trace) for trace in self._data],
+                  "layout": _sendable(self._layout)}
         if not figure["layout"].get("template"):
             figure["layout"]["template"] = _template(pio.templates.default)
         return figure
+
+
+# Keys whose arrays plotly itself never encodes (_plotly_utils.utils.is_skipped_key).
+_NOT_ENCODED = frozenset({"geojson", "layer", "layers", "range"})
+
+
+def _sendable(value: Any, key: str | None = None) -> Any:
+    """A copy of a figure's property as plotly's ``to_dict`` makes it: containers copied,
+    numpy arrays as typed-array specs (base64) except under the keys plotly skips."""
+    if isinstance(value, dict):
+        return {k: _sendable(v, k) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_sendable(v) for v in value]
+    if isinstance(value, np.ndarray) and key not in _NOT_ENCODED:
+        return to_typed_array_spec(value)
+    return value
 
 
 @cache
