@@ -13,8 +13,10 @@ next session gets.
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Callable
+from collections import OrderedDict
+from collections.abc import Callable, Hashable
 from functools import lru_cache, wraps
+from threading import Lock
 from typing import Any, TypeVar
 
 import numpy as np
@@ -54,6 +56,35 @@ def frozen(value: Any) -> Any:
         for field in dataclasses.fields(value):
             frozen(getattr(value, field.name))
     return value
+
+
+class SharedStore:
+    """A least-recently-used store of at most ``maxsize`` values for every session, for
+    results the caller decides when to keep (``shared`` keeps every result it computes)."""
+
+    def __init__(self, maxsize: int) -> None:
+        self._values: OrderedDict[Hashable, Any] = OrderedDict()
+        self._maxsize = maxsize
+        self._lock = Lock()
+        _CACHES.append(self)
+
+    def get(self, key: Hashable) -> Any | None:
+        with self._lock:
+            if key not in self._values:
+                return None
+            self._values.move_to_end(key)
+            return self._values[key]
+
+    def put(self, key: Hashable, value: Any) -> None:
+        with self._lock:
+            self._values[key] = frozen(value)
+            self._values.move_to_end(key)
+            while len(self._values) > self._maxsize:
+                self._values.popitem(last=False)
+
+    def cache_clear(self) -> None:
+        with self._lock:
+            self._values.clear()
 
 
 def clear() -> None:

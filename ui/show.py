@@ -25,7 +25,7 @@ from engine.errors import ProgramRefused
 from engine.running.summary import format_number, format_summary, summarize
 from graphviz_utils import describe_dot, to_dot
 from ui import presenter
-from ui.memo import frozen, shared
+from ui.memo import SharedStore, frozen, shared
 from ui.plots import (
     CurveView,
     as_figure,
@@ -271,8 +271,38 @@ def cached_curve(setup: Setup, wrt: str, lo: float, hi: float, n: int = CURVE_PO
                  second: bool = False) -> tuple[np.ndarray, ...] | ProgramError:
     """f and autograd's f' at n points (plain arrays, safe to cache), and f'' with
     ``second``, or why not. retain_grad cannot change a curve, so toggling it reuses the
-    cached one."""
-    return _curve(replace(setup, retain_grad=False), wrt, lo, hi, n, second)
+    cached one; nor can the number ``wrt`` holds now, once a curve was drawn (below)."""
+    setup = replace(setup, retain_grad=False)
+    anywhere = _wrt_anywhere(setup, wrt)
+    key = (anywhere, wrt, lo, hi, n, second)
+    if anywhere is not None and (drawn := _CURVES_FROM_ANY_POINT.get(key)) is not None:
+        return drawn
+    curve = _curve(setup, wrt, lo, hi, n, second)
+    if anywhere is not None and not isinstance(curve, ProgramError):
+        _CURVES_FROM_ANY_POINT.put(key, curve)
+    return curve
+
+
+# A curve that was drawn is the same whatever number the varied input held: the batched
+# run replaces it by every point of the range, and a program whose path depended on that
+# number (``if x > 0``, ``int(x)``) cannot run batched and has no curve at all. Students
+# each trying their own x over the same range share one curve. Refusals are not shared:
+# their sentence can name the number (an index out of range at this x).
+_CURVES_FROM_ANY_POINT = SharedStore(maxsize=256)
+
+
+def _wrt_anywhere(setup: Setup, wrt: str) -> Setup | None:
+    """``setup`` with the text of input ``wrt`` blanked when it is one plain number
+    (``4``, ``-1.5e-3``; not a list, whose shape the curve depends on), else None."""
+    text = setup.values.get(wrt)
+    if text is None or "[" in text:
+        return None
+    try:
+        float(text)
+    except ValueError:
+        return None
+    return replace(setup, inputs=tuple((name, "" if name == wrt else value)
+                                       for name, value in setup.inputs))
 
 
 @shared(maxsize=256)
