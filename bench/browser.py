@@ -29,6 +29,7 @@ from __future__ import annotations
 import base64
 import json
 import math
+import os
 import statistics
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -380,14 +381,19 @@ def ratio(samples: Samples, what: str, target_text: str, limit: float, row: str,
           floor: str) -> Target:
     """The median of ``row`` over the median of ``floor``, both measured in the same
     rounds (interleaved visits, the same Chromium): a ratio that load on the machine moves
-    far less than either time."""
+    far less than either time. The median of each round's own ratio (the two visits one
+    after the other) is given beside it: when the two disagree, the load changed during
+    the run."""
     values, floors = samples.values.get(row, []), samples.values.get(floor, [])
     if not values or not floors:
         return Target(what, target_text, "not measured", False)
     mine, bare = statistics.median(values), statistics.median(floors)
     measured = (f"{mine / bare:.2f}× ({ms(mine / 1e3)} ms / {ms(bare / 1e3)} ms, medians "
-                f"of {len(values)} and {len(floors)})")
-    return Target(what, target_text, measured, mine / bare <= limit)
+                f"of {len(values)} and {len(floors)}")
+    if len(values) == len(floors) > 1:  # one value each per round, in the rounds' order
+        paired = statistics.median(a / b for a, b in zip(values, floors, strict=True))
+        measured += f"; round by round {paired:.2f}×"
+    return Target(what, target_text, measured + ")", mine / bare <= limit)
 
 
 def targets(samples: Samples) -> list[Target]:
@@ -449,6 +455,7 @@ def run(quick: bool) -> list[Section]:
 
     visits = QUICK_VISITS if quick else FULL_VISITS
     samples = Samples()
+    load_before = os.getloadavg()[0]
     with serve() as url, serve(script=BARE_SCRIPT) as bare_url, \
             sync_playwright() as playwright:
         browser = launch(playwright)
@@ -468,5 +475,9 @@ def run(quick: bool) -> list[Section]:
                     lesson_visit(browser, url, samples)
         finally:
             browser.close()
-    return [Section(TITLE, about(visits, quick), COLUMNS, rows(samples),
+    # The machine is shared: a load well above its cores during the run says the times
+    # (less so the ratios) are the machine's and not the app's.
+    load = (f"Load average (1 min) on this machine: {load_before:.1f} when the run started, "
+            f"{os.getloadavg()[0]:.1f} when it ended, on {os.cpu_count()} cores.")
+    return [Section(TITLE, about(visits, quick), COLUMNS, rows(samples), notes=[load],
                     targets=targets(samples))]
