@@ -18,6 +18,11 @@ was done. Python decodes the same frames with Streamlit's protobuf classes to sa
 carried the graph and which was ``script_finished``; the network clock is mapped to the
 page's by the page's sends on the socket, which both record.
 
+A first visit is measured against a floor (issue 20): a bare Streamlit page
+(bench/bare_page.py, its own server) with the Playground's default graph and one plot of
+the same kind, visited by new browser contexts in the same rounds as the Playground, so
+the ratio of the two is what the app adds to what Streamlit itself costs.
+
 So an edit splits into: the browser sends the rerun request; the server runs the script
 up to the graph (the graph's message arrives); the browser draws it (Graphviz lays it out
 in WebAssembly, in the page); the server runs the rest (the curves) until
