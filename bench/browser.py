@@ -18,6 +18,11 @@ was done. Python decodes the same frames with Streamlit's protobuf classes to sa
 carried the graph and which was ``script_finished``; the network clock is mapped to the
 page's by the page's sends on the socket, which both record.
 
+A first visit is measured against a floor (issue 20): a bare Streamlit page
+(bench/bare_page.py, its own server) with the Playground's default graph and one plot of
+the same kind, visited by new browser contexts in the same rounds as the Playground, so
+the ratio of the two is what the app adds to what Streamlit itself costs.
+
 So an edit splits into: the browser sends the rerun request; the server runs the script
 up to the graph (the graph's message arrives); the browser draws it (Graphviz lays it out
 in WebAssembly, in the page); the server runs the rest (the curves) until
@@ -29,6 +34,7 @@ from __future__ import annotations
 import base64
 import json
 import math
+import os
 import statistics
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -57,6 +63,16 @@ DEFAULT_X = 4.0  # ui.share.PlaygroundState's default input
 
 NAV = "Playground, first navigation → "
 LESSON_NAV = "Lesson 3 (vectors: a graph, no plots), first navigation → "
+# The floor (issue 20): a bare Streamlit page with the Playground's default graph and one
+# plot of the same kind, served by its own server, visited in the same rounds.
+BARE_SCRIPT = "bench/bare_page.py"
+BARE_NAV = "Bare page (one graph, one plot), first navigation → "
+BOTH = "graph and plots painted"
+FIRST_VISIT_WHAT = "first visit: Playground graph+plots painted / bare page's"
+FIRST_VISIT_TARGET = "≤ 1.3×"
+FIRST_VISIT_LIMIT = 1.3
+GRAPH_VS_BARE_WHAT = "first visit: Playground graph painted / bare page's graph painted"
+GRAPH_VS_BARE_TARGET = "≤ 1× (aim)"
 EDITED = "edit (Ctrl+Enter) → "
 TARGET_ROW = EDITED + "redrawn graph painted"
 BROWSER_PART = "edit: graph's message received → redrawn graph painted (browser part)"
@@ -268,6 +284,7 @@ def navigation_rows(samples: Samples, prefix: str, v: Visit, record: dict[str, A
     if plots is not None:
         samples.add(prefix + "plots painted", plots["painted"])
         end = max(end, plots["painted"])
+        samples.add(prefix + BOTH, end)
     tasks = long_tasks(record, 0.0, end)
     samples.add(prefix + "main thread in long tasks until all painted", sum(tasks))
     samples.add(prefix + "longest main-thread task until then", max(tasks, default=0.0))
@@ -339,6 +356,17 @@ def lesson_visit(browser: Any, url: str, samples: Samples | None) -> None:
             navigation_rows(samples, LESSON_NAV, v, record)
 
 
+def bare_visit(browser: Any, url: str, samples: Samples | None) -> None:
+    """A new visitor opens the bare page and waits for its graph and its plot."""
+    from tests.e2e.driver import open_app
+
+    with visit(browser, [["graph", "graph", ""], ["plots", "plots", 1]]) as v:
+        open_app(v.page, url)
+        record = v.wait_painted("graph", "plots")
+        if samples is not None:
+            navigation_rows(samples, BARE_NAV, v, record)
+
+
 def rows(samples: Samples) -> list[list[str]]:
     return [[label, str(len(values)), ms(statistics.median(values) / 1e3),
              ms(percentile(values, 95) / 1e3), ms(min(values) / 1e3)]
@@ -354,15 +382,44 @@ def target(samples: Samples) -> Target:
                   f"slowest {ms(max(values) / 1e3)} ms)", median < 1e3)
 
 
+def ratio(samples: Samples, what: str, target_text: str, limit: float, row: str,
+          floor: str) -> Target:
+    """The median of ``row`` over the median of ``floor``, both measured in the same
+    rounds (interleaved visits, the same Chromium): a ratio that load on the machine moves
+    far less than either time. The median of each round's own ratio (the two visits one
+    after the other) is given beside it: when the two disagree, the load changed during
+    the run."""
+    values, floors = samples.values.get(row, []), samples.values.get(floor, [])
+    if not values or not floors:
+        return Target(what, target_text, "not measured", False)
+    mine, bare = statistics.median(values), statistics.median(floors)
+    measured = (f"{mine / bare:.2f}× ({ms(mine / 1e3)} ms / {ms(bare / 1e3)} ms, medians "
+                f"of {len(values)} and {len(floors)}")
+    if len(values) == len(floors) > 1:  # one value each per round, in the rounds' order
+        paired = statistics.median(a / b for a, b in zip(values, floors, strict=True))
+        measured += f"; round by round {paired:.2f}×"
+    return Target(what, target_text, measured + ")", mine / bare <= limit)
+
+
+def targets(samples: Samples) -> list[Target]:
+    return [target(samples),
+            ratio(samples, FIRST_VISIT_WHAT, FIRST_VISIT_TARGET, FIRST_VISIT_LIMIT,
+                  NAV + BOTH, BARE_NAV + BOTH),
+            ratio(samples, GRAPH_VS_BARE_WHAT, GRAPH_VS_BARE_TARGET, 1.0,
+                  NAV + "graph painted", BARE_NAV + "graph painted")]
+
+
 def about(visits: int, quick: bool) -> str:
     if quick:
-        runs = ("Quick run, a check and not a measurement: one Playground visit, with no "
-                "warm-up (it also waits for the server to start its workers)")
+        runs = ("Quick run, a check and not a measurement: one Playground visit and one "
+                "of the bare page, with no warm-up (it also waits for the server to start "
+                "its workers)")
     else:
         runs = (f"One unmeasured visit of each kind first (the server's workers and caches "
-                f"warm up), then {visits} rounds of a Playground visit and a visit of "
-                f"lesson /{LESSON} (a graph and no plots: against the Playground it shows "
-                "what plotly costs the first graph)")
+                f"warm up), then {visits} rounds of a Playground visit, a visit of the bare "
+                f"page and a visit of lesson /{LESSON} (a graph and no plots: against the "
+                "Playground it shows what plotly costs the first graph); the Playground "
+                "and the bare page take turns going first")
     return (
         "A real `streamlit run app.py` and headless Chromium driven by Playwright, "
         f"viewport {VIEWPORT['width']}x{VIEWPORT['height']}. {runs}. Every visit is a new "
@@ -377,12 +434,18 @@ def about(visits: int, quick: bool) -> str:
         "Websocket messages are timed on arrival by the browser's network layer (CDP) and "
         "identified by decoding them with Streamlit's protobuf classes. Long tasks are "
         "the main thread's tasks over 50 ms (Long Tasks API). p95 is nearest-rank: with "
-        "fewer than 20 runs, the slowest run.")
+        "fewer than 20 runs, the slowest run. The bare page (`bench/bare_page.py`, its "
+        "own `streamlit run`) is the floor Streamlit itself sets for a first visit: "
+        "`st.set_page_config` wide, a title, one `st.graphviz_chart` of the Playground's "
+        "default graph (the same DOT) and one `st.plotly_chart` of its f plot, nothing "
+        "else.")
 
 
 def not_run(reason: str) -> list[Section]:
     return [Section(TITLE, f"Not run: {reason}.", COLUMNS, targets=[
-        Target(TARGET_WHAT, TARGET, f"not run: {reason}", False)])]
+        Target(what, goal, f"not run: {reason}", False) for what, goal in
+        ((TARGET_WHAT, TARGET), (FIRST_VISIT_WHAT, FIRST_VISIT_TARGET),
+         (GRAPH_VS_BARE_WHAT, GRAPH_VS_BARE_TARGET))])]
 
 
 def run(quick: bool) -> list[Section]:
@@ -397,17 +460,29 @@ def run(quick: bool) -> list[Section]:
 
     visits = QUICK_VISITS if quick else FULL_VISITS
     samples = Samples()
-    with serve() as url, sync_playwright() as playwright:
+    load_before = os.getloadavg()[0]
+    with serve() as url, serve(script=BARE_SCRIPT) as bare_url, \
+            sync_playwright() as playwright:
         browser = launch(playwright)
         try:
             if not quick:
                 playground_visit(browser, url, 0, None)
+                bare_visit(browser, bare_url, None)
                 lesson_visit(browser, url, None)
             for index in range(1, visits + 1):
+                # Taking turns: neither page always follows the other's visit.
+                if index % 2 == 0:
+                    bare_visit(browser, bare_url, samples)
                 playground_visit(browser, url, index, samples)
+                if index % 2 == 1:
+                    bare_visit(browser, bare_url, samples)
                 if not quick:  # quick: seconds, not a measurement; the same code path
                     lesson_visit(browser, url, samples)
         finally:
             browser.close()
-    return [Section(TITLE, about(visits, quick), COLUMNS, rows(samples),
-                    targets=[target(samples)])]
+    # The machine is shared: a load well above its cores during the run says the times
+    # (less so the ratios) are the machine's and not the app's.
+    load = (f"Load average (1 min) on this machine: {load_before:.1f} when the run started, "
+            f"{os.getloadavg()[0]:.1f} when it ended, on {os.cpu_count()} cores.")
+    return [Section(TITLE, about(visits, quick), COLUMNS, rows(samples), notes=[load],
+                    targets=targets(samples))]
