@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import html
 import re
+from functools import lru_cache
 
 from graphviz_utils.size import EDGE_STATEMENT, NODE_STATEMENT, longest_path_ranks
 
@@ -32,9 +33,11 @@ def _box(tooltip: str) -> str:
     return f"{fields[0]}: {', '.join(fields[1:])}"
 
 
+@lru_cache(maxsize=256)
 def describe_dot(dot_source: str, title: str) -> str:
     """``title``, then every box in running order, then every arrow drawn as not
-    recorded with its reason, within MAX_CHARS."""
+    recorded with its reason, within MAX_CHARS. Cached per source and title, as the
+    page draws the same graph for every student of a class opening one link."""
     boxes: dict[str, str] = {}
     for name, _label, attributes in NODE_STATEMENT.findall(dot_source):
         tooltip = _TOOLTIP.search(attributes)

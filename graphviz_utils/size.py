@@ -17,6 +17,7 @@ from __future__ import annotations
 import html
 import re
 from collections import defaultdict
+from functools import lru_cache
 
 _GRAPH_ATTRS = re.compile(r"^\s*graph \[(.*)\]\s*$", re.M)
 _NODE_DEFAULTS = re.compile(r"^\s*node \[(.*)\]\s*$", re.M)
@@ -122,9 +123,11 @@ def tight_ranks(nodes: list[str], edges: list[tuple[str, str]]) -> dict[str, int
     return rank
 
 
+@lru_cache(maxsize=256)
 def estimated_width_px(dot_source: str) -> float:
     """The width, in CSS pixels, the browser will draw ``dot_source`` at (top-to-bottom
-    graphs as graphviz_utils renders them)."""
+    graphs as graphviz_utils renders them). Cached per source: a class opening one link
+    asks about the same graph a hundred times."""
     graph = _GRAPH_ATTRS.search(dot_source)
     graph_attributes = graph.group(1) if graph else ""
     defaults = _NODE_DEFAULTS.search(dot_source)

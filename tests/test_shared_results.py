@@ -81,3 +81,24 @@ def test_the_store_keeps_the_most_recently_used():
     assert store.get("b") is None and store.get("a") == 1 and store.get("c") == 3
     memo.clear()
     assert store.get("a") is None
+
+
+def test_one_link_opened_by_a_class_runs_once_and_gives_each_plain_torchs_numbers():
+    import torch
+
+    link = Setup(PROGRAM, (("x", "1.5"),))
+    first, second = link.run(), Setup(PROGRAM, (("x", "1.5"),)).run()
+    assert second is first
+    x = torch.tensor(1.5, requires_grad=True)
+    z = torch.sin(x**2)
+    z.backward()
+    assert float(second.output) == pytest.approx(float(z), abs=1e-6)
+    assert float(second.grads["x"]) == pytest.approx(float(x.grad), abs=1e-6)
+    assert Setup(PROGRAM, (("x", "2"),)).run() is not first  # another input: its own run
+
+
+def test_a_run_stopped_by_a_limit_is_run_again_not_shared():
+    loop = "s = 0\nfor i in range(10**8):\n    s = s + 1\nz = x * 2\n"
+    first = Setup(loop, (("x", "1"),)).run()
+    assert first.error is not None and first.error.kind == "limit"
+    assert Setup(loop, (("x", "1"),)).run() is not first

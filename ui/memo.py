@@ -75,9 +75,12 @@ class SharedStore:
             self._values.move_to_end(key)
             return self._values[key]
 
-    def put(self, key: Hashable, value: Any) -> None:
+    def put(self, key: Hashable, value: Any, *, freeze: bool = True) -> None:
+        """Keep ``value`` (its arrays made read-only first, unless ``freeze`` is off for
+        a value the caller knows no code changes)."""
+        value = frozen(value) if freeze else value
         with self._lock:
-            self._values[key] = frozen(value)
+            self._values[key] = value
             self._values.move_to_end(key)
             while len(self._values) > self._maxsize:
                 self._values.popitem(last=False)

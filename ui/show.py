@@ -1,8 +1,8 @@
 """Showing one run: its error, numbers, warnings, graph and curves, the same on every page.
 
-Each function draws one part where the page calls it (pages choose the layout). Plain
-data is cached for every session (curves, formulas: arrays and text, ui.memo); runs are
-not, because a RunResult holds tensors and a run costs a few milliseconds.
+Each function draws one part where the page calls it (pages choose the layout). Runs,
+curves and formulas are shared by every session that asks for the same thing (ui.memo):
+a class opening one link computes them once.
 """
 
 from __future__ import annotations
@@ -64,10 +64,26 @@ class Setup:
         return {name: name not in self.constants for name, _ in self.inputs}
 
     def run(self) -> RunResult:
-        return engine.run_program(self.source, self.values, output=self.output,
-                           no_grad=self.no_grad, detach=self.detach,
-                           requires_grad=self.requires_grad, retain_grad=self.retain_grad,
-                           graph_step=self.graph_step)
+        """The engine's run, shared by every session that asks for the same setup: a
+        class opening one link runs the program once. Runs are deterministic (seeded
+        random numbers, fixed inputs), so a shared result is the one each would get;
+        results are only read, never changed. A run stopped by the clock, memory or our
+        own bug is not shared: on a quieter server it may well finish."""
+        shared = _RUNS.get(self)
+        if shared is not None:
+            return shared
+        result = engine.run_program(self.source, self.values, output=self.output,
+                                    no_grad=self.no_grad, detach=self.detach,
+                                    requires_grad=self.requires_grad,
+                                    retain_grad=self.retain_grad, graph_step=self.graph_step)
+        if result.error is None or result.error.kind not in ("timeout", "memory", "internal",
+                                                             "limit"):
+            _RUNS.put(self, result, freeze=False)  # tensors: read, never written
+        return result
+
+
+# Runs are a few kilobytes to a few megabytes (a long loop's graph and training steps).
+_RUNS = SharedStore(maxsize=32)
 
 
 def presenting(projector: bool | None = None) -> bool:

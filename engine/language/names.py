@@ -12,12 +12,17 @@ that does not parse has no names here, and the engine reports why when it runs.
 from __future__ import annotations
 
 import ast
+from functools import lru_cache
 
 from engine.language.tables import BARE_FUNCTIONS, BUILTIN_NAMES, EXCEPTIONS, RESERVED
 from engine.limits import DEFAULT_LIMITS
 
 
+@lru_cache(maxsize=64)
 def _parse(source: str) -> ast.Module | None:
+    """The program's tree, or None. Cached per text: the Playground asks on every rerun
+    for inputs, assigned names and whether it parses, of a text that rarely changed
+    (the trees are only read)."""
     if not isinstance(source, str) or "\x00" in source \
             or len(source) > DEFAULT_LIMITS.max_source_chars:  # the engine refuses it anyway
         return None
@@ -110,9 +115,14 @@ def program_inputs(source: str) -> list[str]:
     not inputs. A def's parameters and locals are its own; a name a def body reads from
     outside counts when the program never assigns it.
     """
+    return list(_program_inputs(source))
+
+
+@lru_cache(maxsize=64)
+def _program_inputs(source: str) -> tuple[str, ...]:
     tree = _parse(source)
     if tree is None:
-        return []
+        return ()
     defined: set[str] = set(RESERVED) | BUILTIN_NAMES | set(BARE_FUNCTIONS) | set(EXCEPTIONS)
     inputs: list[str] = []
     all_stores = {name for stmt in ast.walk(tree)
@@ -137,7 +147,7 @@ def program_inputs(source: str) -> list[str]:
                     and stmt.target.id not in defined and stmt.target.id not in inputs:
                 inputs.append(stmt.target.id)  # x += 1 reads x first
         defined.update(_stores(stmt))
-    return inputs
+    return tuple(inputs)
 
 
 def assigned_names(source: str) -> list[str]:
