@@ -14,8 +14,9 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from tests.apptest_tools import plotly_array, start
+from tests.apptest_tools import open_menu, plotly_array, start
 from tests.test_training import XS, YS, neuron_loop, plain_neuron
+from ui.export_view import EXPORT_MENU_KEY
 from ui.share import PlaygroundState, to_query
 from ui.training import descend
 from ui.training.panel import TRAIN_STEP_KEY
@@ -121,6 +122,7 @@ def test_switching_descend_on_from_the_widgets_writes_the_link_and_the_loop():
 def test_the_exported_script_is_the_loop_and_plain_python_gives_the_same_numbers(tmp_path):
     at = opened(NEURON, {"w": "0.5", "b": "-1"}, descend="momentum", descend_lr=0.3,
                 descend_steps=25, descend_leaves=("w", "b"))
+    open_menu(at, EXPORT_MENU_KEY)
     script = next(c.value for c in at.code if c.value.startswith("# Made by"))
     assert "optimizer = torch.optim.SGD([w, b], lr=0.3, momentum=0.9)" in script
     path = tmp_path / "exported.py"
