@@ -18,15 +18,27 @@ import os
 import re
 import time
 import urllib.request
-from collections.abc import Iterator
+from collections.abc import Coroutine, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from http.cookies import SimpleCookie
+from typing import Any, TypeVar
 
 import pytest
 
 from bench.classroom import Client, Student, check, descendants
 from deploy.local_cluster import COOKIE, Cluster, cluster, missing_nginx_reason
 
+T = TypeVar("T")
+
 DEADLINE_S = 10.0  # nginx logs a websocket when it closes: wait for that line this long
+
+
+def on_its_own_loop(coroutine: Coroutine[Any, Any, T]) -> T:
+    """Run the coroutine on a new event loop in its own thread: the browser tests' sync
+    Playwright keeps a loop running in this thread for the whole session, and asyncio
+    refuses to start a second one inside it."""
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        return pool.submit(asyncio.run, coroutine).result()
 
 
 @pytest.fixture(scope="module")
@@ -115,7 +127,7 @@ def test_the_websocket_upgrades_on_the_cookies_replica_and_runs_the_program(
         finally:
             await client.close()
 
-    assert asyncio.run(load()) == []
+    assert on_its_own_loop(load()) == []
     cookie = next(c.value for c in client.cookies if c.name == COOKIE)
     page, stream = logged(running, cookie, 2)
     assert page["request"].startswith("GET /?code=") and page["cookie"] == ""
