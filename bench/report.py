@@ -46,3 +46,30 @@ def targets_table(sections: list[Section]) -> str:
             lines.append(f"| {t.what} | {t.target} | {t.measured} | "
                          f"{'yes' if t.met else '**no**'} |")
     return "\n".join(lines) + "\n"
+
+
+def measured_targets(report: str) -> dict[str, str]:
+    """The Targets table of a report written earlier: what was measured, by target."""
+    table = report.split("## Targets", 1)[-1].split("\n## ", 1)[0]
+    found = {}
+    for line in table.splitlines():
+        cells = [c.strip() for c in line.strip().strip("|").split("|")]
+        if len(cells) == 4 and cells[0] and not set(cells[1]) <= {"-"}:
+            found[cells[0]] = cells[2]
+    return found
+
+
+def before_and_after(before: str, name: str, sections: list[Section]) -> str:
+    """This run's targets beside an earlier report's (``before``, read from the file
+    ``name``; the same benchmarks run on the code before a change). A target the earlier
+    report did not measure says so instead of inventing a number."""
+    earlier = measured_targets(before)
+    lines = ["## Before and after", "",
+             f"Each target of this run beside what `{name}` measured (the same benchmarks "
+             "on the code before the change it names, on this machine).", "",
+             "| | target | before | after | met |", "|---|---|---|---|---|"]
+    for section in sections:
+        for t in section.targets:
+            lines.append(f"| {t.what} | {t.target} | {earlier.get(t.what, 'not measured')} "
+                         f"| {t.measured} | {'yes' if t.met else '**no**'} |")
+    return "\n".join(lines) + "\n"

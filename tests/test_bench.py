@@ -60,3 +60,37 @@ def test_every_time_in_the_tables_is_a_positive_number(quick_report: str) -> Non
 
 def test_torchviz_is_recorded_failing_on_a_deep_chain(quick_report: str) -> None:
     assert re.search(r"\| chain 1,000 \| 1,001 \| [\d.]+ \| RecursionError", quick_report)
+
+
+EARLIER = """# Benchmarks
+
+## Targets
+
+| | target | measured | met |
+|---|---|---|---|
+| 100 sessions, p95 edit latency | < 1 s | 6030 ms at K=100 (0 sessions with errors) | **no** |
+| memory per session | < 5 MB | 0.73 MB (server + workers, K=100) | yes |
+
+## Memory
+
+| moment | sessions connected |
+|---|---|
+| before | 0 |
+"""
+
+
+def test_before_and_after_sets_each_target_beside_the_earlier_measurement() -> None:
+    from bench.report import Section, Target, before_and_after, measured_targets
+
+    assert measured_targets(EARLIER) == {
+        "100 sessions, p95 edit latency": "6030 ms at K=100 (0 sessions with errors)",
+        "memory per session": "0.73 MB (server + workers, K=100)"}
+    now = Section("A classroom", "", ["K"], targets=[
+        Target("100 sessions, p95 edit latency", "< 1 s", "420 ms at K=100", True),
+        Target("server and worker CPU per run, 100 sessions", "≤ 35 ms", "40 ms", False)])
+    table = before_and_after(EARLIER, "docs/earlier.md", [now])
+    assert "`docs/earlier.md`" in table
+    assert ("| 100 sessions, p95 edit latency | < 1 s | 6030 ms at K=100 (0 sessions with "
+            "errors) | 420 ms at K=100 | yes |") in table
+    assert ("| server and worker CPU per run, 100 sessions | ≤ 35 ms | not measured | 40 ms "
+            "| **no** |") in table
