@@ -608,10 +608,18 @@ def _row(r: Round, plan: Plan) -> list[str]:
             f"{r.per_session_mib * MB_PER_MIB:.2f}"]
 
 
+def problem_notes(found: list[str], most: int = 5) -> list[str]:
+    """The first ``most`` of the sessions' problems, and where to find their cause."""
+    if not found:
+        return []
+    return (found[:most] + ([f"... and {len(found) - most} more"] if len(found) > most else [])
+            + ["The server logs what a student saw as an error, with its traceback: run the "
+               "benchmark with `AE_SERVER_LOG_DIR=folder` to keep each server's log there."])
+
+
 def _problems(m: Measurement) -> list[str]:
-    found = [f"K={r.size}, session {s.index}: {p}"
-             for r in m.rounds for s in r.students for p in s.problems]
-    return found[:5] + ([f"... and {len(found) - 5} more"] if len(found) > 5 else [])
+    return problem_notes([f"K={r.size}, session {s.index}: {p}"
+                          for r in m.rounds for s in r.students for p in s.problems])
 
 
 def classroom_section(m: Measurement, title: str = "A classroom",

@@ -19,7 +19,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 
 from bench import classroom
-from bench.classroom import MB_PER_MIB, Measurement, tree_cpu_s
+from bench.classroom import MB_PER_MIB, Measurement, problem_notes, tree_cpu_s
 from bench.report import Section
 from bench.timing import ms, percentile
 from deploy.local_cluster import cluster
@@ -103,11 +103,9 @@ def section(done: list[tuple[Through, Measurement]]) -> Section:
         "websockets nginx sent to each (its access log; K and the classroom's first "
         "student). RSS: every replica and "
         "its workers with the class connected. nginx CPU: its master and worker, whole run.")
-    notes = []
-    for through, m in done:
-        found = [f"{through.replicas} replica(s), session {s.index}: {p}"
-                 for r in m.rounds for s in r.students for p in s.problems]
-        notes += found[:3]
+    notes = problem_notes([f"{through.replicas} replica(s), session {s.index}: {p}"
+                           for through, m in done
+                           for r in m.rounds for s in r.students for p in s.problems])
     return Section("Past one machine: 1 vs 2 replicas behind nginx", about, COLUMNS,
                    [row(t, m) for t, m in done], notes)
 

@@ -24,6 +24,7 @@ from functools import lru_cache
 from typing import Any
 
 from engine.errors import ProgramError, ProgramRefused, refuse
+from engine.language import parsing
 from engine.language import tables as L
 from engine.language.values import SAVED_NAME, TableFunction
 from engine.limits import Limits
@@ -162,7 +163,7 @@ def parse(source: str, limits: Limits) -> ast.Module:
     """``ast.parse`` after the text checks; any parser failure becomes a syntax error."""
     check_text(source, limits)
     try:
-        return ast.parse(source, mode="exec")
+        return parsing.parse(source, mode="exec")
     except SyntaxError as exc:
         message = exc.msg[:1].upper() + exc.msg[1:] if exc.msg else "Invalid syntax"
         raise ProgramRefused(ProgramError(

@@ -14,6 +14,7 @@ from __future__ import annotations
 import ast
 from functools import lru_cache
 
+from engine.language import parsing
 from engine.language.tables import BARE_FUNCTIONS, BUILTIN_NAMES, EXCEPTIONS, RESERVED
 from engine.limits import DEFAULT_LIMITS
 
@@ -27,7 +28,7 @@ def _parse(source: str) -> ast.Module | None:
             or len(source) > DEFAULT_LIMITS.max_source_chars:  # the engine refuses it anyway
         return None
     try:
-        return ast.parse(source)
+        return parsing.parse(source)
     except (SyntaxError, ValueError, RecursionError, MemoryError):
         return None
 

@@ -14,6 +14,7 @@ from typing import Any
 import torch
 
 from engine.errors import ProgramError, ProgramRefused
+from engine.language import parsing
 from engine.limits import Limits
 
 MAX_INPUT_DIMS = 8
@@ -36,7 +37,7 @@ def parse_input_text(name: str, text: str, limits: Limits) -> Any:
     if text.count("[") + text.count("(") > limits.max_input_elements:
         raise _fail(name, "too many brackets.")
     try:
-        tree = ast.parse(text.strip(), mode="eval")
+        tree = parsing.parse(text.strip(), mode="eval")
     except (SyntaxError, RecursionError, MemoryError, ValueError):
         raise _fail(name, f"{text.strip()[:40]!r} is not a number or a list of numbers, "
                           "e.g. 3, -7.5 or [1, 2, 3].") from None

@@ -23,6 +23,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
 
+from engine.language import parsing
 from engine.language.tables import BARE_FUNCTIONS
 from engine.running.summary import summarize
 from engine.teaching.explain import WHY_NOT_RECORDED, why
@@ -349,7 +350,7 @@ def never_ran(source: str, result: Any) -> list[tuple[int, str, str]]:
     holds a tensor elsewhere in the run and whose right side reads a tensor (``y = 3``
     or ``n = x.item()`` make no step even when they run, and are left out)."""
     try:
-        tree = ast.parse(source)
+        tree = parsing.parse(source)
     except (SyntaxError, ValueError):
         return []
     runs = getattr(result, "line_runs", None)
@@ -638,7 +639,7 @@ def _mentions(code: str, name: str) -> bool:
     keyword). The engine cuts code at 80 characters and keeps a line continuation's
     backslash; such text does not parse, and a word match stands in."""
     try:
-        tree = ast.parse(code, mode="eval")
+        tree = parsing.parse(code, mode="eval")
     except SyntaxError:
         return re.search(rf"(?<![\w.]){re.escape(name)}(?!\w)(?!\s*=[^=])", code) is not None
     return any(isinstance(n, ast.Name) and n.id == name for n in ast.walk(tree))

@@ -44,6 +44,7 @@ import numbers
 from collections.abc import Collection, Iterable
 from dataclasses import dataclass
 
+from engine.language import parsing
 from engine.limits import DEFAULT_LIMITS, Limits
 from engine.teaching import statement_names as S
 
@@ -225,7 +226,7 @@ class _Source:
                                  f"run here have at most {limits.max_source_chars:,}.")
         text = source.replace("\r\n", "\n").replace("\r", "\n")
         try:
-            tree = ast.parse(text)
+            tree = parsing.parse(text)
         except SyntaxError as exc:
             raise DescendRefused(f"The program is not valid Python yet ({exc.msg}): fix it "
                                  "first, then descend.", exc.lineno) from None
@@ -533,7 +534,7 @@ def _same_statements(text: str, body: list[ast.stmt], split: int) -> None:
     """Descend's own check: the text parses, and its statements are the program's, in
     the same order, around Descend's lines (never hand back a changed program)."""
     try:
-        written = ast.parse(text).body
+        written = parsing.parse(text).body
     except SyntaxError:
         written = []
     expected = [ast.dump(stmt) for stmt in body]

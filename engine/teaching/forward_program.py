@@ -20,6 +20,8 @@ import ast
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 
+from engine.language import parsing
+
 LOOPS = (ast.For, ast.While)
 FUNCTIONS = (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda, ast.ClassDef)
 DEFINITIONS = FUNCTIONS  # scopes of their own: what they bind stays inside
@@ -60,7 +62,7 @@ class TrainingLoop:
 def find_training_loop(source: str, line: int) -> TrainingLoop:
     """The loop around the backward() call on ``line``; raises NoLandscape."""
     try:
-        tree = ast.parse(source)
+        tree = parsing.parse(source)
     except (SyntaxError, ValueError, RecursionError, MemoryError):
         raise NoLandscape("The program could not be read as Python.") from None
     chain = _chain(tree, line)
@@ -179,7 +181,7 @@ def forward_source(loop: TrainingLoop, settings: Sequence[tuple[str, str]],
     for each of ``settings`` (expressions are our own text, parsed here), the loop body
     up to the backward() call and, when backward() ran from an expression rather than from
     ``output`` itself, ``output = <that expression>``."""
-    middle = [ast.parse(f"{name} = {expression}").body[0] for name, expression in settings]
+    middle = [parsing.parse(f"{name} = {expression}").body[0] for name, expression in settings]
     tail: list[ast.stmt] = []
     if loop.loss is not None and not (isinstance(loop.loss, ast.Name)
                                       and loop.loss.id == output):

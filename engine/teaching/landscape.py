@@ -36,6 +36,7 @@ import torch
 
 from engine import api
 from engine.errors import ProgramRefused
+from engine.language import parsing
 from engine.limits import DEFAULT_LIMITS, Limits
 from engine.running.training import FIRST_VALUES
 from engine.teaching.forward_program import (
@@ -228,7 +229,7 @@ def _landscape_program(source: str, training: list[Mapping[str, Any]], step: int
                if name not in settable and leaves[name]["value"] is not None}
     check_same_loss(loop, settable, too_big)
     check_not_reassigned(loop, params)
-    taken = every_name(ast.parse(source)) | set(inputs)
+    taken = every_name(parsing.parse(source)) | set(inputs)
     stands_for = {name: fresh_name(f"{name}_at_step", taken) for name in settable}
     output = _output_name(record, loop, taken)
     check_loss_made(loop, output)

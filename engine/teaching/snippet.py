@@ -35,6 +35,7 @@ from typing import Any
 
 import torch
 
+from engine.language import parsing
 from engine.language import tables as L
 from engine.limits import DEFAULT_LIMITS
 from engine.running.inputs import make_input
@@ -126,7 +127,7 @@ def build_snippet(source: str, inputs: Mapping[str, Any], *,
 # -- the program's text ------------------------------------------------------------------
 def _parse(source: str) -> ast.Module | None:
     try:
-        return ast.parse(source)
+        return parsing.parse(source)
     except (SyntaxError, ValueError, RecursionError, MemoryError):
         return None  # the page shows why; the script keeps the text as it is
 

@@ -27,6 +27,7 @@ from typing import Any
 
 import torch
 
+from engine.language import parsing
 from engine.running.summary import format_number, format_summary, summarize
 
 MAX_STEPS = 400  # nodes whose saved values are kept for the chain-rule text
@@ -398,7 +399,7 @@ def _backward_parameters(code: str, count: int) -> list[str]:
     per gradient received; parsed, never run. ``*grads`` reads as ``grads[0]`` ..."""
     names: list[str] = []
     try:
-        definition = ast.parse(textwrap.dedent(code)).body[0]
+        definition = parsing.parse(textwrap.dedent(code)).body[0]
     except (SyntaxError, IndexError, ValueError):
         definition = None
     if isinstance(definition, (ast.FunctionDef, ast.AsyncFunctionDef)):

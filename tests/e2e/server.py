@@ -1,8 +1,14 @@
 """A real `streamlit run app.py` (or another script) on a free local port, health-polled,
-stopped after. It runs from the repository root, so .streamlit/config.toml applies."""
+stopped after. It runs from the repository root, so .streamlit/config.toml applies.
+
+What the server writes (the app's own log of an error a student saw, with its traceback)
+is dropped unless ``AE_SERVER_LOG_DIR`` names a folder: then each server writes
+``streamlit-<port>.log`` there. Set it when a test or the benchmark reports a session's
+"Something went wrong" and you want to know why."""
 
 from __future__ import annotations
 
+import os
 import socket
 import subprocess
 import sys
@@ -38,11 +44,13 @@ def serve_process(timeout_s: float = 60.0,
                   script: str = "app.py") -> Iterator[tuple[str, subprocess.Popen]]:
     """The base URL and the server's process (bench/ reads its memory) while it runs."""
     port = free_port()
+    log_dir = os.environ.get("AE_SERVER_LOG_DIR")
+    log = open(Path(log_dir) / f"streamlit-{port}.log", "w") if log_dir else None
     process = subprocess.Popen(
         [sys.executable, "-m", "streamlit", "run", script, "--server.headless", "true",
          "--server.port", str(port), "--server.fileWatcherType", "none",
          "--browser.gatherUsageStats", "false"],
-        cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        cwd=ROOT, stdout=subprocess.DEVNULL, stderr=log or subprocess.DEVNULL)
     url = f"http://127.0.0.1:{port}"
     try:
         deadline = time.monotonic() + timeout_s
@@ -60,6 +68,8 @@ def serve_process(timeout_s: float = 60.0,
         except subprocess.TimeoutExpired:
             process.kill()
             process.wait()
+        if log is not None:
+            log.close()
 
 
 def _healthy(url: str) -> bool:
