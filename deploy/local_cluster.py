@@ -152,7 +152,8 @@ def nginx(upstreams: list[str], port: int, host: str = "127.0.0.1") -> Iterator[
         servers = "\n    ".join(f"server {u};" for u in upstreams)
         (folder / "autograd_explorer.conf").write_text(render(TEMPLATE.read_text(), {
             "AE_UPSTREAM_SERVERS": servers, "AE_LISTEN": f"{host}:{port}",
-            "AE_ACCESS_LOG": str(folder / "access.log")}))
+            "AE_ACCESS_LOG": str(folder / "access.log"),
+            "AE_STATIC_CACHE": str(folder / "static_cache")}))
         (folder / "nginx.conf").write_text(MAIN_CONF.format(dir=folder))
         process = subprocess.Popen(
             [str(binary), "-p", str(folder), "-e", str(folder / "error.log"),

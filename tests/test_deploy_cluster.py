@@ -12,6 +12,7 @@ skipped without it, a failure under CI (CI=true), as the browser tests are.
 from __future__ import annotations
 
 import asyncio
+import gzip
 import http.client
 import http.cookiejar
 import os
@@ -94,8 +95,37 @@ def test_the_first_response_sets_the_cookie_and_every_later_request_stays(
         "/", "/_stcore/health", "/_stcore/host-config", f"/{script}"]
     assert [line["cookie"] for line in lines] == [""] + [browser.cookie] * 3
     assert all(line["status"] == "200" for line in lines)
-    assert len({line["upstream"] for line in lines}) == 1
-    assert lines[0]["upstream"] in {r.address for r in running.replicas}
+    reached = [line for line in lines if line["cache"] != "HIT"]  # nginx kept the file
+    assert len({line["upstream"] for line in reached}) == 1
+    assert reached[0]["upstream"] in {r.address for r in running.replicas}
+
+
+def test_static_files_are_kept_by_nginx_and_compressed(running: Cluster) -> None:
+    """Streamlit's build files come from a replica once, then from nginx's cache (to any
+    browser, on either replica's cookie), gzipped when asked, byte for byte the replica's
+    file; the page itself and the health check are never cached."""
+    html = Browser(running.url).get("/")[1]
+    script = "/" + re.search(r'src="\./(static/js/[^"]+\.js)"', html).group(1)
+    direct = urllib.request.urlopen(running.replicas[0].url + script, timeout=30).read()
+    seen = []
+    for _ in range(3):
+        browser = Browser(running.url)
+        browser.get("/_stcore/health")
+        request = urllib.request.Request(running.url + script,
+                                         headers={"Accept-Encoding": "gzip"})
+        request.add_header("Cookie", f"{COOKIE}={browser.cookie}")
+        with urllib.request.urlopen(request, timeout=30) as response:
+            assert response.headers["Content-Encoding"] == "gzip"
+            body = response.read()
+        assert gzip.decompress(body) == direct
+        assert len(body) < len(direct) / 2
+        seen += [line for line in logged(running, browser.cookie, 2)
+                 if line["request"].split()[1] == script]
+    assert [line["cache"] for line in seen][1:] == ["HIT", "HIT"]
+    assert all(line["upstream"] == "" for line in seen[1:])
+    for line in running.requests():
+        if not line["request"].split()[1].startswith("/static/"):
+            assert line["cache"] == "", line
 
 
 def test_browsers_without_the_cookie_spread_over_both_replicas(running: Cluster) -> None:
