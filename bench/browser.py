@@ -349,37 +349,33 @@ def playground_visit(browser: Any, url: str, index: int, samples: Samples | None
             edit_rows(samples, v, record, value)
 
 
-def lesson_visit(browser: Any, url: str, samples: Samples | None) -> None:
-    """A new learner opens a lesson's link and waits for its graph."""
+def first_visit(browser: Any, url: str, nav: str, plots: int,
+                samples: Samples | None) -> None:
+    """A new visitor opens ``url`` and waits for its graph and its ``plots`` plots (none:
+    the graph alone); recorded as ``nav`` rows unless ``samples`` is None (a warm-up)."""
     from tests.e2e.driver import open_app
 
-    with visit(browser, [["graph", "graph", ""]]) as v:
-        open_app(v.page, f"{url}/{LESSON}")
-        record = v.wait_painted("graph")
+    watches = [["graph", "graph", ""]] + ([["plots", "plots", plots]] if plots else [])
+    with visit(browser, watches) as v:
+        open_app(v.page, url)
+        record = v.wait_painted(*(name for name, _, _ in watches))
         if samples is not None:
-            navigation_rows(samples, LESSON_NAV, v, record)
+            navigation_rows(samples, nav, v, record)
+
+
+def lesson_visit(browser: Any, url: str, samples: Samples | None) -> None:
+    """A new learner opens a lesson's link and waits for its graph."""
+    first_visit(browser, f"{url}/{LESSON}", LESSON_NAV, 0, samples)
 
 
 def bare_visit(browser: Any, url: str, samples: Samples | None) -> None:
     """A new visitor opens the bare page and waits for its graph and its plot."""
-    from tests.e2e.driver import open_app
-
-    with visit(browser, [["graph", "graph", ""], ["plots", "plots", 1]]) as v:
-        open_app(v.page, url)
-        record = v.wait_painted("graph", "plots")
-        if samples is not None:
-            navigation_rows(samples, BARE_NAV, v, record)
+    first_visit(browser, url, BARE_NAV, 1, samples)
 
 
 def proxied_visit(browser: Any, url: str, samples: Samples | None) -> None:
     """A new learner opens the Playground through nginx and waits for its graph and plots."""
-    from tests.e2e.driver import open_app
-
-    with visit(browser, [["graph", "graph", ""], ["plots", "plots", 2]]) as v:
-        open_app(v.page, url)
-        record = v.wait_painted("graph", "plots")
-        if samples is not None:
-            navigation_rows(samples, PROXIED_NAV, v, record)
+    first_visit(browser, url, PROXIED_NAV, 2, samples)
 
 
 def rows(samples: Samples) -> list[list[str]]:

@@ -113,11 +113,18 @@ class Cluster:
     def requests(self) -> list[dict[str, str]]:
         """Every request nginx has logged so far (a websocket's when it closed): request,
         status, upstream (the replica's host:port), cookie (the ae_replica cookie it
-        carried), key (what it was hashed on), upgrade, agent, seconds."""
+        carried), key (what it was hashed on), upgrade, agent, seconds, cache (HIT when
+        nginx answered a static file from its cache, with no upstream)."""
         if not self.access_log.exists():
             return []
         return [json.loads(line) for line in self.access_log.read_text().splitlines()
                 if line.strip()]
+
+
+def reached_replica(lines: list[dict[str, str]]) -> list[dict[str, str]]:
+    """The logged requests a replica answered (not the static files nginx answered from
+    its cache): the ones stickiness is about."""
+    return [line for line in lines if line["cache"] != "HIT"]
 
 
 def _as_nobody_when_root(folder: Path) -> dict[str, object]:

@@ -27,7 +27,13 @@ from typing import Any, TypeVar
 import pytest
 
 from bench.classroom import Client, Student, check, descendants
-from deploy.local_cluster import COOKIE, Cluster, cluster, missing_nginx_reason
+from deploy.local_cluster import (
+    COOKIE,
+    Cluster,
+    cluster,
+    missing_nginx_reason,
+    reached_replica,
+)
 
 T = TypeVar("T")
 
@@ -95,7 +101,7 @@ def test_the_first_response_sets_the_cookie_and_every_later_request_stays(
         "/", "/_stcore/health", "/_stcore/host-config", f"/{script}"]
     assert [line["cookie"] for line in lines] == [""] + [browser.cookie] * 3
     assert all(line["status"] == "200" for line in lines)
-    reached = [line for line in lines if line["cache"] != "HIT"]  # nginx kept the file
+    reached = reached_replica(lines)
     assert len({line["upstream"] for line in reached}) == 1
     assert reached[0]["upstream"] in {r.address for r in running.replicas}
 

@@ -24,7 +24,7 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import Page
 
-from deploy.local_cluster import COOKIE, Cluster, cluster, missing_nginx_reason
+from deploy.local_cluster import COOKIE, Cluster, cluster, missing_nginx_reason, reached_replica
 from tests.e2e.driver import node, open_app, set_program, set_text, tooltip_value, wait_for_graph
 from ui.share import PlaygroundState, query_string
 
@@ -120,9 +120,7 @@ def test_a_share_link_its_edits_and_its_download_stay_on_one_replica(replicated,
         assert any(p.startswith(wanted) for p in paths), (wanted, paths)
     streams = [line for line in lines if line["request"].split()[1] == "/_stcore/stream"]
     assert [(s["status"], s["upgrade"]) for s in streams] == [("101", "websocket")]
-    # ONE replica for every request that reached one (nginx answers static files it
-    # keeps from its cache: "cache": "HIT", no upstream)
-    reached = [line for line in lines if line["cache"] != "HIT"]
+    reached = reached_replica(lines)  # not the static files nginx keeps in its cache
     assert len({line["upstream"] for line in reached}) == 1, lines
     assert reached[0]["upstream"] in {r.address for r in replicated.replicas}
 
@@ -141,8 +139,7 @@ def test_new_browsers_are_spread_over_both_replicas(replicated, browser):
             open_app(context.new_page(), replicated.url)
         finally:
             context.close()
-        lines = [line for line in requests_of(replicated, agent, until="/_stcore/stream")
-                 if line["cache"] != "HIT"]
+        lines = reached_replica(requests_of(replicated, agent, until="/_stcore/stream"))
         assert len({line["upstream"] for line in lines}) == 1, lines
         seen[agent] = lines[0]["upstream"]
         if len(set(seen.values())) == len(replicated.replicas):
