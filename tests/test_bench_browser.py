@@ -42,11 +42,14 @@ def test_one_section_with_the_measured_rows(sections):
 
 
 def test_every_time_is_a_positive_finite_number(sections):
+    """Times are positive; time in long tasks may be none (no task over 50 ms: a quick
+    edit on an idle machine)."""
     for row in sections[0].rows:
         assert len(row) == len(browser.COLUMNS)
         assert int(row[1]) >= 1, row
         for cell in row[2:]:
-            assert math.isfinite(float(cell)) and float(cell) > 0, row
+            assert math.isfinite(float(cell)), row
+            assert float(cell) >= 0 if "in long tasks" in row[0] else float(cell) > 0, row
 
 
 def test_the_issue_target_is_reported(sections):

@@ -15,7 +15,16 @@ import torch
 import torch.nn.functional as F
 from playwright.sync_api import Page, expect
 
-from tests.e2e.driver import choose, chosen, is_on, open_app, plots, set_number, switch
+from tests.e2e.driver import (
+    RUN_TIMEOUT_MS,
+    choose,
+    chosen,
+    is_on,
+    open_app,
+    plots,
+    set_number,
+    switch,
+)
 from tests.test_training import XS, YS, neuron_loop, plain_neuron
 from ui.share import PlaygroundState, query_string
 
@@ -93,7 +102,7 @@ def test_descend_from_the_widgets_diverges_then_converges(server, page, browser)
     # the page says it diverged, naming the learning rate, above the chart
     want = plain_descent(1.5)
     warning = page.locator(WARNING)
-    expect(warning).to_have_count(1)
+    expect(warning).to_have_count(1, timeout=RUN_TIMEOUT_MS)  # after the run, however busy
     text = warning.inner_text()
     assert "the learning rate 1.5 is so large" in text, text
     step = first_step_staying_above([s["y"] for s in want])
@@ -115,7 +124,8 @@ def test_descend_from_the_widgets_diverges_then_converges(server, page, browser)
     try:
         open_app(other, page.url)
         assert is_on(other, TOGGLE)
-        expect(other.locator(WARNING)).to_contain_text("the learning rate 1.5 is so large")
+        expect(other.locator(WARNING)).to_contain_text("the learning rate 1.5 is so large",
+                                                       timeout=RUN_TIMEOUT_MS)
         assert other.locator(WARNING).inner_text() == text
         assert_steps_match(training_traces(other), want)
     finally:
@@ -125,7 +135,7 @@ def test_descend_from_the_widgets_diverges_then_converges(server, page, browser)
     set_number(page, "Learning rate", 0.1)
     want = plain_descent(0.1)
     success = page.locator(SUCCESS)
-    expect(success).to_have_count(1)
+    expect(success).to_have_count(1, timeout=RUN_TIMEOUT_MS)
     assert "the descent is converging" in success.inner_text()
     assert page.locator(WARNING).count() == 0
     verdict_is_above_the_chart(page, SUCCESS)
